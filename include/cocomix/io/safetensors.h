@@ -1,0 +1,29 @@
+// The safetensors file format (Hugging Face): an 8-byte little-endian header
+// length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__"},
+// then the raw little-endian tensor bytes. Used for model weights, optimizer
+// state and SAEs; knows nothing about models.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <torch/types.h>
+
+namespace cocomix {
+
+/// Tensors by name, sorted (the on-disk order).
+using TensorMap = std::map<std::string, torch::Tensor>;
+/// Free-form string metadata ("__metadata__").
+using StringMap = std::map<std::string, std::string>;
+
+/// Writes `tensors` (any device, contiguous or not) to `path`. Supports
+/// F64/F32/F16/BF16/I64/I32/I16/I8/U8/BOOL. Throws RuntimeError on I/O failure.
+/// Not atomic by itself: checkpoints write into a temporary directory.
+void save_safetensors(const std::string& path, const TensorMap& tensors, const StringMap& metadata = {});
+
+/// Reads every tensor of `path` onto the CPU. Throws RuntimeError naming the file
+/// and the tensor when the file is truncated, the header is not valid JSON, a
+/// dtype is unknown, or offsets do not match shapes.
+TensorMap load_safetensors(const std::string& path, StringMap* metadata = nullptr);
+
+}  // namespace cocomix

@@ -1,0 +1,314 @@
+// Config loading: one field list per section (visit_fields) drives both reading
+// and writing, so a field cannot be parsed but forgotten in the saved config.
+// Reading is strict: unknown keys, wrong JSON types and bad values are errors.
+#include "cocomix/config/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+namespace {
+
+using json = nlohmann::json;
+
+std::string json_type_name(const json& value) { return value.type_name(); }
+
+/// Reads the fields of one section, remembering which keys it consumed.
+class SectionReader {
+ public:
+  SectionReader(const json& section, std::string source, std::string prefix)
+      : section_(section), source_(std::move(source)), prefix_(std::move(prefix)) {}
+
+  template <typename T>
+  void operator()(const char* key, T& out) {
+    seen_.push_back(key);
+    const auto it = section_.find(key);
+    if (it == section_.end()) return;
+    read(*it, key, out);
+  }
+
+  /// Throws on keys the section does not define.
+  void reject_unknown() const {
+    for (const auto& item : section_.items()) {
+      bool known = false;
+      for (const auto& k : seen_) known = known || k == item.key();
+      if (!known) fail(item.key(), "unknown key");
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& key, const std::string& reason) const {
+    throw UsageError(source_ + ": " + prefix_ + "." + key + ": " + reason);
+  }
+  void expect(const json& v, bool ok, const char* key, const char* wanted) const {
+    if (!ok) fail(key, std::string("expected ") + wanted + ", got " + json_type_name(v) + " " + v.dump());
+  }
+  void read(const json& v, const char* key, bool& out) const {
+    expect(v, v.is_boolean(), key, "true or false");
+    out = v.get<bool>();
+  }
+  void read(const json& v, const char* key, std::string& out) const {
+    expect(v, v.is_string(), key, "a string");
+    out = v.get<std::string>();
+  }
+  void read(const json& v, const char* key, double& out) const {
+    expect(v, v.is_number(), key, "a number");
+    out = v.get<double>();
+    if (!std::isfinite(out)) fail(key, "must be finite");
+  }
+  void read(const json& v, const char* key, int64_t& out) const {
+    // 1e3 is accepted when it is integral; 2.5 is not.
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      expect(v, std::floor(d) == d && std::fabs(d) < 9e15, key, "an integer");
+      out = static_cast<int64_t>(d);
+      return;
+    }
+    expect(v, v.is_number_integer(), key, "an integer");
+    out = v.get<int64_t>();
+  }
+  void read(const json& v, const char* key, uint64_t& out) const {
+    expect(v, v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), key,
+           "a non-negative integer");
+    out = v.get<uint64_t>();
+  }
+
+  const json& section_;
+  std::string source_;
+  std::string prefix_;
+  std::vector<std::string> seen_;
+};
+
+/// Writes fields into a JSON object.
+class SectionWriter {
+ public:
+  explicit SectionWriter(json& out) : out_(out) {}
+  template <typename T>
+  void operator()(const char* key, const T& value) {
+    out_[key] = value;
+  }
+
+ private:
+  json& out_;
+};
+
+template <typename V, typename M>
+void visit_fields(M& c, V& v, ModelConfig*) {
+  v("vocab_size", c.vocab_size);
+  v("n_positions", c.n_positions);
+  v("n_embd", c.n_embd);
+  v("n_layer", c.n_layer);
+  v("n_head", c.n_head);
+  v("dropout", c.dropout);
+  v("layer_norm_epsilon", c.layer_norm_epsilon);
+  v("init_std", c.init_std);
+}
+template <typename V, typename D>
+void visit_fields(D& c, V& v, DataConfig*) {
+  v("train_path", c.train_path);
+  v("val_path", c.val_path);
+  v("format", c.format);
+  v("seq_len", c.seq_len);
+  v("sampling", c.sampling);
+}
+template <typename V, typename O>
+void visit_fields(O& c, V& v, OptimConfig*) {
+  v("lr", c.lr);
+  v("min_lr", c.min_lr);
+  v("warmup_steps", c.warmup_steps);
+  v("beta1", c.beta1);
+  v("beta2", c.beta2);
+  v("eps", c.eps);
+  v("weight_decay", c.weight_decay);
+  v("decay_all_params", c.decay_all_params);
+  v("grad_clip", c.grad_clip);
+}
+template <typename V, typename T>
+void visit_fields(T& c, V& v, TrainConfig*) {
+  v("batch_size", c.batch_size);
+  v("grad_accum_steps", c.grad_accum_steps);
+  v("max_steps", c.max_steps);
+  v("seed", c.seed);
+  v("device", c.device);
+  v("precision", c.precision);
+  v("threads", c.threads);
+  v("checkpoint_every", c.checkpoint_every);
+  v("keep_checkpoints", c.keep_checkpoints);
+  v("max_nonfinite_steps", c.max_nonfinite_steps);
+}
+template <typename V, typename E>
+void visit_fields(E& c, V& v, EvalConfig*) {
+  v("every", c.every);
+  v("max_batches", c.max_batches);
+  v("batch_size", c.batch_size);
+}
+template <typename V, typename L>
+void visit_fields(L& c, V& v, LogConfig*) {
+  v("every", c.every);
+  v("tensorboard", c.tensorboard);
+  v("peak_flops", c.peak_flops);
+}
+
+/// Calls f(name, section) for every section of the config, in file order.
+template <typename C, typename F>
+void for_each_section(C& config, F&& f) {
+  f("model", config.model);
+  f("data", config.data);
+  f("optim", config.optim);
+  f("train", config.train);
+  f("eval", config.eval);
+  f("log", config.log);
+}
+
+template <typename S>
+using Plain = std::remove_const_t<S>;
+
+/// Throws UsageError "source: key: reason" unless ok.
+void require(bool ok, const std::string& source, const std::string& key, const std::string& reason) {
+  if (!ok) throw UsageError(source + ": " + key + ": " + reason);
+}
+
+template <typename T>
+std::string str(const T& value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+Config config_from_json(const json& document, const std::string& source) {
+  if (!document.is_object()) throw UsageError(source + ": the config must be a JSON object of sections");
+  Config config;
+  config.source = source;
+  std::vector<std::string> known;
+  for_each_section(config, [&](const char* name, auto& section) {
+    known.emplace_back(name);
+    const auto it = document.find(name);
+    if (it == document.end()) return;
+    if (!it->is_object()) throw UsageError(source + ": " + name + ": expected an object, got " + it->type_name());
+    SectionReader reader(*it, source, name);
+    visit_fields(section, reader, static_cast<Plain<std::remove_reference_t<decltype(section)>>*>(nullptr));
+    reader.reject_unknown();
+  });
+  for (const auto& item : document.items()) {
+    bool ok = false;
+    for (const auto& k : known) ok = ok || k == item.key();
+    if (!ok) throw UsageError(source + ": " + item.key() + ": unknown section (expected model, data, optim, train, eval, log)");
+  }
+  config.validate();
+  return config;
+}
+
+json config_to_json(const Config& config) {
+  json document = json::object();
+  for_each_section(config, [&](const char* name, const auto& section) {
+    json out = json::object();
+    SectionWriter writer(out);
+    visit_fields(section, writer, static_cast<Plain<std::remove_reference_t<decltype(section)>>*>(nullptr));
+    document[name] = out;
+  });
+  return document;
+}
+
+std::string config_to_string(const Config& config) { return config_to_json(config).dump(2); }
+
+void apply_override(json& document, const std::string& assignment, const std::string& source) {
+  const auto eq = assignment.find('=');
+  const std::string where = source + ": --set " + assignment;
+  if (eq == std::string::npos || eq == 0) throw UsageError(where + ": expected section.key=value");
+  const std::string path = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  const auto dot = path.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == path.size() || path.find('.', dot + 1) != std::string::npos)
+    throw UsageError(where + ": the key must be section.key, like optim.lr");
+  // A value that parses as JSON keeps its type (3e-4, true, "x"); anything else is a string.
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+  json& section = document[path.substr(0, dot)];
+  if (section.is_null()) section = json::object();
+  if (!section.is_object()) throw UsageError(where + ": " + path.substr(0, dot) + " is not a section");
+  section[path.substr(dot + 1)] = value;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": cannot open the config file");
+  json document = json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (document.is_discarded()) {
+    // Re-parse with exceptions for the position of the syntax error.
+    std::ifstream again(path);
+    try {
+      const auto ignored = json::parse(again, nullptr, true, true);
+      (void)ignored;
+    } catch (const json::parse_error& e) {
+      throw UsageError(path + ": invalid JSON: " + e.what());
+    }
+    throw UsageError(path + ": invalid JSON");
+  }
+  for (const auto& assignment : overrides) apply_override(document, assignment, path);
+  return config_from_json(document, path);
+}
+
+void Config::validate() const {
+  const auto& s = source;
+  const auto& m = model;
+  require(m.vocab_size > 0, s, "model.vocab_size", "must be positive, got " + str(m.vocab_size));
+  require(m.vocab_size <= (int64_t{1} << 32), s, "model.vocab_size", "must fit in uint32 token files");
+  require(m.n_positions > 0, s, "model.n_positions", "must be positive, got " + str(m.n_positions));
+  require(m.n_embd > 0, s, "model.n_embd", "must be positive, got " + str(m.n_embd));
+  require(m.n_layer > 0, s, "model.n_layer", "must be positive, got " + str(m.n_layer));
+  require(m.n_head > 0, s, "model.n_head", "must be positive, got " + str(m.n_head));
+  require(m.n_embd % m.n_head == 0, s, "model.n_head",
+          str(m.n_head) + " heads do not divide model.n_embd = " + str(m.n_embd));
+  require(m.dropout >= 0 && m.dropout < 1, s, "model.dropout", "must be in [0, 1), got " + str(m.dropout));
+  require(m.layer_norm_epsilon > 0, s, "model.layer_norm_epsilon", "must be positive");
+  require(m.init_std > 0, s, "model.init_std", "must be positive");
+
+  require(data.format == "auto" || data.format == "llmc" || data.format == "u16", s, "data.format",
+          "must be \"auto\", \"llmc\" or \"u16\", got \"" + data.format + "\"");
+  require(data.seq_len > 0, s, "data.seq_len", "must be positive, got " + str(data.seq_len));
+  require(data.seq_len <= m.n_positions, s, "data.seq_len",
+          str(data.seq_len) + " exceeds model.n_positions = " + str(m.n_positions));
+  require(data.sampling == "random" || data.sampling == "sequential", s, "data.sampling",
+          "must be \"random\" or \"sequential\", got \"" + data.sampling + "\"");
+
+  const auto& o = optim;
+  require(o.lr > 0, s, "optim.lr", "must be positive, got " + str(o.lr));
+  require(o.min_lr >= 0 && o.min_lr <= o.lr, s, "optim.min_lr", "must be in [0, optim.lr], got " + str(o.min_lr));
+  require(o.warmup_steps >= 0, s, "optim.warmup_steps", "must be >= 0, got " + str(o.warmup_steps));
+  require(o.beta1 >= 0 && o.beta1 < 1, s, "optim.beta1", "must be in [0, 1), got " + str(o.beta1));
+  require(o.beta2 >= 0 && o.beta2 < 1, s, "optim.beta2", "must be in [0, 1), got " + str(o.beta2));
+  require(o.eps > 0, s, "optim.eps", "must be positive, got " + str(o.eps));
+  require(o.weight_decay >= 0, s, "optim.weight_decay", "must be >= 0, got " + str(o.weight_decay));
+  require(o.grad_clip >= 0, s, "optim.grad_clip", "must be >= 0 (0 disables), got " + str(o.grad_clip));
+
+  const auto& t = train;
+  require(t.batch_size > 0, s, "train.batch_size", "must be positive, got " + str(t.batch_size));
+  require(t.grad_accum_steps > 0, s, "train.grad_accum_steps", "must be positive, got " + str(t.grad_accum_steps));
+  require(t.max_steps > 0, s, "train.max_steps", "must be positive, got " + str(t.max_steps));
+  require(o.warmup_steps <= t.max_steps, s, "optim.warmup_steps",
+          str(o.warmup_steps) + " exceeds train.max_steps = " + str(t.max_steps));
+  require(t.device == "cpu" || t.device == "cuda", s, "train.device", "must be \"cpu\" or \"cuda\", got \"" + t.device + "\"");
+  require(t.precision == "bf16" || t.precision == "fp32", s, "train.precision",
+          "must be \"bf16\" or \"fp32\", got \"" + t.precision + "\"");
+  require(t.threads >= 0, s, "train.threads", "must be >= 0 (0 = every core), got " + str(t.threads));
+  require(t.checkpoint_every >= 0, s, "train.checkpoint_every", "must be >= 0, got " + str(t.checkpoint_every));
+  require(t.keep_checkpoints > 0, s, "train.keep_checkpoints", "must be positive, got " + str(t.keep_checkpoints));
+  require(t.max_nonfinite_steps > 0, s, "train.max_nonfinite_steps", "must be positive, got " + str(t.max_nonfinite_steps));
+
+  require(eval.every >= 0, s, "eval.every", "must be >= 0, got " + str(eval.every));
+  require(eval.max_batches >= 0, s, "eval.max_batches", "must be >= 0, got " + str(eval.max_batches));
+  require(eval.batch_size > 0, s, "eval.batch_size", "must be positive, got " + str(eval.batch_size));
+  require(log.every > 0, s, "log.every", "must be positive, got " + str(log.every));
+  require(log.peak_flops >= 0, s, "log.peak_flops", "must be >= 0 (0 = measure), got " + str(log.peak_flops));
+}
+
+}  // namespace cocomix

@@ -1,0 +1,78 @@
+// Config loading: defaults, strict key/type checks, validation messages, --set.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cocomix/config/config.h"
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+namespace {
+
+using json = nlohmann::json;
+
+std::string error_of(const json& document) {
+  try {
+    config_from_json(document, "c.json");
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsAreGpt2Small) {
+  const auto config = config_from_json(json::object(), "c.json");
+  EXPECT_EQ(config.model.n_embd, 768);
+  EXPECT_EQ(config.model.n_layer, 12);
+  EXPECT_EQ(config.model.vocab_size, 50257);
+  EXPECT_DOUBLE_EQ(config.optim.beta2, 0.95);
+  EXPECT_TRUE(config.optim.decay_all_params);
+}
+
+TEST(Config, RejectsUnknownKeyWithPath) {
+  EXPECT_EQ(error_of({{"optim", {{"learning_rate", 1e-3}}}}), "c.json: optim.learning_rate: unknown key");
+  EXPECT_EQ(error_of({{"optimizer", json::object()}}),
+            "c.json: optimizer: unknown section (expected model, data, optim, train, eval, log)");
+}
+
+TEST(Config, RejectsWrongTypes) {
+  EXPECT_EQ(error_of({{"model", {{"n_layer", "8"}}}}), "c.json: model.n_layer: expected an integer, got string \"8\"");
+  EXPECT_EQ(error_of({{"model", {{"n_layer", 2.5}}}}), "c.json: model.n_layer: expected an integer, got number 2.5");
+  EXPECT_EQ(error_of({{"train", {{"seed", -1}}}}),
+            "c.json: train.seed: expected a non-negative integer, got number -1");
+  EXPECT_EQ(error_of({{"log", {{"tensorboard", 1}}}}), "c.json: log.tensorboard: expected true or false, got number 1");
+}
+
+TEST(Config, RejectsImpossibleValues) {
+  EXPECT_EQ(error_of({{"model", {{"n_embd", 100}, {"n_head", 7}}}}),
+            "c.json: model.n_head: 7 heads do not divide model.n_embd = 100");
+  EXPECT_EQ(error_of({{"train", {{"batch_size", 0}}}}), "c.json: train.batch_size: must be positive, got 0");
+  EXPECT_EQ(error_of({{"model", {{"n_layer", -3}}}}), "c.json: model.n_layer: must be positive, got -3");
+  EXPECT_EQ(error_of({{"data", {{"seq_len", 2048}}}}), "c.json: data.seq_len: 2048 exceeds model.n_positions = 1024");
+  EXPECT_EQ(error_of({{"optim", {{"lr", 1e-4}, {"min_lr", 1e-3}}}}),
+            "c.json: optim.min_lr: must be in [0, optim.lr], got 0.001");
+}
+
+TEST(Config, OverridesKeepJsonTypes) {
+  json document = json::object();
+  apply_override(document, "optim.lr=3e-4", "c.json");
+  apply_override(document, "train.precision=fp32", "c.json");
+  apply_override(document, "log.tensorboard=false", "c.json");
+  const auto config = config_from_json(document, "c.json");
+  EXPECT_DOUBLE_EQ(config.optim.lr, 3e-4);
+  EXPECT_EQ(config.train.precision, "fp32");
+  EXPECT_FALSE(config.log.tensorboard);
+  EXPECT_THROW(apply_override(document, "lr=3", "c.json"), UsageError);
+  EXPECT_THROW(apply_override(document, "optim.lr", "c.json"), UsageError);
+}
+
+TEST(Config, RoundTripsThroughJson) {
+  json document = {{"model", {{"n_embd", 64}, {"n_head", 4}, {"n_layer", 2}}}, {"train", {{"seed", 7}}}};
+  const auto config = config_from_json(document, "c.json");
+  const auto again = config_from_json(config_to_json(config), "c.json");
+  EXPECT_EQ(config_to_json(config), config_to_json(again));
+  EXPECT_EQ(again.train.seed, 7u);
+}
+
+}  // namespace
+}  // namespace cocomix
