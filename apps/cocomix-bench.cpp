@@ -1,0 +1,82 @@
+// cocomix-bench: times the trainer's optimizer step (run_optimizer_step, the
+// code training runs) on random tokens for a config, and the matmul peak of the
+// same precision, and prints one JSON object. bench/run_benchmarks.py runs it
+// next to the same step in eager PyTorch.
+//   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "cocomix/config/config.h"
+#include "cocomix/model/flops.h"
+#include "cocomix/train/objective.h"
+#include "cocomix/train/optimizer.h"
+#include "cocomix/train/train_step.h"
+#include "cocomix/util/app.h"
+#include "cocomix/util/cli.h"
+#include "cocomix/util/system.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Benchmark one training step of a config", "cocomix-bench"};
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int64_t steps = 5;
+  int64_t warmup = 2;
+  app.add_option("--config", config_path, "JSON config (model, data.seq_len, train.batch_size/precision/threads)")
+      ->required();
+  app.add_option("--set", overrides, "override one config field (repeatable)");
+  app.add_option("--steps", steps, "timed steps (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
+  return cocomix::run_app([&] {
+    const auto config = cocomix::load_config(config_path, overrides);
+    const int threads = static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores());
+    torch::set_num_threads(threads);
+    const double peak = cocomix::measure_matmul_flops(config.train.precision, "cpu");
+
+    torch::manual_seed(config.train.seed);
+    cocomix::NextTokenObjective objective{cocomix::GPT(config.model)};
+    auto named = objective.named_parameters();
+    std::vector<torch::Tensor> parameters;
+    for (const auto& item : named) parameters.push_back(item.second);
+    auto optimizer = cocomix::make_adamw(named, config.optim);
+    cocomix::ReplicaSync sync;
+    const auto tokens = torch::randint(config.model.vocab_size, {config.train.batch_size, config.data.seq_len + 1},
+                                       torch::kInt64);  // [B, T+1]
+    const cocomix::Batch batch{tokens.slice(1, 0, -1), tokens.slice(1, 1)};
+    cocomix::StepOptions options;
+    options.grad_accum_steps = config.train.grad_accum_steps;
+    options.grad_clip = config.optim.grad_clip;
+    options.bf16 = config.train.precision == "bf16";
+
+    std::vector<double> seconds;
+    double loss = 0;
+    for (int64_t i = 0; i < warmup + steps; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      loss = cocomix::run_optimizer_step(objective, *optimizer, sync, parameters, [&] { return batch; }, options).loss;
+      if (i >= warmup) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    const double step = seconds[seconds.size() / 2];
+    const double step_tokens =
+        static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
+    const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
+    const nlohmann::json out = {
+        {"config", config_path},
+        {"precision", config.train.precision},
+        {"threads", threads},
+        {"parameters", cocomix::gpt_parameter_count(config.model, true)},
+        {"step_seconds", step},
+        {"tokens_per_second", step_tokens / step},
+        {"flops_per_token", flops_per_token},
+        {"matmul_peak_flops", peak},
+        {"mfu", step_tokens / step * flops_per_token / peak},
+        {"peak_rss_bytes", cocomix::peak_rss_bytes()},
+        {"loss", loss}};
+    std::printf("%s\n", out.dump().c_str());
+    return cocomix::kExitOk;
+  });
+}

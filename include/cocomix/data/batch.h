@@ -1,0 +1,28 @@
+// One training or validation batch read from a token file: for each window
+// start, T input ids and the T next-token targets, as int64 tensors ready for
+// the embedding and the cross-entropy.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "cocomix/data/token_file.h"
+
+namespace cocomix {
+
+/// Inputs and next-token targets of B windows.
+struct Batch {
+  torch::Tensor inputs;   ///< [B, T] int64: tokens start .. start+T-1 of each window
+  torch::Tensor targets;  ///< [B, T] int64: tokens start+1 .. start+T
+};
+
+/// Copies the windows at `starts` (each seq_len + 1 tokens) from the mapped file
+/// into CPU int64 tensors, checking every id against `vocab_size` as it goes.
+/// Throws RuntimeError "FILE: token id 70000 at position 1234 is >= model.vocab_size
+/// 50257" for an id out of range, and RuntimeError naming the file for a window
+/// that leaves it; UsageError for seq_len < 1 or no starts.
+Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int64_t seq_len, int64_t vocab_size);
+
+}  // namespace cocomix

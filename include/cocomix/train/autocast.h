@@ -1,0 +1,24 @@
+// RAII scope for automatic mixed precision (bf16 autocast, fp32 master weights)
+// on CPU or CUDA: LibTorch's C++ API has no `torch.autocast` context manager.
+#pragma once
+
+#include <c10/core/DeviceType.h>
+
+namespace cocomix {
+
+/// Enables bf16 autocast for `device` while alive when `enabled`; restores the
+/// previous state (and clears the cast cache at the outermost exit) on destruction.
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType device, bool enabled);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool enabled_;
+  bool previous_enabled_ = false;
+};
+
+}  // namespace cocomix

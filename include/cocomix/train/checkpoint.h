@@ -1,0 +1,56 @@
+// Crash-safe training checkpoints: one directory per step, written under a
+// temporary name, fsynced, renamed, and marked complete last; resume takes the
+// newest complete one. On-disk layout (CHECKPOINTS_DIR is usually OUT/checkpoints):
+//
+//   CHECKPOINTS_DIR/step_00001234/       step formatted %08d
+//     model.safetensors                  model parameters and buffers by name
+//     optimizer.safetensors              optimizer state (see train/optimizer.h)
+//     trainer_state.json                 step, tokens seen, sampler cursor, RNG states, ...
+//     config.json                        the resolved run config
+//     COMPLETE                           written and fsynced last: the checkpoint is whole
+//   CHECKPOINTS_DIR/.step_00001234.tmp/  a save in progress (or interrupted): ignored
+//   CHECKPOINTS_DIR/.step_00001234.old/  a same-step checkpoint being replaced: ignored
+//
+// A directory without COMPLETE is never loaded nor counted as the latest.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cocomix/io/safetensors.h"
+
+namespace cocomix {
+
+/// Everything one checkpoint holds. The library does not interpret the JSON parts.
+struct CheckpointContents {
+  TensorMap model;               ///< model.safetensors
+  TensorMap optimizer;           ///< optimizer.safetensors
+  nlohmann::json trainer_state;  ///< trainer_state.json
+  nlohmann::json config;         ///< config.json
+};
+
+/// Writes CHECKPOINTS_DIR/step_%08d (creating CHECKPOINTS_DIR if needed) and
+/// returns its path. Files go to .step_%08d.tmp (removed first if a crash left
+/// it), each fsynced; the directory is renamed to its final name, the parent
+/// fsynced, and COMPLETE written and fsynced last. A complete checkpoint of the
+/// same step is replaced (moved aside, then deleted once the new one is
+/// complete). Then the complete checkpoints other than the new one are pruned
+/// to the newest keep_last - 1, so keep_last remain. Throws UsageError when
+/// step < 0 or keep_last < 1, RuntimeError on any I/O failure (the temporary
+/// directory is removed and earlier checkpoints are untouched).
+std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, const CheckpointContents& contents,
+                            int64_t keep_last);
+
+/// Path of the complete checkpoint with the highest step under
+/// `checkpoints_dir`, or nullopt when there is none (or no such directory).
+std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir);
+
+/// Reads the checkpoint directory `dir` (tensors on the CPU). Throws
+/// RuntimeError naming the file when COMPLETE is absent ("DIR/COMPLETE:
+/// missing: ..."), a file is missing ("DIR/FILE: missing from the checkpoint"),
+/// a JSON file is invalid or a safetensors file is corrupt.
+CheckpointContents load_checkpoint(const std::string& dir);
+
+}  // namespace cocomix

@@ -1,0 +1,65 @@
+// The training objective: one forward pass and its loss on a micro-batch. The
+// trainer only sees this interface, so CoCoMix (NTP + λ·concept loss), KD and the
+// pause baselines plug in as other Objectives without touching the loop.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "cocomix/data/batch.h"
+#include "cocomix/io/safetensors.h"
+#include "cocomix/model/gpt.h"
+
+namespace cocomix {
+
+/// What an objective returns for one micro-batch.
+struct ObjectiveOutput {
+  torch::Tensor loss;                                  ///< scalar to backpropagate (mean over tokens)
+  std::vector<std::pair<std::string, torch::Tensor>> parts;  ///< named scalar components to log (detached)
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  /// Forward + loss on one micro-batch (inputs/targets [B, T]).
+  virtual ObjectiveOutput compute(const Batch& batch) = 0;
+  /// Every trainable module of the objective (the model first); checkpoints and the optimizer use these.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> named_parameters() = 0;
+  /// Switches dropout on or off in every module.
+  virtual void train(bool on) = 0;
+  /// Moves every module to `device`.
+  virtual void to(const torch::Device& device) = 0;
+  /// The weights a checkpoint stores (Hugging Face names for the GPT part).
+  virtual TensorMap state_dict() = 0;
+  /// Loads what state_dict() produced; `source` names the file in errors.
+  virtual void load_state_dict(const TensorMap& tensors, const std::string& source) = 0;
+  /// Logits [B, T, V] for inputs [B, T]: what validation perplexity measures.
+  virtual torch::Tensor logits(const torch::Tensor& inputs) = 0;
+};
+
+/// Mean next-token cross-entropy over all B·T positions, computed in fp32.
+/// logits [B, T, V], targets [B, T] int64.
+torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+/// Plain next-token prediction on a GPT.
+class NextTokenObjective : public Objective {
+ public:
+  explicit NextTokenObjective(GPT model) : model_(std::move(model)) {}
+  ObjectiveOutput compute(const Batch& batch) override;
+  std::vector<std::pair<std::string, torch::Tensor>> named_parameters() override;
+  void train(bool on) override { model_->train(on); }
+  void to(const torch::Device& device) override { model_->to(device); }
+  TensorMap state_dict() override;
+  void load_state_dict(const TensorMap& tensors, const std::string& source) override;
+  torch::Tensor logits(const torch::Tensor& inputs) override { return model_->forward(inputs); }
+  GPT& model() { return model_; }
+
+ private:
+  GPT model_;
+};
+
+}  // namespace cocomix

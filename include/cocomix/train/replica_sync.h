@@ -1,0 +1,27 @@
+// The one point where data-parallel replicas meet: gradients are reduced here
+// once per optimizer step, and so are the numbers every rank must agree on
+// (loss for logging, the non-finite verdict). A single process needs nothing.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace cocomix {
+
+class ReplicaSync {
+ public:
+  virtual ~ReplicaSync() = default;
+  virtual int rank() const { return 0; }
+  virtual int world_size() const { return 1; }
+  /// Called after the last micro-step's backward: average gradients across replicas.
+  virtual void reduce_gradients(const std::vector<torch::Tensor>& parameters) {}
+  /// Mean of a scalar across replicas.
+  virtual double mean(double value) { return value; }
+  /// True if any replica says true (all skip a non-finite step together).
+  virtual bool any(bool value) { return value; }
+};
+
+}  // namespace cocomix

@@ -1,0 +1,42 @@
+// One optimizer step, shared by the Trainer and cocomix-bench so that the
+// benchmark times exactly what training runs: grad_accum micro-steps under
+// autocast, loss scaled by 1/grad_accum, the replica gradient reduction, global
+// norm clipping, then the update, or no update when anything is non-finite.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "cocomix/data/batch.h"
+#include "cocomix/train/objective.h"
+#include "cocomix/train/replica_sync.h"
+
+namespace torch::optim {
+class Optimizer;
+}  // namespace torch::optim
+
+namespace cocomix {
+
+struct StepOptions {
+  int64_t grad_accum_steps = 1;
+  double grad_clip = 1.0;                    ///< 0 = measure the norm without clipping
+  c10::DeviceType device = c10::DeviceType::CPU;
+  bool bf16 = false;                         ///< bf16 autocast around the forward passes
+};
+
+struct StepResult {
+  double loss = 0;       ///< mean loss over the micro-steps (and replicas)
+  double grad_norm = 0;  ///< global L2 norm before clipping
+  bool skipped = false;  ///< loss or norm non-finite: gradients dropped, no update
+};
+
+/// `next_batch` returns each micro-batch already on the device. The caller sets
+/// the learning rate beforehand.
+StepResult run_optimizer_step(Objective& objective, torch::optim::Optimizer& optimizer, ReplicaSync& sync,
+                              const std::vector<torch::Tensor>& parameters, const std::function<Batch()>& next_batch,
+                              const StepOptions& options);
+
+}  // namespace cocomix

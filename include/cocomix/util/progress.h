@@ -1,0 +1,33 @@
+// The console progress line the Trainer logs every log.every steps: the same
+// numbers as the metrics.jsonl record, formatted for a person.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cocomix {
+
+/// What one progress line shows.
+struct ProgressFields {
+  int64_t step = 0;                ///< optimizer steps done so far (this run and any it resumed)
+  int64_t max_steps = 0;           ///< train.max_steps
+  double loss = 0;                 ///< mean training loss since the last line (NaN prints "nan")
+  double lr = 0;                   ///< learning rate of the last step
+  double grad_norm = 0;            ///< global gradient norm before clipping, last step
+  double tokens_per_second = 0;    ///< throughput since the last line, all ranks; < 0 = unknown
+  double mfu = -1;                 ///< model FLOP utilization as a fraction; < 0 = unknown
+  double elapsed_seconds = 0;      ///< wall time since this process started training
+  int64_t steps_this_session = 0;  ///< steps done in that time (ETA = elapsed / these * steps left)
+  int64_t skipped_steps = 0;       ///< steps skipped for a non-finite loss or gradient; shown when > 0
+};
+
+/// "step  120/1000 | loss 3.2145 | lr 5.40e-04 | gnorm 0.812 | tok/s 12,345 | mfu 41.2% | eta 3m05s",
+/// then " | skipped 2" when steps were skipped. The step is right-aligned to the width
+/// of max_steps; unknown values (mfu < 0, tok/s < 0, no steps yet for the ETA) print "--".
+std::string format_progress_line(const ProgressFields& fields);
+
+/// 12345.6 -> "12,346": rounded to an integer, thousands separated by commas; "--"
+/// when negative or not finite.
+std::string format_thousands(double value);
+
+}  // namespace cocomix

@@ -1,0 +1,45 @@
+// read_batch: each window is copied once from the mmap into its [B, T] input row;
+// the target row is the input row shifted by one plus the window's last token,
+// and the vocabulary check rides along with that shift.
+#include "cocomix/data/batch.h"
+
+#include <torch/torch.h>
+
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+
+Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int64_t seq_len, int64_t vocab_size) {
+  if (seq_len < 1) throw UsageError("read_batch: seq_len must be positive, got " + std::to_string(seq_len));
+  if (starts.empty()) throw UsageError("read_batch: no windows to read");
+  const auto batch = static_cast<int64_t>(starts.size());
+  const auto options = torch::TensorOptions().dtype(torch::kInt64);
+  Batch out{torch::empty({batch, seq_len}, options), torch::empty({batch, seq_len}, options)};  // [B, T] each
+  int64_t* inputs = out.inputs.data_ptr<int64_t>();
+  int64_t* targets = out.targets.data_ptr<int64_t>();
+  const auto check = [&](int64_t id, int64_t position) {
+    if (id >= vocab_size)
+      throw RuntimeError(file.path() + ": token id " + std::to_string(id) + " at position " + std::to_string(position) +
+                         " is >= model.vocab_size " + std::to_string(vocab_size));
+  };
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t start = starts[static_cast<size_t>(b)];
+    int64_t* input_row = inputs + b * seq_len;
+    int64_t* target_row = targets + b * seq_len;
+    if (start < 0 || start > file.size() - seq_len - 1)
+      throw RuntimeError(file.path() + ": window at token " + std::to_string(start) +
+                         " (seq_len + 1 = " + std::to_string(seq_len + 1) + " tokens) does not fit in the file's " +
+                         std::to_string(file.size()) + " tokens");
+    file.read(start, seq_len, input_row);           // tokens start .. start+T-1
+    const int64_t last = file.at(start + seq_len);  // token start+T
+    for (int64_t t = 0; t < seq_len; ++t) {
+      check(input_row[t], start + t);
+      if (t > 0) target_row[t - 1] = input_row[t];
+    }
+    check(last, start + seq_len);
+    target_row[seq_len - 1] = last;
+  }
+  return out;
+}
+
+}  // namespace cocomix

@@ -1,0 +1,50 @@
+// evaluate_perplexity: sums token losses in fp64 so the mean does not depend on
+// the batch size.
+#include "cocomix/eval/perplexity.h"
+
+#include <cmath>
+#include <torch/torch.h>
+
+#include "cocomix/data/batch.h"
+#include "cocomix/data/window_sampler.h"
+#include "cocomix/train/autocast.h"
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+
+PerplexityResult evaluate_perplexity(const LogitsFunction& logits_of, const TokenFile& file,
+                                     const PerplexityOptions& options) {
+  const auto starts = validation_window_starts(file.size(), options.seq_len, options.max_windows);
+  if (starts.empty())
+    throw RuntimeError(file.path() + ": " + std::to_string(file.size()) + " tokens are fewer than one validation window of " +
+                       std::to_string(options.seq_len + 1));
+  torch::NoGradGuard no_grad;
+  double loss_sum = 0;
+  int64_t tokens = 0;
+  for (size_t first = 0; first < starts.size(); first += static_cast<size_t>(options.batch_size)) {
+    const size_t last = std::min(starts.size(), first + static_cast<size_t>(options.batch_size));
+    const std::vector<int64_t> chunk(starts.begin() + static_cast<std::ptrdiff_t>(first),
+                                     starts.begin() + static_cast<std::ptrdiff_t>(last));
+    auto batch = read_batch(file, chunk, options.seq_len, options.vocab_size);
+    auto inputs = batch.inputs.to(options.device);
+    auto targets = batch.targets.to(options.device);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(options.device.type(), options.bf16);
+      logits = logits_of(inputs);  // [B, T, V]
+    }
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    loss_sum += loss.item<double>();
+    tokens += targets.numel();
+  }
+  PerplexityResult result;
+  result.loss = loss_sum / static_cast<double>(tokens);
+  result.perplexity = std::exp(result.loss);
+  result.tokens = tokens;
+  result.windows = static_cast<int64_t>(starts.size());
+  return result;
+}
+
+}  // namespace cocomix

@@ -1,0 +1,143 @@
+// GPT-2 forward pass and initialisation, mirroring Hugging Face's modeling_gpt2
+// (Conv1D [in, out] weights, pre-LN blocks, SDPA causal attention, tied head) and
+// nanoGPT's split of the qkv projection by views rather than copies.
+#include "cocomix/model/gpt.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/dropout.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <string>
+
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+namespace {
+
+// Dropout that costs nothing when p == 0 or the module is in eval mode.
+torch::Tensor maybe_dropout(const torch::Tensor& x, double p, bool training) {
+  if (!training || p == 0.0) return x;
+  return torch::dropout(x, p, /*train=*/true);
+}
+
+// The std of the residual projections (GPT-2 paper: 1/sqrt(N) per residual path, two per block).
+double residual_std(const ModelConfig& config) {
+  return config.init_std / std::sqrt(2.0 * static_cast<double>(config.n_layer));
+}
+
+torch::nn::LayerNorm make_layer_norm(const ModelConfig& config) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.n_embd}).eps(config.layer_norm_epsilon));
+}
+
+}  // namespace
+
+Conv1DImpl::Conv1DImpl(int64_t in_features, int64_t out_features, double init_std) {
+  weight = register_parameter("weight", torch::empty({in_features, out_features}));  // [in, out]
+  bias = register_parameter("bias", torch::zeros({out_features}));                   // [out]
+  torch::NoGradGuard no_grad;
+  weight.normal_(0.0, init_std);
+}
+
+torch::Tensor Conv1DImpl::forward(const torch::Tensor& x) {
+  auto out_sizes = x.sizes().vec();
+  out_sizes.back() = weight.size(1);
+  // [N, in] @ [in, out] + [out] -> [N, out], N = prod(leading dims)
+  return torch::addmm(bias, x.reshape({-1, weight.size(0)}), weight).view(out_sizes);
+}
+
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
+    : n_head_(config.n_head), dropout_(config.dropout) {
+  c_attn = register_module("c_attn", Conv1D(config.n_embd, 3 * config.n_embd, config.init_std));
+  c_proj = register_module("c_proj", Conv1D(config.n_embd, config.n_embd, residual_std(config)));
+}
+
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t B = x.size(0), S = x.size(1), d = x.size(2);
+  const int64_t hs = d / n_head_;
+  const auto qkv = c_attn(x).split(d, /*dim=*/2);                   // 3 x [B, S, d] (strided views)
+  const auto q = qkv[0].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
+  const auto k = qkv[1].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
+  const auto v = qkv[2].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
+  const double p = is_training() ? dropout_ : 0.0;
+  auto y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true);  // [B, nh, S, hs]
+  y = y.transpose(1, 2).reshape({B, S, d});                                       // [B, S, d]
+  return maybe_dropout(c_proj(y), dropout_, is_training());
+}
+
+MLPImpl::MLPImpl(const ModelConfig& config) : dropout_(config.dropout) {
+  c_fc = register_module("c_fc", Conv1D(config.n_embd, 4 * config.n_embd, config.init_std));
+  c_proj = register_module("c_proj", Conv1D(4 * config.n_embd, config.n_embd, residual_std(config)));
+}
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
+  const auto hidden = torch::gelu(c_fc(x), "tanh");  // [B, S, 4d]
+  return maybe_dropout(c_proj(hidden), dropout_, is_training());
+}
+
+BlockImpl::BlockImpl(const ModelConfig& config) {
+  ln_1 = register_module("ln_1", make_layer_norm(config));
+  attn = register_module("attn", CausalSelfAttention(config));
+  ln_2 = register_module("ln_2", make_layer_norm(config));
+  mlp = register_module("mlp", MLP(config));
+}
+
+torch::Tensor BlockImpl::forward(torch::Tensor x) {
+  x = x + attn(ln_1(x));
+  return x + mlp(ln_2(x));
+}
+
+TransformerImpl::TransformerImpl(const ModelConfig& config) {
+  wte = register_module("wte", torch::nn::Embedding(config.vocab_size, config.n_embd));
+  wpe = register_module("wpe", torch::nn::Embedding(config.n_positions, config.n_embd));
+  h = register_module("h", torch::nn::ModuleList());
+  for (int64_t layer = 0; layer < config.n_layer; ++layer) h->push_back(Block(config));
+  ln_f = register_module("ln_f", make_layer_norm(config));
+  torch::NoGradGuard no_grad;
+  wte->weight.normal_(0.0, config.init_std);
+  wpe->weight.normal_(0.0, config.init_std);
+}
+
+GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
+  transformer = register_module("transformer", Transformer(config));
+}
+
+torch::Tensor GPTImpl::embed(const torch::Tensor& idx) {
+  const int64_t T = idx.size(-1);
+  if (T > config_.n_positions) {
+    throw RuntimeError("GPT.embed: sequence length T = " + std::to_string(T) +
+                       " exceeds model.n_positions = " + std::to_string(config_.n_positions));
+  }
+  const auto positions = torch::arange(T, idx.options().dtype(torch::kLong));  // [T]
+  const auto h = transformer->wte(idx) + transformer->wpe(positions);          // [B, T, d]
+  return maybe_dropout(h, config_.dropout, is_training());
+}
+
+torch::Tensor GPTImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end) {
+  if (begin < 0 || begin > end || end > config_.n_layer) {
+    throw UsageError("GPT.run_blocks: block range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                     ") is not inside [0, " + std::to_string(config_.n_layer) + "]");
+  }
+  for (int64_t layer = begin; layer < end; ++layer) {
+    h = transformer->h->at<BlockImpl>(static_cast<size_t>(layer)).forward(h);  // [B, S, d]
+  }
+  return h;
+}
+
+torch::Tensor GPTImpl::head(const torch::Tensor& h) {
+  return torch::linear(transformer->ln_f(h), transformer->wte->weight);  // [B, S, V]
+}
+
+torch::Tensor GPTImpl::forward(const torch::Tensor& idx) { return head(run_blocks(embed(idx), 0, config_.n_layer)); }
+
+torch::Tensor GPTImpl::hidden_after(const torch::Tensor& idx, int64_t layer) {
+  if (layer < 0 || layer > config_.n_layer) {
+    throw UsageError("GPT.hidden_after: layer " + std::to_string(layer) + " is not in [0, " +
+                     std::to_string(config_.n_layer) + "]");
+  }
+  return run_blocks(embed(idx), 0, layer);
+}
+
+const ModelConfig& GPTImpl::config() const { return config_; }
+
+}  // namespace cocomix

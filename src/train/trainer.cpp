@@ -1,0 +1,321 @@
+// Trainer: the loop that ties the components together. Reading order: the
+// constructor (set-up and resume), run() (the loop with its log, validate and
+// save phases), then train_step (data feeding and the non-finite policy).
+#include "cocomix/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "cocomix/data/batch.h"
+#include "cocomix/data/token_file.h"
+#include "cocomix/data/window_sampler.h"
+#include "cocomix/eval/perplexity.h"
+#include "cocomix/model/flops.h"
+#include "cocomix/model/gpt.h"
+#include "cocomix/train/checkpoint.h"
+#include "cocomix/train/lr_schedule.h"
+#include "cocomix/train/objective.h"
+#include "cocomix/train/optimizer.h"
+#include "cocomix/train/replica_sync.h"
+#include "cocomix/train/rng_state.h"
+#include "cocomix/train/stop_signal.h"
+#include "cocomix/train/train_step.h"
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/metrics.h"
+#include "cocomix/util/progress.h"
+#include "cocomix/util/system.h"
+
+namespace cocomix {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Trainer::State {
+  Config config;
+  RunOptions options;
+  torch::Device device = torch::kCPU;
+  bool bf16 = false;
+  std::unique_ptr<Objective> objective;
+  std::vector<std::pair<std::string, torch::Tensor>> named_parameters;
+  std::vector<torch::Tensor> parameters;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::optional<TokenFile> train_file;
+  std::optional<TokenFile> val_file;
+  std::unique_ptr<WindowSampler> sampler;
+  std::unique_ptr<ReplicaSync> sync;
+  std::unique_ptr<MetricsLog> metrics;
+  std::string checkpoints_dir;
+  double flops_per_token = 0;
+  double peak_flops = 0;
+
+  // Everything below is saved in trainer_state.json and restored on resume.
+  int64_t step = 0;             // optimizer steps completed
+  int64_t tokens_seen = 0;
+  int64_t nonfinite_in_a_row = 0;
+  int64_t skipped_steps = 0;
+  double log_loss_sum = 0;      // losses of the steps since the last metrics record
+  int64_t log_loss_count = 0;
+
+  double last_grad_norm = 0;    // of the last step (recomputed every step)
+
+  // Timing of the current logging interval (not saved: wall-clock only).
+  Clock::time_point interval_start = Clock::now();
+  int64_t interval_tokens = 0;
+  Clock::time_point session_start = Clock::now();
+  int64_t session_first_step = 0;
+
+  /// One optimizer step: grad_accum micro-steps, reduce, clip, then update or
+  /// skip. Returns the step's mean loss (non-finite when the step was skipped).
+  double train_step();
+
+  json trainer_state() const {
+    return {{"step", step},
+            {"tokens_seen", tokens_seen},
+            {"nonfinite_in_a_row", nonfinite_in_a_row},
+            {"skipped_steps", skipped_steps},
+            {"log_loss_sum", log_loss_sum},
+            {"log_loss_count", log_loss_count},
+            {"world_size", sync->world_size()},
+            {"sampler", sampler->state()},
+            {"rng", capture_rng_state()}};
+  }
+};
+
+namespace {
+
+int64_t tokens_per_step(const Config& c, int world_size) {
+  return c.train.batch_size * c.data.seq_len * c.train.grad_accum_steps * world_size;
+}
+
+template <typename T>
+T json_field(const json& state, const char* key, const std::string& source) {
+  if (!state.contains(key)) throw RuntimeError(source + ": " + key + ": missing");
+  try {
+    return state.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw RuntimeError(source + ": " + key + ": wrong type");
+  }
+}
+
+double finite_or_nan(double value) { return std::isfinite(value) ? value : std::numeric_limits<double>::quiet_NaN(); }
+
+}  // namespace
+
+Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.config = std::move(config);
+  s.options = std::move(options);
+  const auto& c = s.config;
+  s.sync = std::make_unique<ReplicaSync>();
+
+  if (c.train.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw UsageError(c.source + ": train.device: \"cuda\" requested but no CUDA device is present");
+    s.device = torch::Device(torch::kCUDA, 0);
+  }
+  s.bf16 = c.train.precision == "bf16";
+  torch::set_num_threads(static_cast<int>(c.train.threads > 0 ? c.train.threads : available_cores()));
+
+  if (c.data.train_path.empty()) throw UsageError(c.source + ": data.train_path: required for training");
+  const auto format = parse_token_format(c.data.format);
+  s.train_file.emplace(TokenFile::open(c.data.train_path, format));
+  if (!c.data.val_path.empty()) s.val_file.emplace(TokenFile::open(c.data.val_path, format));
+
+  ensure_writable_directory(s.options.out_dir);
+  s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
+  const auto latest = latest_checkpoint(s.checkpoints_dir);
+  if (s.options.resume && !latest)
+    throw UsageError(s.checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
+  if (!s.options.resume && latest)
+    throw UsageError(s.options.out_dir + ": already holds checkpoints (" + *latest +
+                     "); pass --resume to continue it or choose another --out");
+
+  torch::manual_seed(c.train.seed);
+  s.objective = std::make_unique<NextTokenObjective>(GPT(c.model));
+  s.objective->to(s.device);
+  s.objective->train(true);
+  s.named_parameters = s.objective->named_parameters();
+  for (const auto& [name, p] : s.named_parameters) s.parameters.push_back(p);
+  s.optimizer = make_adamw(s.named_parameters, c.optim);
+  s.sampler = std::make_unique<WindowSampler>(s.train_file->size(), c.data.seq_len, c.data.sampling == "random",
+                                              c.train.seed, s.sync->rank(), s.sync->world_size());
+
+  if (s.options.resume) {
+    const auto contents = load_checkpoint(*latest);
+    const std::string source = *latest + "/trainer_state.json";
+    if (contents.config.contains("model") && contents.config["model"] != config_to_json(c)["model"])
+      throw UsageError(c.source + ": model: differs from the checkpoint's (" + *latest +
+                       "/config.json); resume needs the same architecture");
+    s.objective->load_state_dict(contents.model, *latest + "/model.safetensors");
+    load_adamw_state(*s.optimizer, s.named_parameters, contents.optimizer, *latest + "/optimizer.safetensors");
+    const auto& st = contents.trainer_state;
+    const auto world = json_field<int64_t>(st, "world_size", source);
+    if (world != s.sync->world_size())
+      throw UsageError(source + ": world_size: the checkpoint was written by " + std::to_string(world) +
+                       " ranks; resume with the same number");
+    s.step = json_field<int64_t>(st, "step", source);
+    s.tokens_seen = json_field<int64_t>(st, "tokens_seen", source);
+    s.nonfinite_in_a_row = json_field<int64_t>(st, "nonfinite_in_a_row", source);
+    s.skipped_steps = json_field<int64_t>(st, "skipped_steps", source);
+    s.log_loss_sum = json_field<double>(st, "log_loss_sum", source);
+    s.log_loss_count = json_field<int64_t>(st, "log_loss_count", source);
+    if (!st.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
+    s.sampler->restore(st["sampler"], source);
+    if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
+    restore_rng_state(st["rng"], source);
+    log_info("resumed from " + *latest + " at step " + std::to_string(s.step));
+  }
+
+  write_file_atomically((std::filesystem::path(s.options.out_dir) / "config.json").string(),
+                        config_to_string(c) + "\n");
+  s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);
+  s.flops_per_token = gpt_training_flops_per_token(c.model, c.data.seq_len);
+  s.peak_flops = c.log.peak_flops > 0 ? c.log.peak_flops
+                                      : measure_matmul_flops(c.train.precision, c.train.device);
+}
+
+Trainer::~Trainer() = default;
+
+TrainSummary Trainer::run() {
+  auto& s = *state_;
+  const auto& c = s.config;
+  install_stop_signal_handlers();
+  log_info("resolved config (" + c.source + "):\n" + config_to_string(c));
+  log_info("model: " + std::to_string(gpt_parameter_count(c.model, true)) + " parameters; " +
+           std::to_string(tokens_per_step(c, s.sync->world_size())) + " tokens per step; peak " +
+           std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + c.train.precision + ")");
+
+  TrainSummary summary;
+  s.session_start = Clock::now();
+  s.interval_start = s.session_start;
+  s.session_first_step = s.step;
+  int64_t last_saved = s.step;
+
+  auto save = [&] {
+    CheckpointContents contents{s.objective->state_dict(), adamw_state(*s.optimizer, s.named_parameters),
+                                s.trainer_state(), config_to_json(c)};
+    summary.last_checkpoint = save_checkpoint(s.checkpoints_dir, s.step, contents, c.train.keep_checkpoints);
+    last_saved = s.step;
+    log_info("checkpoint " + summary.last_checkpoint);
+  };
+  auto validate = [&] {
+    if (!s.val_file) return;
+    s.objective->train(false);
+    PerplexityOptions options;
+    options.seq_len = c.data.seq_len;
+    options.batch_size = c.eval.batch_size;
+    options.max_windows = c.eval.max_batches * c.eval.batch_size;
+    options.vocab_size = c.model.vocab_size;
+    options.bf16 = s.bf16;
+    options.device = s.device;
+    const auto result = evaluate_perplexity([&](const torch::Tensor& x) { return s.objective->logits(x); },
+                                            *s.val_file, options);
+    s.objective->train(true);
+    summary.last_val_loss = result.loss;
+    s.metrics->write(s.step, {{"val_loss", result.loss}, {"val_ppl", result.perplexity}});
+    log_info("step " + std::to_string(s.step) + " | val_loss " + std::to_string(result.loss) + " | val_ppl " +
+             std::to_string(result.perplexity));
+  };
+
+  while (s.step < c.train.max_steps) {
+    if (stop_requested()) {
+      summary.interrupted = true;
+      break;
+    }
+    const double lr = learning_rate(c.optim, s.step, c.train.max_steps);
+    set_learning_rate(*s.optimizer, lr);
+    const double loss = s.train_step();
+    summary.last_loss = loss;
+    ++s.step;
+    s.tokens_seen += tokens_per_step(c, s.sync->world_size());
+    s.interval_tokens += tokens_per_step(c, s.sync->world_size());
+    if (std::isfinite(loss)) {
+      s.log_loss_sum += loss;
+      ++s.log_loss_count;
+    }
+
+    if (s.step % c.log.every == 0 || s.step == c.train.max_steps) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - s.interval_start).count();
+      const double tokens_per_second = seconds > 0 ? static_cast<double>(s.interval_tokens) / seconds : 0;
+      const double mfu = s.peak_flops > 0 ? tokens_per_second * s.flops_per_token / s.peak_flops : -1;
+      const double mean_loss = s.log_loss_count > 0 ? s.log_loss_sum / static_cast<double>(s.log_loss_count)
+                                                    : std::numeric_limits<double>::quiet_NaN();
+      s.metrics->write(s.step, {{"loss", finite_or_nan(mean_loss)},
+                                {"lr", lr},
+                                {"grad_norm", finite_or_nan(s.last_grad_norm)},
+                                {"tokens", static_cast<double>(s.tokens_seen)},
+                                {"tokens_per_second", tokens_per_second},
+                                {"mfu", mfu},
+                                {"skipped_steps", static_cast<double>(s.skipped_steps)}});
+      ProgressFields progress;
+      progress.step = s.step;
+      progress.max_steps = c.train.max_steps;
+      progress.loss = mean_loss;
+      progress.lr = lr;
+      progress.grad_norm = s.last_grad_norm;
+      progress.tokens_per_second = tokens_per_second;
+      progress.mfu = mfu;
+      progress.elapsed_seconds = std::chrono::duration<double>(Clock::now() - s.session_start).count();
+      progress.steps_this_session = s.step - s.session_first_step;
+      progress.skipped_steps = s.skipped_steps;
+      log_info(format_progress_line(progress));
+      s.log_loss_sum = 0;
+      s.log_loss_count = 0;
+      s.interval_start = Clock::now();
+      s.interval_tokens = 0;
+    }
+    const bool last = s.step == c.train.max_steps;
+    if ((c.eval.every > 0 && s.step % c.eval.every == 0) || last) validate();
+    if ((c.train.checkpoint_every > 0 && s.step % c.train.checkpoint_every == 0) || last) save();
+  }
+  if (summary.interrupted) {
+    if (last_saved != s.step || summary.last_checkpoint.empty()) save();
+    log_info("stopped by signal " + std::to_string(stop_signal()) + " at step " + std::to_string(s.step) +
+             "; continue with --resume");
+  }
+  summary.steps = s.step;
+  summary.skipped_steps = s.skipped_steps;
+  return summary;
+}
+
+double Trainer::State::train_step() {
+  const auto& c = config;
+  StepOptions step_options;
+  step_options.grad_accum_steps = c.train.grad_accum_steps;
+  step_options.grad_clip = c.optim.grad_clip;
+  step_options.device = device.type();
+  step_options.bf16 = bf16;
+  const auto result = run_optimizer_step(*objective, *optimizer, *sync, parameters, [&] {
+    auto batch = read_batch(*train_file, sampler->next(c.train.batch_size), c.data.seq_len, c.model.vocab_size);
+    if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
+      batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
+      batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);
+    }
+    return batch;
+  }, step_options);
+  last_grad_norm = result.grad_norm;
+  if (!result.skipped) {
+    nonfinite_in_a_row = 0;
+    return result.loss;
+  }
+  ++nonfinite_in_a_row;
+  ++skipped_steps;
+  log_warn("step " + std::to_string(step + 1) + ": non-finite loss " + std::to_string(result.loss) +
+           " or gradient norm " + std::to_string(result.grad_norm) + "; update skipped (" +
+           std::to_string(nonfinite_in_a_row) + " in a row)");
+  if (nonfinite_in_a_row >= c.train.max_nonfinite_steps)
+    throw RuntimeError("training stopped at step " + std::to_string(step + 1) + ": " +
+                       std::to_string(nonfinite_in_a_row) +
+                       " non-finite steps in a row (train.max_nonfinite_steps); lower optim.lr or check the data");
+  return result.loss;
+}
+
+}  // namespace cocomix

@@ -1,0 +1,56 @@
+// Formatting of the progress line: fixed precision per field so that lines
+// stack into readable columns in a log file.
+#include "cocomix/util/progress.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "cocomix/util/system.h"
+
+namespace cocomix {
+namespace {
+
+std::string printf_string(const char* format, double value) {
+  if (std::isnan(value)) return "nan";  // glibc would print "-nan" for a NaN with the sign bit set
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string eta(const ProgressFields& f) {
+  if (f.step >= f.max_steps) return format_duration(0);
+  if (f.steps_this_session <= 0) return "--";
+  return format_duration(f.elapsed_seconds / static_cast<double>(f.steps_this_session) *
+                         static_cast<double>(f.max_steps - f.step));
+}
+
+}  // namespace
+
+std::string format_thousands(double value) {
+  if (!std::isfinite(value) || value < 0) return "--";
+  const std::string digits = std::to_string(std::llround(value));
+  std::string text;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+    text += digits[i];
+  }
+  return text;
+}
+
+std::string format_progress_line(const ProgressFields& f) {
+  const int width = static_cast<int>(std::to_string(f.max_steps).size());
+  char step[64];
+  std::snprintf(step, sizeof step, "step %*lld/%lld", width, static_cast<long long>(f.step),
+                static_cast<long long>(f.max_steps));
+  std::string line = step;
+  line += " | loss " + printf_string("%.4f", f.loss);
+  line += " | lr " + printf_string("%.2e", f.lr);
+  line += " | gnorm " + printf_string("%.3f", f.grad_norm);
+  line += " | tok/s " + format_thousands(f.tokens_per_second);
+  line += " | mfu " + (f.mfu >= 0 && std::isfinite(f.mfu) ? printf_string("%.1f%%", 100 * f.mfu) : "--");
+  line += " | eta " + eta(f);
+  if (f.skipped_steps > 0) line += " | skipped " + std::to_string(f.skipped_steps);
+  return line;
+}
+
+}  // namespace cocomix

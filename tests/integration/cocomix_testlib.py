@@ -1,0 +1,57 @@
+"""Helpers shared by the integration tests: where the apps are, how to run them,
+and a small corpus + config that trains in seconds on 2 cores."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ.get("COCOMIX_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin"))
+SOURCE_DIR = os.environ.get("COCOMIX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+SHARED_DATA = os.environ.get("COCOMIX_SHARED_DATA", os.path.join(SOURCE_DIR, "..", "shared", "data"))
+
+
+def app(name):
+    return os.path.join(BIN, name)
+
+
+def run(args, check=True, timeout=600, env=None):
+    """Runs an app; returns the CompletedProcess (text mode)."""
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise AssertionError(f"{args} exited {result.returncode}")
+    return result
+
+
+def make_corpus(directory, documents=300, seed=1):
+    run([app("cocomix-tokenize"), "--synthetic", "--documents", str(documents), "--seed", str(seed), "-o", directory])
+    return os.path.join(directory, "train.bin"), os.path.join(directory, "val.bin")
+
+
+def write_config(path, train_path, val_path, **sections):
+    """A very small model; `sections` override whole keys, e.g. train={"max_steps": 8}."""
+    config = {
+        "model": {"vocab_size": 257, "n_positions": 64, "n_embd": 64, "n_layer": 2, "n_head": 4, "dropout": 0.1},
+        "data": {"train_path": train_path, "val_path": val_path, "seq_len": 64},
+        "optim": {"lr": 1e-3, "min_lr": 1e-4, "warmup_steps": 4},
+        "train": {"batch_size": 4, "max_steps": 24, "seed": 7, "threads": 1, "precision": "bf16",
+                  "checkpoint_every": 4, "keep_checkpoints": 10},
+        "eval": {"every": 8, "max_batches": 2, "batch_size": 4},
+        "log": {"every": 1, "tensorboard": False, "peak_flops": 1e12},
+    }
+    for section, values in sections.items():
+        config[section].update(values)
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2)
+    return path
+
+
+def read_metrics(run_dir):
+    """metrics.jsonl as a list of dicts (floats parsed exactly from their JSON text)."""
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def temp_dir():
+    return tempfile.mkdtemp(prefix="cocomix-test-")

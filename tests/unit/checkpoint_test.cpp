@@ -1,0 +1,195 @@
+// Checkpoints and the crash-safe file helpers: round trip, pruning, same-step
+// replacement, a save that fails part-way, incomplete directories, and the
+// error messages for missing/corrupt files and unwritable directories.
+#include "cocomix/train/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+
+namespace cocomix {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+/// A fresh scratch directory per test, removed afterwards.
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("cocomix_checkpoint_test_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string path(const std::string& name) const { return (root_ / name).string(); }
+  std::string checkpoints() const { return path("checkpoints"); }
+
+  /// Entries of the checkpoints directory, sorted, hidden ones included.
+  std::vector<std::string> listing() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(checkpoints())) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path root_;
+};
+
+CheckpointContents contents_for(int64_t step) {
+  CheckpointContents c;
+  c.model["transformer.wte.weight"] = torch::arange(12, torch::kFloat32).reshape({3, 4}) * static_cast<double>(step);
+  c.model["transformer.h.0.ln_1.bias"] = torch::full({4}, 0.5, torch::kBFloat16);
+  c.optimizer["transformer.wte.weight.step"] = torch::scalar_tensor(step, torch::kInt64);
+  c.trainer_state = {{"step", step}, {"tokens_seen", step * 1024}, {"rng", {1, 2, 3}}};
+  c.config = {{"model", {{"n_layer", 2}}}, {"optim", {{"lr", 3e-4}}}};
+  return c;
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const RuntimeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(CheckpointTest, RoundTrip) {
+  EXPECT_EQ(latest_checkpoint(checkpoints()), std::nullopt);  // directory does not exist yet
+  const auto saved = contents_for(1234);
+  const auto dir = save_checkpoint(checkpoints(), 1234, saved, 3);
+  EXPECT_EQ(dir, (fs::path(checkpoints()) / "step_00001234").string());
+  EXPECT_EQ(listing(), std::vector<std::string>{"step_00001234"});
+  for (const char* file :
+       {"model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json", "COMPLETE"})
+    EXPECT_TRUE(fs::is_regular_file(fs::path(dir) / file)) << file;
+  EXPECT_EQ(latest_checkpoint(checkpoints()), dir);
+
+  const auto loaded = load_checkpoint(dir);
+  ASSERT_EQ(loaded.model.size(), 2u);
+  for (const auto& [name, tensor] : saved.model) {
+    EXPECT_EQ(loaded.model.at(name).scalar_type(), tensor.scalar_type()) << name;
+    EXPECT_TRUE(torch::equal(loaded.model.at(name), tensor)) << name;
+  }
+  EXPECT_EQ(loaded.optimizer.at("transformer.wte.weight.step").item<int64_t>(), 1234);
+  EXPECT_EQ(loaded.trainer_state, saved.trainer_state);
+  EXPECT_EQ(loaded.config, saved.config);
+}
+
+TEST_F(CheckpointTest, KeepsTheNewestKeepLast) {
+  for (int64_t step = 100; step <= 500; step += 100) save_checkpoint(checkpoints(), step, contents_for(step), 2);
+  EXPECT_EQ(listing(), (std::vector<std::string>{"step_00000400", "step_00000500"}));
+  EXPECT_EQ(latest_checkpoint(checkpoints()), (fs::path(checkpoints()) / "step_00000500").string());
+  // A save of an older step (a rewound run) is never pruned itself.
+  save_checkpoint(checkpoints(), 50, contents_for(50), 2);
+  EXPECT_EQ(listing(), (std::vector<std::string>{"step_00000050", "step_00000500"}));
+  save_checkpoint(checkpoints(), 600, contents_for(600), 1);
+  EXPECT_EQ(listing(), std::vector<std::string>{"step_00000600"});
+}
+
+TEST_F(CheckpointTest, ReplacesTheSameStep) {
+  save_checkpoint(checkpoints(), 7, contents_for(7), 3);
+  auto again = contents_for(7);
+  again.trainer_state["tokens_seen"] = 99;
+  const auto dir = save_checkpoint(checkpoints(), 7, again, 3);
+  EXPECT_EQ(listing(), std::vector<std::string>{"step_00000007"});
+  EXPECT_EQ(load_checkpoint(dir).trainer_state["tokens_seen"], 99);
+}
+
+TEST_F(CheckpointTest, FailedSaveLeavesThePreviousCheckpoint) {
+  const auto first = save_checkpoint(checkpoints(), 10, contents_for(10), 3);
+  auto broken = contents_for(20);
+  broken.optimizer["transformer.wte.weight.exp_avg"] = torch::zeros({3, 4}, torch::kComplexFloat);
+  EXPECT_THROW(save_checkpoint(checkpoints(), 20, broken, 3), RuntimeError);
+  EXPECT_EQ(listing(), std::vector<std::string>{"step_00000010"});
+  EXPECT_EQ(latest_checkpoint(checkpoints()), first);
+  EXPECT_EQ(load_checkpoint(first).trainer_state["step"], 10);
+
+  // A failed replacement of the same step keeps the old one too.
+  auto broken_same = contents_for(10);
+  broken_same.model["x"] = torch::zeros({1}, torch::kComplexFloat);
+  EXPECT_THROW(save_checkpoint(checkpoints(), 10, broken_same, 3), RuntimeError);
+  EXPECT_EQ(listing(), std::vector<std::string>{"step_00000010"});
+  EXPECT_EQ(load_checkpoint(first).model.size(), 2u);
+}
+
+TEST_F(CheckpointTest, IgnoresIncompleteDirectories) {
+  const auto good = save_checkpoint(checkpoints(), 3, contents_for(3), 5);
+  // A crash after the rename but before COMPLETE, and one during writing.
+  const auto interrupted = save_checkpoint(checkpoints(), 9, contents_for(9), 5);
+  fs::remove(fs::path(interrupted) / "COMPLETE");
+  fs::create_directories(fs::path(checkpoints()) / ".step_00000012.tmp");
+  fs::create_directories(fs::path(checkpoints()) / "step_00000011_backup");
+  EXPECT_EQ(latest_checkpoint(checkpoints()), good);
+  EXPECT_EQ(error_of([&] { load_checkpoint(interrupted); }),
+            (fs::path(interrupted) / "COMPLETE").string() +
+                ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
+  // The next save clears its own leftover temporary directory.
+  fs::create_directories(fs::path(checkpoints()) / ".step_00000012.tmp" / "junk");
+  save_checkpoint(checkpoints(), 12, contents_for(12), 5);
+  EXPECT_FALSE(fs::exists(fs::path(checkpoints()) / ".step_00000012.tmp"));
+  EXPECT_FALSE(fs::exists(fs::path(checkpoints()) / "step_00000012" / "junk"));
+}
+
+TEST_F(CheckpointTest, MissingOrCorruptFilesAreNamed) {
+  const auto dir = save_checkpoint(checkpoints(), 5, contents_for(5), 3);
+  const fs::path d(dir);
+  fs::remove(d / "config.json");
+  EXPECT_EQ(error_of([&] { load_checkpoint(dir); }), (d / "config.json").string() + ": missing from the checkpoint");
+
+  const auto dir2 = save_checkpoint(checkpoints(), 6, contents_for(6), 3);
+  std::ofstream(fs::path(dir2) / "trainer_state.json") << "{\"step\": 6,";
+  const auto bad_json = error_of([&] { load_checkpoint(dir2); });
+  EXPECT_EQ(bad_json.rfind((fs::path(dir2) / "trainer_state.json").string() + ": invalid JSON: ", 0), 0u) << bad_json;
+
+  const auto dir3 = save_checkpoint(checkpoints(), 7, contents_for(7), 3);
+  fs::resize_file(fs::path(dir3) / "model.safetensors", 20);
+  const auto truncated = error_of([&] { load_checkpoint(dir3); });
+  EXPECT_EQ(truncated.rfind((fs::path(dir3) / "model.safetensors").string() + ": ", 0), 0u) << truncated;
+
+  EXPECT_EQ(error_of([&] { load_checkpoint(path("nowhere")); }),
+            path("nowhere") + ": not a checkpoint directory (missing)");
+}
+
+TEST_F(CheckpointTest, UnwritableParentIsAnError) {
+  // Tests may run as root, for whom permissions do not stop writes: a path
+  // below a regular file cannot be created by anyone.
+  std::ofstream(path("file")) << "x";
+  const auto below_file = path("file") + "/checkpoints";
+  EXPECT_EQ(error_of([&] { ensure_writable_directory(below_file); }).rfind(below_file + ": cannot create: ", 0), 0u);
+  EXPECT_THROW(save_checkpoint(below_file, 1, contents_for(1), 3), RuntimeError);
+  EXPECT_EQ(error_of([&] { ensure_writable_directory(path("file")); }),
+            path("file") + ": cannot create: it exists and is not a directory");
+  ensure_writable_directory(path("a/b/c"));
+  EXPECT_TRUE(fs::is_directory(path("a/b/c")));
+}
+
+TEST_F(CheckpointTest, FileHelpers) {
+  const auto file = path("state.json");
+  write_file_atomically(file, "first");
+  write_file_atomically(file, "second, longer");
+  EXPECT_EQ(read_whole_file(file), "second, longer");
+  EXPECT_EQ(error_of([&] { read_whole_file(path("absent")); }),
+            path("absent") + ": cannot open for reading: No such file or directory");
+  EXPECT_FALSE(fs::exists(file + ".tmp"));
+  fsync_file(file);
+  fsync_directory(root_.string());
+  EXPECT_EQ(error_of([&] { fsync_file(path("absent")); }).rfind(path("absent") + ": cannot open to fsync: ", 0), 0u);
+  EXPECT_THROW(write_file_atomically(path("no/such/dir/f"), "x"), RuntimeError);
+}
+
+}  // namespace
+}  // namespace cocomix
