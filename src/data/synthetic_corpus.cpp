@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "cocomix/data/window_sampler.h"
+#include "cocomix/util/random.h"
 
 namespace cocomix {
 namespace {

@@ -11,26 +11,6 @@
 
 namespace cocomix {
 
-uint64_t splitmix64(uint64_t x) {
-  uint64_t z = x + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t stream_seed(uint64_t seed, uint64_t stream) { return splitmix64(splitmix64(seed) + stream); }
-
-uint64_t uniform_below(std::mt19937_64& engine, uint64_t n) {
-  if (n == 0) throw UsageError("uniform_below: n must be at least 1");
-  // 2^64 mod n, computed without 2^64: (2^64 - n) mod n.
-  const uint64_t rejected = (0 - n) % n;
-  const uint64_t limit = 0 - rejected;  // 2^64 - rejected, a multiple of n (0 stands for 2^64)
-  for (;;) {
-    const uint64_t x = engine();
-    if (limit == 0 || x < limit) return x % n;
-  }
-}
-
 WindowSampler::WindowSampler(int64_t num_tokens, int64_t seq_len, bool random, uint64_t seed, int rank, int world_size)
     : num_tokens_(num_tokens), seq_len_(seq_len), random_(random), seed_(seed), rank_(rank), world_size_(world_size) {
   if (seq_len < 1) throw UsageError("window sampler: seq_len must be positive, got " + std::to_string(seq_len));

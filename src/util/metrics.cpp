@@ -31,15 +31,6 @@ std::string format_number(double value) {
   return std::string(buffer, result.ptr);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RuntimeError(path + ": cannot open for reading (to resume the metrics log)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw RuntimeError(path + ": read failed");
-  return text.str();
-}
-
 /// The lines of metrics.jsonl with step <= resume_step, each with its newline.
 std::string records_up_to(const std::string& path, const std::string& text, int64_t resume_step) {
   std::string kept;
@@ -84,7 +75,7 @@ MetricsLog::MetricsLog(const std::string& dir, bool tensorboard, int64_t resume_
   ensure_writable_directory(dir);
   auto mode = std::ios::binary | std::ios::trunc;
   if (resume_step >= 0 && fs::exists(path_)) {
-    write_file_atomically(path_, records_up_to(path_, read_file(path_), resume_step));
+    write_file_atomically(path_, records_up_to(path_, read_whole_file(path_), resume_step));
     mode = std::ios::binary | std::ios::app;
   }
   out_.open(path_, mode);

@@ -103,6 +103,18 @@ class BadInputTest(unittest.TestCase):
         self.expect_error(self.train("--set", f"data.train_path={path}", out=out), 1, path, "300", "vocab_size 257",
                           one_line=False)
 
+    # ---- training that diverges ---------------------------------------------
+    def test_nonfinite_steps_are_skipped_then_stop_the_run(self):
+        out = os.path.join(self.root, "diverged")
+        line = self.expect_error(self.train("--set", "optim.lr=1e30", "--set", "optim.min_lr=0", "--set",
+                                            "optim.warmup_steps=0", "--set", "train.max_nonfinite_steps=3",
+                                            "--set", "train.max_steps=20", out=out),
+                                 1, "3 non-finite steps in a row", "train.max_nonfinite_steps", one_line=False)
+        records = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+        skipped = [r["skipped_steps"] for r in records if "skipped_steps" in r]
+        self.assertEqual(skipped[-1], 2, line)  # the third skip stops the run before it is logged
+        self.assertIsNone(records[-1]["loss"])  # non-finite values are logged as null
+
     # ---- checkpoints and output ---------------------------------------------
     def copy_run(self, name):
         out = os.path.join(self.root, name)

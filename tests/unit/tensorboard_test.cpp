@@ -6,6 +6,8 @@
 #include "cocomix/util/tensorboard.h"
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <stdlib.h>
 
 #include <algorithm>
@@ -41,19 +43,7 @@ std::string le32(uint32_t value) {
   return out;
 }
 
-/// A fresh directory under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cocomix_tensorboard_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using cocomix::testing::TempDir;
 
 std::vector<std::string> event_files(const std::string& dir) {
   std::vector<std::string> names;

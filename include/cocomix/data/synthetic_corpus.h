@@ -20,7 +20,7 @@ struct SyntheticDocument {
 
 /// Document `index` of the corpus with seed `seed`; depends only on (seed,
 /// index): its engine is std::mt19937_64(stream_seed(seed, index)) with
-/// uniform_below draws (window_sampler.h), identical on every platform.
+/// uniform_below draws (util/random.h), identical on every platform.
 ///
 /// Guarantees the text keeps (checked by the unit tests): every pronoun
 /// (she/her/herself, he/him/his/himself) and every favourite-colour word refers

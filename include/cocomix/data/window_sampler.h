@@ -1,30 +1,16 @@
 // Which windows of a token file each rank trains on, epoch after epoch: a random
 // offset and a seeded shuffle per epoch (or plain sequential order), split
 // disjointly across data-parallel ranks, with a JSON state that resumes exactly.
-// Also the seeded draws (splitmix64, uniform_below) shared with the synthetic corpus.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "cocomix/util/random.h"
+
 namespace cocomix {
-
-/// splitmix64's output function (Steele et al.): a bijective 64-bit mixer.
-/// splitmix64(x) = z ^ (z >> 31) with z = x + 0x9E3779B97F4A7C15, then
-/// z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9, z = (z ^ (z >> 27)) * 0x94D049BB133111EB.
-uint64_t splitmix64(uint64_t x);
-
-/// The seed of stream `stream` (an epoch, a document index) of run seed `seed`:
-/// splitmix64(splitmix64(seed) + stream). Distinct streams give unrelated seeds.
-uint64_t stream_seed(uint64_t seed, uint64_t stream);
-
-/// A uniform draw in [0, n) from `engine` by rejection (no modulo bias), the same
-/// on every standard library (std::uniform_int_distribution is not): draws x
-/// until x < 2^64 - (2^64 mod n) and returns x mod n. n must be >= 1.
-uint64_t uniform_below(std::mt19937_64& engine, uint64_t n);
 
 /// Hands out window starts (a window is seq_len + 1 tokens: inputs
 /// start..start+T-1, targets start+1..start+T) for one rank.
