@@ -12,6 +12,7 @@
 
 #include "cocomix/config/config.h"
 #include "cocomix/model/flops.h"
+#include "cocomix/train/autocast.h"
 #include "cocomix/train/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/train/train_step.h"
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
     const auto config = cocomix::load_config(config_path, overrides);
     const int threads = static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores());
     torch::set_num_threads(threads);
-    const double peak = cocomix::measure_matmul_flops(config.train.precision, "cpu");
+    const auto precision = cocomix::resolve_precision(config.train.precision, c10::DeviceType::CPU);
+    const double peak = cocomix::measure_matmul_flops(precision, "cpu");
 
     torch::manual_seed(config.train.seed);
     cocomix::NextTokenObjective objective{cocomix::GPT(config.model)};
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
     cocomix::StepOptions options;
     options.grad_accum_steps = config.train.grad_accum_steps;
     options.grad_clip = config.optim.grad_clip;
-    options.bf16 = config.train.precision == "bf16";
+    options.bf16 = precision == "bf16";
 
     std::vector<double> seconds;
     double loss = 0;
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
     const nlohmann::json out = {
         {"config", config_path},
-        {"precision", config.train.precision},
+        {"precision", precision},
         {"threads", threads},
         {"parameters", cocomix::gpt_parameter_count(config.model, true)},
         {"step_seconds", step},

@@ -9,6 +9,7 @@
 
 #include "cocomix/eval/checkpoint_model.h"
 #include "cocomix/eval/perplexity.h"
+#include "cocomix/train/autocast.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
     options.batch_size = batch_size;
     options.max_windows = max_windows;
     options.vocab_size = loaded.config.model.vocab_size;
-    options.bf16 = loaded.config.train.precision == "bf16";
+    options.bf16 = cocomix::resolve_precision(loaded.config.train.precision, c10::DeviceType::CPU) == "bf16";
     const auto result = cocomix::evaluate_perplexity(
         [&](const torch::Tensor& x) { return loaded.objective->logits(x); }, file, options);
     const nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"val_file", val_path},

@@ -297,8 +297,8 @@ void Config::validate() const {
   require(o.warmup_steps <= t.max_steps, s, "optim.warmup_steps",
           str(o.warmup_steps) + " exceeds train.max_steps = " + str(t.max_steps));
   require(t.device == "cpu" || t.device == "cuda", s, "train.device", "must be \"cpu\" or \"cuda\", got \"" + t.device + "\"");
-  require(t.precision == "bf16" || t.precision == "fp32", s, "train.precision",
-          "must be \"bf16\" or \"fp32\", got \"" + t.precision + "\"");
+  require(t.precision == "auto" || t.precision == "bf16" || t.precision == "fp32", s, "train.precision",
+          "must be \"auto\", \"bf16\" or \"fp32\", got \"" + t.precision + "\"");
   require(t.threads >= 0, s, "train.threads", "must be >= 0 (0 = every core), got " + str(t.threads));
   require(t.checkpoint_every >= 0, s, "train.checkpoint_every", "must be >= 0, got " + str(t.checkpoint_every));
   require(t.keep_checkpoints > 0, s, "train.keep_checkpoints", "must be positive, got " + str(t.keep_checkpoints));

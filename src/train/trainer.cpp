@@ -18,6 +18,7 @@
 #include "cocomix/eval/perplexity.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/model/gpt.h"
+#include "cocomix/train/autocast.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/train/lr_schedule.h"
 #include "cocomix/train/objective.h"
@@ -42,6 +43,7 @@ struct Trainer::State {
   Config config;
   RunOptions options;
   torch::Device device = torch::kCPU;
+  std::string precision;  // train.precision with "auto" resolved
   bool bf16 = false;
   std::unique_ptr<Objective> objective;
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters;
@@ -121,7 +123,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
       throw UsageError(c.source + ": train.device: \"cuda\" requested but no CUDA device is present");
     s.device = torch::Device(torch::kCUDA, 0);
   }
-  s.bf16 = c.train.precision == "bf16";
+  s.precision = resolve_precision(c.train.precision, s.device.type());
+  s.bf16 = s.precision == "bf16";
   torch::set_num_threads(static_cast<int>(c.train.threads > 0 ? c.train.threads : available_cores()));
 
   if (c.data.train_path.empty()) throw UsageError(c.source + ": data.train_path: required for training");
@@ -179,7 +182,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);
   s.flops_per_token = gpt_training_flops_per_token(c.model, c.data.seq_len);
   s.peak_flops = c.log.peak_flops > 0 ? c.log.peak_flops
-                                      : measure_matmul_flops(c.train.precision, c.train.device);
+                                      : measure_matmul_flops(s.precision, c.train.device);
 }
 
 Trainer::~Trainer() = default;
@@ -191,7 +194,7 @@ TrainSummary Trainer::run() {
   log_info("resolved config (" + c.source + "):\n" + config_to_string(c));
   log_info("model: " + std::to_string(gpt_parameter_count(c.model, true)) + " parameters; " +
            std::to_string(tokens_per_step(c, s.sync->world_size())) + " tokens per step; peak " +
-           std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + c.train.precision + ")");
+           std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + s.precision + ")");
 
   TrainSummary summary;
   s.session_start = Clock::now();

@@ -53,7 +53,8 @@ struct TrainConfig {
   int64_t max_steps = 1000;     ///< optimizer steps of the whole run (the schedule's length)
   uint64_t seed = 1337;         ///< seeds the init, dropout and the window sampler
   std::string device = "cpu";   ///< "cpu" or "cuda"
-  std::string precision = "bf16";  ///< "bf16" (autocast, fp32 master weights) or "fp32"
+  std::string precision = "auto";  ///< "bf16" (autocast, fp32 master weights), "fp32", or "auto": bf16 on
+                                   ///< CUDA and on CPUs with AMX-BF16, else fp32 (faster there)
   int64_t threads = 0;          ///< intra-op threads; 0 = every core
   int64_t checkpoint_every = 500;  ///< steps between checkpoints; 0 = only at the end and on signals
   int64_t keep_checkpoints = 3; ///< newest complete checkpoints kept on disk

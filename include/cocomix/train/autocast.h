@@ -4,7 +4,14 @@
 
 #include <c10/core/DeviceType.h>
 
+#include <string>
+
 namespace cocomix {
+
+/// Resolves train.precision to "bf16" or "fp32" for `device`. "auto" means bf16
+/// on CUDA, and on CPU bf16 only where the CPU has AMX-BF16 tiles: without them
+/// a bf16 matmul runs at about half the fp32 rate (measured: docs/benchmarks.md).
+std::string resolve_precision(const std::string& precision, c10::DeviceType device);
 
 /// Enables bf16 autocast for `device` while alive when `enabled`; restores the
 /// previous state (and clears the cast cache at the outermost exit) on destruction.
