@@ -22,7 +22,7 @@ LoadedModel load_model_for_eval(const std::string& checkpoint_or_run_dir) {
     if (!latest) throw RuntimeError(checkpoint_or_run_dir + ": holds no complete checkpoint");
     dir = *latest;
   }
-  const auto contents = load_checkpoint(dir);
+  const auto contents = load_checkpoint(dir, /*with_optimizer=*/false);
   LoadedModel loaded;
   loaded.config = config_from_json(contents.config, dir + "/config.json");
   loaded.checkpoint_dir = dir;

@@ -171,7 +171,7 @@ std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir)
   return std::max_element(found.begin(), found.end())->second.string();
 }
 
-CheckpointContents load_checkpoint(const std::string& dir) {
+CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
   const fs::path root(dir);
   std::error_code error;
   if (!fs::is_directory(root, error)) throw RuntimeError(dir + ": not a checkpoint directory (missing)");
@@ -179,11 +179,12 @@ CheckpointContents load_checkpoint(const std::string& dir) {
     throw RuntimeError((root / kCompleteFile).string() +
                        ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
   for (const char* file : {kModelFile, kOptimizerFile, kTrainerStateFile, kConfigFile})
-    if (!fs::exists(root / file, error)) throw RuntimeError((root / file).string() + ": missing from the checkpoint");
+    if ((with_optimizer || std::string(file) != kOptimizerFile) && !fs::exists(root / file, error))
+      throw RuntimeError((root / file).string() + ": missing from the checkpoint");
 
   CheckpointContents contents;
   contents.model = load_safetensors((root / kModelFile).string());
-  contents.optimizer = load_safetensors((root / kOptimizerFile).string());
+  if (with_optimizer) contents.optimizer = load_safetensors((root / kOptimizerFile).string());
   contents.trainer_state = read_json((root / kTrainerStateFile).string());
   contents.config = read_json((root / kConfigFile).string());
   return contents;

@@ -129,6 +129,10 @@ class BadInputTest(unittest.TestCase):
         out = self.copy_run("missing_optimizer")
         os.remove(os.path.join(out, "checkpoints", "step_00000004", "optimizer.safetensors"))
         self.expect_error(self.train("--resume", "--set", "train.max_steps=6", out=out), 1, "optimizer.safetensors")
+        # Evaluation needs only the model: it still works without the optimizer state.
+        step = os.path.join(out, "checkpoints", "step_00000004")
+        result = run([app("cocomix-eval"), "--checkpoint", step, "--val", self.val])
+        self.assertGreater(json.loads(result.stdout)["val_ppl"], 1.0)
 
     def test_checkpoint_mismatched_shapes(self):
         out = self.copy_run("shapes")

@@ -50,7 +50,8 @@ std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir)
 /// Reads the checkpoint directory `dir` (tensors on the CPU). Throws
 /// RuntimeError naming the file when COMPLETE is absent ("DIR/COMPLETE:
 /// missing: ..."), a file is missing ("DIR/FILE: missing from the checkpoint"),
-/// a JSON file is invalid or a safetensors file is corrupt.
-CheckpointContents load_checkpoint(const std::string& dir);
+/// a JSON file is invalid or a safetensors file is corrupt. Without
+/// `with_optimizer` (evaluation) optimizer.safetensors is neither needed nor read.
+CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer = true);
 
 }  // namespace cocomix
