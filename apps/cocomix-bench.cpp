@@ -3,12 +3,12 @@
 // same precision, and prints one JSON object. bench/run_benchmarks.py runs it
 // next to the same step in eager PyTorch.
 //   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "cocomix/config/config.h"
 #include "cocomix/model/flops.h"
@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "JSON config (model, data.seq_len, train.batch_size/precision/threads)")
       ->required();
   app.add_option("--set", overrides, "override one config field (repeatable)");
-  app.add_option("--steps", steps, "timed steps (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--steps", steps, "timed steps (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
@@ -58,26 +60,28 @@ int main(int argc, char** argv) {
     double loss = 0;
     for (int64_t i = 0; i < warmup + steps; ++i) {
       const auto start = std::chrono::steady_clock::now();
-      loss = cocomix::run_optimizer_step(objective, *optimizer, sync, parameters, [&] { return batch; }, options).loss;
-      if (i >= warmup) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      loss = cocomix::run_optimizer_step(
+                 objective, *optimizer, sync, parameters, [&] { return batch; }, options)
+                 .loss;
+      if (i >= warmup)
+        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     std::sort(seconds.begin(), seconds.end());
     const double step = seconds[seconds.size() / 2];
     const double step_tokens =
         static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
-    const nlohmann::json out = {
-        {"config", config_path},
-        {"precision", precision},
-        {"threads", threads},
-        {"parameters", cocomix::gpt_parameter_count(config.model, true)},
-        {"step_seconds", step},
-        {"tokens_per_second", step_tokens / step},
-        {"flops_per_token", flops_per_token},
-        {"matmul_peak_flops", peak},
-        {"mfu", step_tokens / step * flops_per_token / peak},
-        {"peak_rss_bytes", cocomix::peak_rss_bytes()},
-        {"loss", loss}};
+    const nlohmann::json out = {{"config", config_path},
+                                {"precision", precision},
+                                {"threads", threads},
+                                {"parameters", cocomix::gpt_parameter_count(config.model, true)},
+                                {"step_seconds", step},
+                                {"tokens_per_second", step_tokens / step},
+                                {"flops_per_token", flops_per_token},
+                                {"matmul_peak_flops", peak},
+                                {"mfu", step_tokens / step * flops_per_token / peak},
+                                {"peak_rss_bytes", cocomix::peak_rss_bytes()},
+                                {"loss", loss}};
     std::printf("%s\n", out.dump().c_str());
     return cocomix::kExitOk;
   });

@@ -3,7 +3,6 @@
 // DIR is a checkpoint directory (step_XXXXXXXX) or a run directory, whose newest
 // complete checkpoint is used.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -24,13 +23,17 @@ int main(int argc, char** argv) {
   int64_t batch_size = 8;
   int64_t max_windows = 0;
   int64_t seq_len = 0;
-  app.add_option("--checkpoint", checkpoint, "checkpoint directory, or a run directory (newest checkpoint)")->required();
+  app.add_option("--checkpoint", checkpoint, "checkpoint directory, or a run directory (newest checkpoint)")
+      ->required();
   app.add_option("--val", val_path, "token file to evaluate (llm.c shard or raw uint16)")->required();
   app.add_option("--format", format, "token file format: auto, llmc, u16")->capture_default_str();
   app.add_option("--json", json_path, "also write the result as JSON to this file");
-  app.add_option("--batch-size", batch_size, "windows per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", batch_size, "windows per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-windows", max_windows, "evaluate at most this many windows (0 = all)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seq-len", seq_len, "window length T (default: the checkpoint's data.seq_len)")
       ->check(CLI::NonNegativeNumber);
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
@@ -48,10 +51,10 @@ int main(int argc, char** argv) {
     options.bf16 = cocomix::resolve_precision(loaded.config.train.precision, c10::DeviceType::CPU) == "bf16";
     const auto result = cocomix::evaluate_perplexity(
         [&](const torch::Tensor& x) { return loaded.objective->logits(x); }, file, options);
-    const nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"val_file", val_path},
-                                {"val_loss", result.loss},           {"val_ppl", result.perplexity},
-                                {"tokens", result.tokens},           {"windows", result.windows},
-                                {"seq_len", options.seq_len}};
+    const nlohmann::json out = {
+        {"checkpoint", loaded.checkpoint_dir}, {"val_file", val_path},    {"val_loss", result.loss},
+        {"val_ppl", result.perplexity},        {"tokens", result.tokens}, {"windows", result.windows},
+        {"seq_len", options.seq_len}};
     std::printf("%s\n", out.dump(2).c_str());
     if (!json_path.empty()) cocomix::write_file_atomically(json_path, out.dump(2) + "\n");
     return cocomix::kExitOk;

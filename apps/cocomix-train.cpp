@@ -2,7 +2,6 @@
 // Trainer does the work.
 //   cocomix-train --config FILE [--set section.key=value]... [--out DIR] [--resume]
 #include <CLI/CLI.hpp>
-
 #include <filesystem>
 
 #include "cocomix/config/config.h"

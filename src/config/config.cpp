@@ -6,10 +6,9 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "cocomix/util/error.h"
 
@@ -201,7 +200,9 @@ Config config_from_json(const json& document, const std::string& source) {
   for (const auto& item : document.items()) {
     bool ok = false;
     for (const auto& k : known) ok = ok || k == item.key();
-    if (!ok) throw UsageError(source + ": " + item.key() + ": unknown section (expected model, data, optim, train, eval, log)");
+    if (!ok)
+      throw UsageError(source + ": " + item.key() +
+                       ": unknown section (expected model, data, optim, train, eval, log)");
   }
   config.validate();
   return config;
@@ -296,13 +297,15 @@ void Config::validate() const {
   require(t.max_steps > 0, s, "train.max_steps", "must be positive, got " + str(t.max_steps));
   require(o.warmup_steps <= t.max_steps, s, "optim.warmup_steps",
           str(o.warmup_steps) + " exceeds train.max_steps = " + str(t.max_steps));
-  require(t.device == "cpu" || t.device == "cuda", s, "train.device", "must be \"cpu\" or \"cuda\", got \"" + t.device + "\"");
+  require(t.device == "cpu" || t.device == "cuda", s, "train.device",
+          "must be \"cpu\" or \"cuda\", got \"" + t.device + "\"");
   require(t.precision == "auto" || t.precision == "bf16" || t.precision == "fp32", s, "train.precision",
           "must be \"auto\", \"bf16\" or \"fp32\", got \"" + t.precision + "\"");
   require(t.threads >= 0, s, "train.threads", "must be >= 0 (0 = every core), got " + str(t.threads));
   require(t.checkpoint_every >= 0, s, "train.checkpoint_every", "must be >= 0, got " + str(t.checkpoint_every));
   require(t.keep_checkpoints > 0, s, "train.keep_checkpoints", "must be positive, got " + str(t.keep_checkpoints));
-  require(t.max_nonfinite_steps > 0, s, "train.max_nonfinite_steps", "must be positive, got " + str(t.max_nonfinite_steps));
+  require(t.max_nonfinite_steps > 0, s, "train.max_nonfinite_steps",
+          "must be positive, got " + str(t.max_nonfinite_steps));
 
   require(eval.every >= 0, s, "eval.every", "must be >= 0, got " + str(eval.every));
   require(eval.max_batches >= 0, s, "eval.max_batches", "must be >= 0, got " + str(eval.max_batches));

@@ -1,8 +1,9 @@
 // load_model_for_eval: the same objective type the trainer builds, filled from disk.
 #include "cocomix/eval/checkpoint_model.h"
 
-#include <filesystem>
 #include <torch/torch.h>
+
+#include <filesystem>
 
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/util/error.h"

@@ -2,8 +2,9 @@
 // the batch size.
 #include "cocomix/eval/perplexity.h"
 
-#include <cmath>
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "cocomix/data/batch.h"
 #include "cocomix/data/window_sampler.h"
@@ -16,8 +17,8 @@ PerplexityResult evaluate_perplexity(const LogitsFunction& logits_of, const Toke
                                      const PerplexityOptions& options) {
   const auto starts = validation_window_starts(file.size(), options.seq_len, options.max_windows);
   if (starts.empty())
-    throw RuntimeError(file.path() + ": " + std::to_string(file.size()) + " tokens are fewer than one validation window of " +
-                       std::to_string(options.seq_len + 1));
+    throw RuntimeError(file.path() + ": " + std::to_string(file.size()) +
+                       " tokens are fewer than one validation window of " + std::to_string(options.seq_len + 1));
   torch::NoGradGuard no_grad;
   double loss_sum = 0;
   int64_t tokens = 0;

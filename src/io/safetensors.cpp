@@ -2,13 +2,13 @@
 // or hand-edited checkpoint must give a one-line error, never a crash.
 #include "cocomix/io/safetensors.h"
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <vector>
-
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <vector>
 
 #include "cocomix/util/error.h"
 
@@ -120,8 +120,7 @@ TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
     if (end < begin || end - begin != bytes)
       throw RuntimeError(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                          ") do not match its shape and dtype (" + std::to_string(bytes) + " bytes)");
-    if (end > data_size)
-      throw RuntimeError(where + ": data runs past the end of the file (truncated?)");
+    if (end > data_size) throw RuntimeError(where + ": data runs past the end of the file (truncated?)");
     auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
     if (bytes > 0) std::memcpy(tensor.data_ptr(), data.data() + begin, bytes);
     tensors.emplace(name, std::move(tensor));

@@ -39,7 +39,8 @@ torch::Tensor from_hex(const std::string& hex, const std::string& source) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     throw RuntimeError(source + ": rng_state: not a hex string");
   };
-  for (size_t i = 0; i < hex.size() / 2; ++i) data[i] = static_cast<uint8_t>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
+  for (size_t i = 0; i < hex.size() / 2; ++i)
+    data[i] = static_cast<uint8_t>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
   return out;
 }
 

@@ -1,10 +1,10 @@
 // run_optimizer_step: the arithmetic of one training step.
 #include "cocomix/train/train_step.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <limits>
-
-#include <torch/torch.h>
 
 #include "cocomix/train/autocast.h"
 

@@ -3,14 +3,14 @@
 // save phases), then train_step (data feeding and the non-finite policy).
 #include "cocomix/train/trainer.h"
 
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <optional>
-
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <optional>
 
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
@@ -59,14 +59,14 @@ struct Trainer::State {
   double peak_flops = 0;
 
   // Everything below is saved in trainer_state.json and restored on resume.
-  int64_t step = 0;             // optimizer steps completed
+  int64_t step = 0;  // optimizer steps completed
   int64_t tokens_seen = 0;
   int64_t nonfinite_in_a_row = 0;
   int64_t skipped_steps = 0;
-  double log_loss_sum = 0;      // losses of the steps since the last metrics record
+  double log_loss_sum = 0;  // losses of the steps since the last metrics record
   int64_t log_loss_count = 0;
 
-  double last_grad_norm = 0;    // of the last step (recomputed every step)
+  double last_grad_norm = 0;  // of the last step (recomputed every step)
 
   // Timing of the current logging interval (not saved: wall-clock only).
   Clock::time_point interval_start = Clock::now();
@@ -181,8 +181,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
                         config_to_string(c) + "\n");
   s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);
   s.flops_per_token = gpt_training_flops_per_token(c.model, c.data.seq_len);
-  s.peak_flops = c.log.peak_flops > 0 ? c.log.peak_flops
-                                      : measure_matmul_flops(s.precision, c.train.device);
+  s.peak_flops = c.log.peak_flops > 0 ? c.log.peak_flops : measure_matmul_flops(s.precision, c.train.device);
 }
 
 Trainer::~Trainer() = default;
@@ -219,8 +218,8 @@ TrainSummary Trainer::run() {
     options.vocab_size = c.model.vocab_size;
     options.bf16 = s.bf16;
     options.device = s.device;
-    const auto result = evaluate_perplexity([&](const torch::Tensor& x) { return s.objective->logits(x); },
-                                            *s.val_file, options);
+    const auto result =
+        evaluate_perplexity([&](const torch::Tensor& x) { return s.objective->logits(x); }, *s.val_file, options);
     s.objective->train(true);
     summary.last_val_loss = result.loss;
     s.metrics->write(s.step, {{"val_loss", result.loss}, {"val_ppl", result.perplexity}});
@@ -296,14 +295,17 @@ double Trainer::State::train_step() {
   step_options.grad_clip = c.optim.grad_clip;
   step_options.device = device.type();
   step_options.bf16 = bf16;
-  const auto result = run_optimizer_step(*objective, *optimizer, *sync, parameters, [&] {
-    auto batch = read_batch(*train_file, sampler->next(c.train.batch_size), c.data.seq_len, c.model.vocab_size);
-    if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
-      batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
-      batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);
-    }
-    return batch;
-  }, step_options);
+  const auto result = run_optimizer_step(
+      *objective, *optimizer, *sync, parameters,
+      [&] {
+        auto batch = read_batch(*train_file, sampler->next(c.train.batch_size), c.data.seq_len, c.model.vocab_size);
+        if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
+          batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
+          batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);
+        }
+        return batch;
+      },
+      step_options);
   last_grad_norm = result.grad_norm;
   if (!result.skipped) {
     nonfinite_in_a_row = 0;

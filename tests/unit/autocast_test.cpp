@@ -1,11 +1,11 @@
 // AutocastScope and the "auto" precision rule.
+#include "cocomix/train/autocast.h"
+
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <fstream>
 #include <sstream>
-#include <torch/torch.h>
-
-#include "cocomix/train/autocast.h"
 
 namespace cocomix {
 namespace {

@@ -1,9 +1,10 @@
 // Config loading: defaults, strict key/type checks, validation messages, --set.
+#include "cocomix/config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "cocomix/config/config.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {

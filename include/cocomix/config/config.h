@@ -5,74 +5,73 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace cocomix {
 
 /// GPT-2 architecture (Hugging Face GPT2Config names where one exists).
 struct ModelConfig {
-  int64_t vocab_size = 50257;   ///< token ids are in [0, vocab_size)
-  int64_t n_positions = 1024;   ///< learned position embeddings = longest context T
-  int64_t n_embd = 768;         ///< width d
-  int64_t n_layer = 12;         ///< number of transformer blocks
-  int64_t n_head = 12;          ///< attention heads; must divide n_embd
-  double dropout = 0.1;         ///< embedding, attention and residual dropout (HF default 0.1)
+  int64_t vocab_size = 50257;        ///< token ids are in [0, vocab_size)
+  int64_t n_positions = 1024;        ///< learned position embeddings = longest context T
+  int64_t n_embd = 768;              ///< width d
+  int64_t n_layer = 12;              ///< number of transformer blocks
+  int64_t n_head = 12;               ///< attention heads; must divide n_embd
+  double dropout = 0.1;              ///< embedding, attention and residual dropout (HF default 0.1)
   double layer_norm_epsilon = 1e-5;  ///< eps of every LayerNorm
-  double init_std = 0.02;       ///< N(0, init_std) init; residual projections use init_std/sqrt(2*n_layer)
+  double init_std = 0.02;            ///< N(0, init_std) init; residual projections use init_std/sqrt(2*n_layer)
 };
 
 /// Token data: flat token files (llm.c shards or headerless uint16).
 struct DataConfig {
-  std::string train_path;       ///< training token file (required for training)
-  std::string val_path;         ///< validation token file ("" = no validation)
-  std::string format = "auto";  ///< "auto" (llm.c header if present, else raw uint16), "llmc", "u16"
-  int64_t seq_len = 1024;       ///< context T of a training window; <= model.n_positions
+  std::string train_path;           ///< training token file (required for training)
+  std::string val_path;             ///< validation token file ("" = no validation)
+  std::string format = "auto";      ///< "auto" (llm.c header if present, else raw uint16), "llmc", "u16"
+  int64_t seq_len = 1024;           ///< context T of a training window; <= model.n_positions
   std::string sampling = "random";  ///< "random": shuffled windows at a random epoch offset; "sequential"
 };
 
 /// AdamW and the learning-rate schedule.
 struct OptimConfig {
-  double lr = 6e-4;             ///< peak learning rate after warmup
-  double min_lr = 6e-5;         ///< learning rate at the end of the cosine decay
-  int64_t warmup_steps = 0;     ///< linear warmup from 0 over this many optimizer steps
+  double lr = 6e-4;          ///< peak learning rate after warmup
+  double min_lr = 6e-5;      ///< learning rate at the end of the cosine decay
+  int64_t warmup_steps = 0;  ///< linear warmup from 0 over this many optimizer steps
   double beta1 = 0.9;
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.1;
-  bool decay_all_params = true; ///< true: decay every parameter (released code); false: matrices only
-  double grad_clip = 1.0;       ///< global L2 norm clip; 0 disables
+  bool decay_all_params = true;  ///< true: decay every parameter (released code); false: matrices only
+  double grad_clip = 1.0;        ///< global L2 norm clip; 0 disables
 };
 
 /// The training loop.
 struct TrainConfig {
-  int64_t batch_size = 8;       ///< sequences per micro-step (per rank)
-  int64_t grad_accum_steps = 1; ///< micro-steps per optimizer step (loss scaled by 1/grad_accum_steps)
-  int64_t max_steps = 1000;     ///< optimizer steps of the whole run (the schedule's length)
-  uint64_t seed = 1337;         ///< seeds the init, dropout and the window sampler
-  std::string device = "cpu";   ///< "cpu" or "cuda"
-  std::string precision = "auto";  ///< "bf16" (autocast, fp32 master weights), "fp32", or "auto": bf16 on
-                                   ///< CUDA and on CPUs with AMX-BF16, else fp32 (faster there)
-  int64_t threads = 0;          ///< intra-op threads; 0 = every core
-  int64_t checkpoint_every = 500;  ///< steps between checkpoints; 0 = only at the end and on signals
-  int64_t keep_checkpoints = 3; ///< newest complete checkpoints kept on disk
+  int64_t batch_size = 8;           ///< sequences per micro-step (per rank)
+  int64_t grad_accum_steps = 1;     ///< micro-steps per optimizer step (loss scaled by 1/grad_accum_steps)
+  int64_t max_steps = 1000;         ///< optimizer steps of the whole run (the schedule's length)
+  uint64_t seed = 1337;             ///< seeds the init, dropout and the window sampler
+  std::string device = "cpu";       ///< "cpu" or "cuda"
+  std::string precision = "auto";   ///< "bf16" (autocast, fp32 master weights), "fp32", or "auto": bf16 on
+                                    ///< CUDA and on CPUs with AMX-BF16, else fp32 (faster there)
+  int64_t threads = 0;              ///< intra-op threads; 0 = every core
+  int64_t checkpoint_every = 500;   ///< steps between checkpoints; 0 = only at the end and on signals
+  int64_t keep_checkpoints = 3;     ///< newest complete checkpoints kept on disk
   int64_t max_nonfinite_steps = 5;  ///< stop after this many non-finite steps in a row (each is skipped)
 };
 
 /// Periodic validation during training.
 struct EvalConfig {
-  int64_t every = 250;          ///< steps between validation passes; 0 = only at the end
-  int64_t max_batches = 20;     ///< validation batches per pass; 0 = the whole file
-  int64_t batch_size = 8;       ///< sequences per validation batch
+  int64_t every = 250;       ///< steps between validation passes; 0 = only at the end
+  int64_t max_batches = 20;  ///< validation batches per pass; 0 = the whole file
+  int64_t batch_size = 8;    ///< sequences per validation batch
 };
 
 /// Console, metrics.jsonl and TensorBoard output.
 struct LogConfig {
-  int64_t every = 10;           ///< steps between progress lines / metric records
-  bool tensorboard = true;      ///< also write TensorBoard event files under OUT/tensorboard
-  double peak_flops = 0;        ///< FLOP/s for MFU; 0 = measure a matmul at start (precision-matched)
+  int64_t every = 10;       ///< steps between progress lines / metric records
+  bool tensorboard = true;  ///< also write TensorBoard event files under OUT/tensorboard
+  double peak_flops = 0;    ///< FLOP/s for MFU; 0 = measure a matmul at start (precision-matched)
 };
 
 /// Everything a run needs, as resolved from the file plus --set overrides.
@@ -83,7 +82,7 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   LogConfig log;
-  std::string source;           ///< file the config came from (for error messages)
+  std::string source;  ///< file the config came from (for error messages)
 
   /// Checks cross-field constraints; throws UsageError naming source and key.
   void validate() const;

@@ -3,10 +3,10 @@
 // periodic validation and by cocomix-eval, so both report the same number.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <functional>
-
-#include <torch/types.h>
 
 #include "cocomix/data/token_file.h"
 

@@ -4,10 +4,10 @@
 // state and SAEs; knows nothing about models.
 #pragma once
 
+#include <torch/types.h>
+
 #include <map>
 #include <string>
-
-#include <torch/types.h>
 
 namespace cocomix {
 

@@ -3,12 +3,12 @@
 // pause baselines plug in as other Objectives without touching the loop.
 #pragma once
 
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/types.h>
 
 #include "cocomix/data/batch.h"
 #include "cocomix/io/safetensors.h"
@@ -18,7 +18,7 @@ namespace cocomix {
 
 /// What an objective returns for one micro-batch.
 struct ObjectiveOutput {
-  torch::Tensor loss;                                  ///< scalar to backpropagate (mean over tokens)
+  torch::Tensor loss;                                        ///< scalar to backpropagate (mean over tokens)
   std::vector<std::pair<std::string, torch::Tensor>> parts;  ///< named scalar components to log (detached)
 };
 

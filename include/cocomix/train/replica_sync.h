@@ -3,11 +3,11 @@
 // (loss for logging, the non-finite verdict). A single process needs nothing.
 #pragma once
 
+#include <torch/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/types.h>
 
 namespace cocomix {
 

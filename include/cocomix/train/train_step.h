@@ -4,11 +4,11 @@
 // norm clipping, then the update, or no update when anything is non-finite.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "cocomix/data/batch.h"
 #include "cocomix/train/objective.h"
@@ -22,9 +22,9 @@ namespace cocomix {
 
 struct StepOptions {
   int64_t grad_accum_steps = 1;
-  double grad_clip = 1.0;                    ///< 0 = measure the norm without clipping
+  double grad_clip = 1.0;  ///< 0 = measure the norm without clipping
   c10::DeviceType device = c10::DeviceType::CPU;
-  bool bf16 = false;                         ///< bf16 autocast around the forward passes
+  bool bf16 = false;  ///< bf16 autocast around the forward passes
 };
 
 struct StepResult {
