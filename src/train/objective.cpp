@@ -4,13 +4,14 @@
 #include <torch/torch.h>
 
 #include "cocomix/model/gpt_weights.h"
+#include "cocomix/train/cross_entropy.h"
 
 namespace cocomix {
 
 torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
   const auto vocab = logits.size(-1);
-  // fp32 log-softmax even under bf16 autocast: the loss is the number we report.
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, vocab}).to(torch::kFloat32), targets.reshape({-1}));
+  // fp32 even under bf16 autocast: the loss is the number we report.
+  return fused_cross_entropy(logits.reshape({-1, vocab}).to(torch::kFloat32), targets.reshape({-1}));
 }
 
 ObjectiveOutput NextTokenObjective::compute(const Batch& batch) {
