@@ -3,7 +3,7 @@ and step in eager PyTorch from the same torch wheel, fp32 and bf16 autocast, for
 configs/tiny.json and configs/small.json. Prints a markdown table (copied into
 docs/benchmarks.md) and the raw JSON lines.
 
-    build/../venv python bench/run_benchmarks.py [--steps 5] [--threads 2]
+    ~/.cache/cocomix/venv/bin/python bench/run_benchmarks.py [--steps 5] [--threads 2]
 """
 import argparse
 import json
