@@ -51,10 +51,7 @@ int main(int argc, char** argv) {
     const auto tokens = torch::randint(config.model.vocab_size, {config.train.batch_size, config.data.seq_len + 1},
                                        torch::kInt64);  // [B, T+1]
     const cocomix::Batch batch{tokens.slice(1, 0, -1), tokens.slice(1, 1)};
-    cocomix::StepOptions options;
-    options.grad_accum_steps = config.train.grad_accum_steps;
-    options.grad_clip = config.optim.grad_clip;
-    options.bf16 = precision == "bf16";
+    const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);
 
     std::vector<double> seconds;
     double loss = 0;

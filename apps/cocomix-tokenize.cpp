@@ -127,6 +127,7 @@ int tokenize(const Options& options) {
   val.finish();
   fsync_file(jsonl_path + ".tmp");
   std::filesystem::rename(jsonl_path + ".tmp", jsonl_path);
+  fsync_parent_directory(jsonl_path);
 
   json manifest = {{"tokenizer", tokenizer.name},
                    {"vocab_size", tokenizer.vocab_size},

@@ -43,10 +43,6 @@ void store_le(unsigned char* p, uint32_t value, int bytes) {
 
 bool is_known_magic(int32_t magic) { return magic == kLlmcMagicU16 || magic == kLlmcMagicU32; }
 
-[[noreturn]] void fail_errno(const std::string& path, const std::string& what, int error) {
-  throw RuntimeError(path + ": " + what + ": " + std::strerror(error));
-}
-
 std::vector<unsigned char> llmc_header(bool wide, int32_t count) {
   std::vector<unsigned char> header(kLlmcHeaderBytes, 0);
   store_le(header.data(), static_cast<uint32_t>(wide ? kLlmcMagicU32 : kLlmcMagicU16), 4);
@@ -82,12 +78,12 @@ TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
   TokenFile file;
   file.path_ = path;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno(path, "cannot open token file", errno);
+  if (fd < 0) throw_errno(path, "cannot open token file", errno);
   struct stat info {};
   if (::fstat(fd, &info) != 0) {
     const int error = errno;
     ::close(fd);
-    fail_errno(path, "cannot stat token file", error);
+    throw_errno(path, "cannot stat token file", error);
   }
   if (!S_ISREG(info.st_mode)) {
     ::close(fd);
@@ -101,7 +97,7 @@ TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
   void* map = ::mmap(nullptr, static_cast<size_t>(file_bytes), PROT_READ, MAP_PRIVATE, fd, 0);
   const int map_error = errno;
   ::close(fd);  // the mapping keeps the file open
-  if (map == MAP_FAILED) fail_errno(path, "cannot mmap token file", map_error);
+  if (map == MAP_FAILED) throw_errno(path, "cannot mmap token file", map_error);
   file.map_ = map;
   file.map_bytes_ = static_cast<size_t>(file_bytes);
   const auto* bytes = static_cast<const unsigned char*>(map);
@@ -198,7 +194,7 @@ TokenFileWriter::TokenFileWriter(const std::string& path, TokenFormat format, bo
     : path_(path), tmp_path_(path + ".tmp"), header_(format != TokenFormat::kU16), wide_(wide) {
   if (wide && !header_) throw UsageError(path + ": a headerless u16 token file cannot hold 32-bit ids");
   file_ = std::fopen(tmp_path_.c_str(), "wb");
-  if (file_ == nullptr) fail_errno(tmp_path_, "cannot open for writing", errno);
+  if (file_ == nullptr) throw_errno(tmp_path_, "cannot open for writing", errno);
   if (header_) buffer_ = llmc_header(wide_, 0);  // count patched in finish()
   buffer_.reserve(kWriteBufferBytes);
 }
@@ -231,7 +227,7 @@ void TokenFileWriter::write(const uint32_t* ids, size_t count) {
 
 void TokenFileWriter::flush_buffer() {
   if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-    fail_errno(tmp_path_, "write failed", errno);
+    throw_errno(tmp_path_, "write failed", errno);
   buffer_.clear();
 }
 
@@ -241,16 +237,15 @@ void TokenFileWriter::finish() {
   if (header_) {
     const auto header = llmc_header(wide_, static_cast<int32_t>(count_));
     if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(header.data(), 1, header.size(), file_) != header.size())
-      fail_errno(tmp_path_, "cannot write the header", errno);
+      throw_errno(tmp_path_, "cannot write the header", errno);
   }
-  if (std::fflush(file_) != 0) fail_errno(tmp_path_, "write failed", errno);
-  if (::fsync(::fileno(file_)) != 0) fail_errno(tmp_path_, "cannot fsync", errno);
-  if (std::fclose(std::exchange(file_, nullptr)) != 0) fail_errno(tmp_path_, "close failed", errno);
+  if (std::fflush(file_) != 0) throw_errno(tmp_path_, "write failed", errno);
+  if (::fsync(::fileno(file_)) != 0) throw_errno(tmp_path_, "cannot fsync", errno);
+  if (std::fclose(std::exchange(file_, nullptr)) != 0) throw_errno(tmp_path_, "close failed", errno);
   if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-    fail_errno(path_, "cannot rename " + tmp_path_ + " into place", errno);
+    throw_errno(path_, "cannot rename " + tmp_path_ + " into place", errno);
   finished_ = true;
-  const auto parent = std::filesystem::path(path_).parent_path();
-  fsync_directory(parent.empty() ? std::string(".") : parent.string());
+  fsync_parent_directory(path_);
 }
 
 void write_token_file(const std::string& path, const std::vector<uint32_t>& ids, TokenFormat format, bool wide) {

@@ -10,6 +10,15 @@
 
 namespace cocomix {
 
+StepOptions step_options_for(const Config& config, c10::DeviceType device) {
+  StepOptions options;
+  options.grad_accum_steps = config.train.grad_accum_steps;
+  options.grad_clip = config.optim.grad_clip;
+  options.device = device;
+  options.bf16 = resolve_precision(config.train.precision, device) == "bf16";
+  return options;
+}
+
 StepResult run_optimizer_step(Objective& objective, torch::optim::Optimizer& optimizer, ReplicaSync& sync,
                               const std::vector<torch::Tensor>& parameters, const std::function<Batch()>& next_batch,
                               const StepOptions& options) {

@@ -18,7 +18,6 @@
 #include "cocomix/eval/perplexity.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/model/gpt.h"
-#include "cocomix/train/autocast.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/train/lr_schedule.h"
 #include "cocomix/train/objective.h"
@@ -43,8 +42,8 @@ struct Trainer::State {
   Config config;
   RunOptions options;
   torch::Device device = torch::kCPU;
-  std::string precision;  // train.precision with "auto" resolved
-  bool bf16 = false;
+  StepOptions step_options;  // accumulation, clipping, device and resolved precision
+  std::string precision;     // train.precision with "auto" resolved: "bf16" or "fp32"
   std::unique_ptr<Objective> objective;
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters;
   std::vector<torch::Tensor> parameters;
@@ -123,8 +122,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
       throw UsageError(c.source + ": train.device: \"cuda\" requested but no CUDA device is present");
     s.device = torch::Device(torch::kCUDA, 0);
   }
-  s.precision = resolve_precision(c.train.precision, s.device.type());
-  s.bf16 = s.precision == "bf16";
+  s.step_options = step_options_for(c, s.device.type());
+  s.precision = s.step_options.bf16 ? "bf16" : "fp32";
   torch::set_num_threads(static_cast<int>(c.train.threads > 0 ? c.train.threads : available_cores()));
 
   if (c.data.train_path.empty()) throw UsageError(c.source + ": data.train_path: required for training");
@@ -216,7 +215,7 @@ TrainSummary Trainer::run() {
     options.batch_size = c.eval.batch_size;
     options.max_windows = c.eval.max_batches * c.eval.batch_size;
     options.vocab_size = c.model.vocab_size;
-    options.bf16 = s.bf16;
+    options.bf16 = s.step_options.bf16;
     options.device = s.device;
     const auto result =
         evaluate_perplexity([&](const torch::Tensor& x) { return s.objective->logits(x); }, *s.val_file, options);
@@ -290,11 +289,6 @@ TrainSummary Trainer::run() {
 
 double Trainer::State::train_step() {
   const auto& c = config;
-  StepOptions step_options;
-  step_options.grad_accum_steps = c.train.grad_accum_steps;
-  step_options.grad_clip = c.optim.grad_clip;
-  step_options.device = device.type();
-  step_options.bf16 = bf16;
   const auto result = run_optimizer_step(
       *objective, *optimizer, *sync, parameters,
       [&] {

@@ -15,11 +15,6 @@
 namespace cocomix {
 namespace {
 
-/// "PATH: WHAT: strerror(error)" as a RuntimeError.
-[[noreturn]] void fail(const std::string& path, const std::string& what, int error) {
-  throw RuntimeError(path + ": " + what + ": " + std::strerror(error));
-}
-
 /// Owns a file descriptor; closes it on scope exit (errors there are ignored:
 /// callers that care close explicitly through release()).
 class FileDescriptor {
@@ -42,23 +37,27 @@ class FileDescriptor {
   int fd_;
 };
 
-std::string parent_of(const std::string& path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  return parent.empty() ? std::string(".") : parent.string();
+}  // namespace
+
+void throw_errno(const std::string& path, const std::string& what, int error) {
+  throw RuntimeError(path + ": " + what + ": " + std::strerror(error));
 }
 
-}  // namespace
+void fsync_parent_directory(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  fsync_directory(parent.empty() ? std::string(".") : parent.string());
+}
 
 std::string read_whole_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail(path, "cannot open for reading", errno);
+  if (fd.get() < 0) throw_errno(path, "cannot open for reading", errno);
   std::string contents;
   char buffer[1 << 16];
   for (;;) {
     const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
     if (got < 0) {
       if (errno == EINTR) continue;
-      fail(path, "read failed", errno);
+      throw_errno(path, "read failed", errno);
     }
     if (got == 0) return contents;
     contents.append(buffer, static_cast<size_t>(got));
@@ -71,7 +70,7 @@ void write_all_bytes(int fd, const std::string& path, const void* data, size_t b
     const ssize_t written = ::write(fd, next, bytes);
     if (written < 0) {
       if (errno == EINTR) continue;
-      fail(path, "write failed", errno);
+      throw_errno(path, "write failed", errno);
     }
     next += written;
     bytes -= static_cast<size_t>(written);
@@ -80,30 +79,30 @@ void write_all_bytes(int fd, const std::string& path, const void* data, size_t b
 
 void fsync_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail(path, "cannot open to fsync", errno);
-  if (::fsync(fd.get()) != 0) fail(path, "cannot fsync", errno);
+  if (fd.get() < 0) throw_errno(path, "cannot open to fsync", errno);
+  if (::fsync(fd.get()) != 0) throw_errno(path, "cannot fsync", errno);
 }
 
 void fsync_directory(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) fail(path, "cannot open directory to fsync", errno);
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) fail(path, "cannot fsync directory", errno);
+  if (fd.get() < 0) throw_errno(path, "cannot open directory to fsync", errno);
+  if (::fsync(fd.get()) != 0 && errno != EINVAL) throw_errno(path, "cannot fsync directory", errno);
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
   const std::string tmp = path + ".tmp";
   try {
     FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) fail(tmp, "cannot open for writing", errno);
+    if (fd.get() < 0) throw_errno(tmp, "cannot open for writing", errno);
     write_all_bytes(fd.get(), tmp, contents.data(), contents.size());
-    if (::fsync(fd.get()) != 0) fail(tmp, "cannot fsync", errno);
-    if (::close(fd.release()) != 0) fail(tmp, "close failed", errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail(path, "cannot rename " + tmp + " into place", errno);
+    if (::fsync(fd.get()) != 0) throw_errno(tmp, "cannot fsync", errno);
+    if (::close(fd.release()) != 0) throw_errno(tmp, "close failed", errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(path, "cannot rename " + tmp + " into place", errno);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  fsync_directory(parent_of(path));
+  fsync_parent_directory(path);
 }
 
 void ensure_writable_directory(const std::string& dir) {
@@ -112,7 +111,7 @@ void ensure_writable_directory(const std::string& dir) {
     throw RuntimeError(dir + ": cannot create: it exists and is not a directory");
   std::filesystem::create_directories(dir, error);
   if (error) throw RuntimeError(dir + ": cannot create: " + error.message());
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) fail(dir, "is not writable", errno);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) throw_errno(dir, "is not writable", errno);
 }
 
 }  // namespace cocomix

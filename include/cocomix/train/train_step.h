@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/train/objective.h"
 #include "cocomix/train/replica_sync.h"
@@ -32,6 +33,10 @@ struct StepResult {
   double grad_norm = 0;  ///< global L2 norm before clipping
   bool skipped = false;  ///< loss or norm non-finite: gradients dropped, no update
 };
+
+/// The step options of a config on `device`, with train.precision resolved
+/// ("auto" included) as resolve_precision does.
+StepOptions step_options_for(const Config& config, c10::DeviceType device);
 
 /// `next_batch` returns each micro-batch already on the device. The caller sets
 /// the learning rate beforehand.

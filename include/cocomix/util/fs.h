@@ -8,6 +8,9 @@
 
 namespace cocomix {
 
+/// Throws RuntimeError "PATH: WHAT: strerror(error)" (error is an errno value).
+[[noreturn]] void throw_errno(const std::string& path, const std::string& what, int error);
+
 /// The whole contents of the file at `path`. Throws RuntimeError
 /// "PATH: cannot open for reading: REASON" or "PATH: read failed: REASON".
 std::string read_whole_file(const std::string& path);
@@ -24,6 +27,10 @@ void fsync_file(const std::string& path);
 /// stable storage. File systems that cannot fsync a directory (EINVAL) are
 /// accepted silently; any other failure throws RuntimeError.
 void fsync_directory(const std::string& path);
+
+/// fsync_directory of the directory holding `path` ("." for a bare file name):
+/// makes a rename or creation of `path` durable.
+void fsync_parent_directory(const std::string& path);
 
 /// Replaces `path` with `contents` so that a crash leaves either the old or the
 /// new file, never a mix: writes PATH.tmp, fsyncs it, renames it over `path`,
