@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "cocomix/model/gpt.h"
+#include "model_config.h"
 
 namespace cocomix {
 namespace {
@@ -27,12 +28,7 @@ TEST(Flops, Gpt2SmallTrainingFlopsPerToken) {
 }
 
 TEST(Flops, CountMatchesTheModulesParameters) {
-  ModelConfig config;
-  config.vocab_size = 97;
-  config.n_positions = 40;
-  config.n_embd = 32;
-  config.n_layer = 3;
-  config.n_head = 4;
+  const auto config = testing::model_config(97, 40, 32, 3, 4);
   GPT model(config);
   int64_t total = 0;
   for (const auto& p : model->parameters()) total += p.numel();

@@ -18,6 +18,7 @@
 #include "cocomix/model/gpt_weights.h"
 #include "cocomix/train/autocast.h"
 #include "cocomix/util/error.h"
+#include "model_config.h"
 
 namespace cocomix {
 namespace {
@@ -226,12 +227,7 @@ TEST(Gpt, BackwardRunsUnderBf16Autocast) {
 }
 
 TEST(Gpt, InitFollowsGpt2AndIsReproducible) {
-  ModelConfig config;
-  config.vocab_size = 1000;
-  config.n_positions = 64;
-  config.n_embd = 256;
-  config.n_layer = 8;
-  config.n_head = 4;
+  const auto config = testing::model_config(1000, 64, 256, 8, 4);
   torch::manual_seed(11);
   GPT a(config);
   torch::manual_seed(11);

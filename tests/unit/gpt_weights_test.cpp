@@ -10,19 +10,12 @@
 
 #include "cocomix/model/gpt.h"
 #include "cocomix/util/error.h"
+#include "model_config.h"
 
 namespace cocomix {
 namespace {
 
-ModelConfig small_config() {
-  ModelConfig config;
-  config.vocab_size = 50;
-  config.n_positions = 16;
-  config.n_embd = 24;
-  config.n_layer = 2;
-  config.n_head = 3;
-  return config;
-}
+ModelConfig small_config() { return testing::model_config(50, 16, 24, 2, 3); }
 
 // A state dict of a differently seeded model: the values to load.
 TensorMap other_weights(uint64_t seed) {
