@@ -1,8 +1,11 @@
-// fused_cross_entropy: a custom autograd function whose backward is one softmax
-// kernel, one scatter of -1 at the targets and one scaling pass.
+// fused_cross_entropy and linear_cross_entropy: custom autograd functions whose
+// gradient is exp(logits - logsumexp) - onehot(target), scaled, written in place.
 #include "cocomix/train/cross_entropy.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+
+#include <algorithm>
 
 namespace cocomix {
 namespace {
@@ -10,24 +13,91 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+/// Overwrites `logits` [n, V] with d(mean loss)/d(logits) times `scale` (mean's
+/// 1/N folded in by the caller): softmax(logits) - onehot(targets), computed from
+/// the rows' logsumexp `log_normalizer` [n] so no second reduction is needed.
+void cross_entropy_gradient_(torch::Tensor& logits, const torch::Tensor& log_normalizer, const torch::Tensor& targets,
+                             const torch::Tensor& scale) {
+  logits.sub_(log_normalizer.unsqueeze(1)).exp_();
+  logits.scatter_add_(1, targets.unsqueeze(1), torch::full({logits.size(0), 1}, -1.0, logits.options()));
+  logits.mul_(scale);
+}
+
+/// Sum over rows of logsumexp(logits[i]) - logits[i, targets[i]].
+torch::Tensor summed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& log_normalizer,
+                                   const torch::Tensor& targets) {
+  return (log_normalizer - logits.gather(1, targets.unsqueeze(1)).squeeze(1)).sum();
+}
+
 class FusedCrossEntropy : public torch::autograd::Function<FusedCrossEntropy> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& targets) {
-    const auto log_normalizer = torch::logsumexp(logits, 1);                // [N]
-    const auto picked = logits.gather(1, targets.unsqueeze(1)).squeeze(1);  // [N]
-    ctx->save_for_backward({logits, targets});
-    return (log_normalizer - picked).mean();
+    const auto log_normalizer = torch::logsumexp(logits, 1);  // [N]
+    ctx->save_for_backward({logits, targets, log_normalizer});
+    return summed_cross_entropy(logits, log_normalizer, targets) / static_cast<double>(logits.size(0));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    const auto& logits = saved[0];   // [N, V]
-    const auto& targets = saved[1];  // [N]
-    const auto rows = logits.size(0);
-    auto grad = torch::softmax(logits, 1);  // [N, V]
-    grad.scatter_add_(1, targets.unsqueeze(1), torch::full({rows, 1}, -1.0, grad.options()));
-    grad.mul_(grad_outputs[0] / static_cast<double>(rows));
+    auto grad = saved[0].clone();  // [N, V]; the saved logits belong to the caller
+    cross_entropy_gradient_(grad, saved[2], saved[1], grad_outputs[0] / static_cast<double>(grad.size(0)));
     return {grad, torch::Tensor()};
+  }
+};
+
+class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
+                               const torch::Tensor& targets, int64_t chunk_logits) {
+    // Autocast does not reach inside: the matmul dtype is decided here, once.
+    const auto device_type = hidden.device().type();
+    const auto matmul_dtype =
+        at::autocast::is_autocast_enabled(device_type) ? at::autocast::get_autocast_dtype(device_type) : weight.scalar_type();
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+
+    // Softmax, loss and gradient sums in fp32 (fp64 stays fp64, for reference tests).
+    const auto softmax_dtype = at::promote_types(matmul_dtype, torch::kFloat32);
+    const auto h = hidden.to(matmul_dtype);  // [N, d]
+    const auto w = weight.to(matmul_dtype);  // [V, d]
+    const int64_t rows = h.size(0);
+    const int64_t chunk_rows = std::max<int64_t>(1, chunk_logits / std::max<int64_t>(1, w.size(0)));
+    const auto scale = torch::scalar_tensor(1.0 / static_cast<double>(rows), hidden.options().dtype(softmax_dtype));
+    auto grad_hidden = torch::empty_like(hidden, torch::MemoryFormat::Contiguous);  // [N, d]
+    auto grad_weight = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);  // [V, d]
+    auto loss_sum = torch::zeros({}, scale.options());
+    for (int64_t begin = 0; begin < rows; begin += chunk_rows) {
+      const int64_t end = std::min(rows, begin + chunk_rows);
+      const auto h_chunk = h.slice(0, begin, end);                   // [n, d]
+      const auto targets_chunk = targets.slice(0, begin, end);       // [n]
+      auto logits = torch::mm(h_chunk, w.t()).to(softmax_dtype);     // [n, V]
+      const auto log_normalizer = torch::logsumexp(logits, 1);      // [n]
+      loss_sum += summed_cross_entropy(logits, log_normalizer, targets_chunk);
+      cross_entropy_gradient_(logits, log_normalizer, targets_chunk, scale);
+      const auto grad_logits = logits.to(matmul_dtype);  // [n, V]
+      auto grad_hidden_chunk = grad_hidden.slice(0, begin, end);
+      if (grad_hidden.scalar_type() == matmul_dtype)
+        torch::mm_out(grad_hidden_chunk, grad_logits, w);
+      else
+        grad_hidden_chunk.copy_(torch::mm(grad_logits, w));
+      if (grad_weight.scalar_type() == matmul_dtype)
+        grad_weight.addmm_(grad_logits.t(), h_chunk);
+      else  // bf16 products summed into the fp32 gradient, as autocast's cast-back would
+        grad_weight.add_(torch::mm(grad_logits.t(), h_chunk));
+    }
+    ctx->save_for_backward({grad_hidden, grad_weight});
+    return loss_sum * scale;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    auto saved = ctx->get_saved_variables();
+    const auto& upstream = grad_outputs[0];
+    // The usual case, backward() of this loss itself, needs no extra pass.
+    const bool unit = upstream.device().is_cpu() && upstream.item<double>() == 1.0;
+    if (!unit) {
+      saved[0] = saved[0] * upstream;
+      saved[1] = saved[1] * upstream;
+    }
+    return {saved[0], saved[1], torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -35,6 +105,11 @@ class FusedCrossEntropy : public torch::autograd::Function<FusedCrossEntropy> {
 
 torch::Tensor fused_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
   return FusedCrossEntropy::apply(logits, targets);
+}
+
+torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight,
+                                   const torch::Tensor& targets, int64_t chunk_logits) {
+  return LinearCrossEntropy::apply(hidden, weight, targets, chunk_logits);
 }
 
 }  // namespace cocomix

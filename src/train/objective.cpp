@@ -8,15 +8,15 @@
 
 namespace cocomix {
 
-torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
-  const auto vocab = logits.size(-1);
-  // fp32 even under bf16 autocast: the loss is the number we report.
-  return fused_cross_entropy(logits.reshape({-1, vocab}).to(torch::kFloat32), targets.reshape({-1}));
+torch::Tensor next_token_loss(GPTImpl& model, const torch::Tensor& h, const torch::Tensor& targets) {
+  const auto normed = model.transformer->ln_f(h);  // [B, S, d]
+  return linear_cross_entropy(normed.reshape({-1, normed.size(-1)}), model.transformer->wte->weight,
+                              targets.reshape({-1}));
 }
 
 ObjectiveOutput NextTokenObjective::compute(const Batch& batch) {
-  auto logits = model_->forward(batch.inputs);  // [B, T, V]
-  auto loss = next_token_loss(logits, batch.targets);
+  const auto h = model_->run_blocks(model_->embed(batch.inputs), 0, model_->config().n_layer);  // [B, T, d]
+  auto loss = next_token_loss(*model_, h, batch.targets);
   return {loss, {{"ntp_loss", loss.detach()}}};
 }
 

@@ -1,5 +1,6 @@
-// AdamW construction, learning-rate setting and exact state save/restore on top
-// of LibTorch's torch::optim::AdamW (state keyed by the parameter's TensorImpl).
+// AdamW construction (the fused step of train/fused_adamw.h), learning-rate
+// setting and exact state save/restore of LibTorch's torch::optim::AdamW state
+// (keyed by the parameter's TensorImpl).
 #include "cocomix/train/optimizer.h"
 
 #include <torch/torch.h>
@@ -9,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "cocomix/train/fused_adamw.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -84,7 +86,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const NamedParameters& named_par
     no_decay.weight_decay(0.0);
     groups.emplace_back(not_decayed, std::make_unique<torch::optim::AdamWOptions>(no_decay));
   }
-  return std::make_unique<torch::optim::AdamW>(groups, options);
+  return std::make_unique<FusedAdamW>(groups, options);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

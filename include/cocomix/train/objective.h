@@ -41,9 +41,11 @@ class Objective {
   virtual torch::Tensor logits(const torch::Tensor& inputs) = 0;
 };
 
-/// Mean next-token cross-entropy over all B·T positions, computed in fp32.
-/// logits [B, T, V], targets [B, T] int64.
-torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+/// Mean next-token cross-entropy over all B·S positions of the final hidden
+/// states h [B, S, d] (before ln_f): ln_f, the tied LM head and the loss in one
+/// linear_cross_entropy, so the [B, S, V] logits are never held whole. The
+/// softmax and the loss are fp32 even under bf16 autocast. targets [B, S] int64.
+torch::Tensor next_token_loss(GPTImpl& model, const torch::Tensor& h, const torch::Tensor& targets);
 
 /// Plain next-token prediction on a GPT.
 class NextTokenObjective : public Objective {

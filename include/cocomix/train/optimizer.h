@@ -24,7 +24,7 @@ namespace cocomix {
 /// Parameters by name, in model order (what Module::named_parameters() yields).
 using NamedParameters = std::vector<std::pair<std::string, torch::Tensor>>;
 
-/// AdamW over `named_parameters` with optim's lr, betas, eps and weight decay.
+/// AdamW (a FusedAdamW) over `named_parameters` with optim's lr, betas, eps and weight decay.
 /// decay_all_params: one group. Otherwise group 0 holds the parameters with
 /// dim >= 2 (weight_decay = optim.weight_decay) and group 1 the rest (biases,
 /// LayerNorm; weight_decay = 0); an empty group is left out. A tensor listed
