@@ -1,5 +1,5 @@
 // fused_cross_entropy and linear_cross_entropy: custom autograd functions whose
-// gradient is exp(logits - logsumexp) - onehot(target), scaled, written in place.
+// gradient is softmax(logits) - onehot(target), made in place from log_softmax.
 #include "cocomix/train/cross_entropy.h"
 
 #include <ATen/autocast_mode.h>
@@ -13,34 +13,31 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-/// Overwrites `logits` [n, V] with d(mean loss)/d(logits) times `scale` (mean's
-/// 1/N folded in by the caller): softmax(logits) - onehot(targets), computed from
-/// the rows' logsumexp `log_normalizer` [n] so no second reduction is needed.
-void cross_entropy_gradient_(torch::Tensor& logits, const torch::Tensor& log_normalizer, const torch::Tensor& targets,
-                             const torch::Tensor& scale) {
-  logits.sub_(log_normalizer.unsqueeze(1)).exp_();
-  logits.scatter_add_(1, targets.unsqueeze(1), torch::full({logits.size(0), 1}, -1.0, logits.options()));
-  logits.mul_(scale);
+/// Sum over rows of -log_probs[i, targets[i]]: the summed cross-entropy.
+torch::Tensor summed_negative_log_likelihood(const torch::Tensor& log_probs, const torch::Tensor& targets) {
+  return -log_probs.gather(1, targets.unsqueeze(1)).sum();
 }
 
-/// Sum over rows of logsumexp(logits[i]) - logits[i, targets[i]].
-torch::Tensor summed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& log_normalizer,
-                                   const torch::Tensor& targets) {
-  return (log_normalizer - logits.gather(1, targets.unsqueeze(1)).squeeze(1)).sum();
+/// Overwrites log-probabilities [n, V] with softmax - onehot(targets): the
+/// gradient of the summed cross-entropy with respect to the logits.
+void softmax_minus_onehot_(torch::Tensor& log_probs, const torch::Tensor& targets) {
+  log_probs.exp_();
+  log_probs.scatter_add_(1, targets.unsqueeze(1), torch::full({log_probs.size(0), 1}, -1.0, log_probs.options()));
 }
 
 class FusedCrossEntropy : public torch::autograd::Function<FusedCrossEntropy> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& targets) {
-    const auto log_normalizer = torch::logsumexp(logits, 1);  // [N]
-    ctx->save_for_backward({logits, targets, log_normalizer});
-    return summed_cross_entropy(logits, log_normalizer, targets) / static_cast<double>(logits.size(0));
+    const auto log_probs = torch::log_softmax(logits, 1);  // [N, V]; one fused pass per row
+    ctx->save_for_backward({log_probs, targets});
+    return summed_negative_log_likelihood(log_probs, targets) / static_cast<double>(logits.size(0));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    auto grad = saved[0].clone();  // [N, V]; the saved logits belong to the caller
-    cross_entropy_gradient_(grad, saved[2], saved[1], grad_outputs[0] / static_cast<double>(grad.size(0)));
+    auto grad = saved[0].clone();  // [N, V]
+    softmax_minus_onehot_(grad, saved[1]);
+    grad.mul_(grad_outputs[0] / static_cast<double>(grad.size(0)));
     return {grad, torch::Tensor()};
   }
 };
@@ -61,28 +58,24 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     const auto w = weight.to(matmul_dtype);  // [V, d]
     const int64_t rows = h.size(0);
     const int64_t chunk_rows = std::max<int64_t>(1, chunk_logits / std::max<int64_t>(1, w.size(0)));
-    const auto scale = torch::scalar_tensor(1.0 / static_cast<double>(rows), hidden.options().dtype(softmax_dtype));
+    const double scale = 1.0 / static_cast<double>(rows);  // the mean's 1/N, folded into the gradient matmuls
     auto grad_hidden = torch::empty_like(hidden, torch::MemoryFormat::Contiguous);  // [N, d]
     auto grad_weight = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);  // [V, d]
-    auto loss_sum = torch::zeros({}, scale.options());
+    auto loss_sum = torch::zeros({}, hidden.options().dtype(softmax_dtype));
     for (int64_t begin = 0; begin < rows; begin += chunk_rows) {
       const int64_t end = std::min(rows, begin + chunk_rows);
-      const auto h_chunk = h.slice(0, begin, end);                   // [n, d]
-      const auto targets_chunk = targets.slice(0, begin, end);       // [n]
-      auto logits = torch::mm(h_chunk, w.t()).to(softmax_dtype);     // [n, V]
-      const auto log_normalizer = torch::logsumexp(logits, 1);      // [n]
-      loss_sum += summed_cross_entropy(logits, log_normalizer, targets_chunk);
-      cross_entropy_gradient_(logits, log_normalizer, targets_chunk, scale);
-      const auto grad_logits = logits.to(matmul_dtype);  // [n, V]
+      const auto h_chunk = h.slice(0, begin, end);              // [n, d]
+      const auto targets_chunk = targets.slice(0, begin, end);  // [n]
+      auto log_probs = torch::log_softmax(torch::mm(h_chunk, w.t()).to(softmax_dtype), 1);  // [n, V]
+      loss_sum += summed_negative_log_likelihood(log_probs, targets_chunk);
+      softmax_minus_onehot_(log_probs, targets_chunk);
+      const auto grad_logits = log_probs.to(matmul_dtype);  // [n, V], unscaled
       auto grad_hidden_chunk = grad_hidden.slice(0, begin, end);
-      if (grad_hidden.scalar_type() == matmul_dtype)
-        torch::mm_out(grad_hidden_chunk, grad_logits, w);
-      else
-        grad_hidden_chunk.copy_(torch::mm(grad_logits, w));
+      grad_hidden_chunk.copy_(torch::mm(grad_logits, w).mul_(scale));
       if (grad_weight.scalar_type() == matmul_dtype)
-        grad_weight.addmm_(grad_logits.t(), h_chunk);
+        grad_weight.addmm_(grad_logits.t(), h_chunk, /*beta=*/1, /*alpha=*/scale);
       else  // bf16 products summed into the fp32 gradient, as autocast's cast-back would
-        grad_weight.add_(torch::mm(grad_logits.t(), h_chunk));
+        grad_weight.add_(torch::mm(grad_logits.t(), h_chunk), scale);
     }
     ctx->save_for_backward({grad_hidden, grad_weight});
     return loss_sum * scale;

@@ -53,4 +53,16 @@ std::string format_progress_line(const ProgressFields& f) {
   return line;
 }
 
+std::string format_tokenize_progress_line(const TokenizeProgressFields& f) {
+  const double share = f.disk_bytes_total > 0 ? static_cast<double>(f.disk_bytes_done) / f.disk_bytes_total : 0;
+  const double rate = f.elapsed_seconds > 0 ? static_cast<double>(f.text_bytes) / f.elapsed_seconds / 1e6 : -1;
+  std::string line = printf_string("%5.1f%%", 100 * share);
+  line += " | " + format_bytes(f.text_bytes);
+  line += " | " + (rate >= 0 ? printf_string("%.1f MB/s", rate) : std::string("-- MB/s"));
+  line += " | docs " + format_thousands(static_cast<double>(f.documents));
+  line += " | tokens " + format_thousands(static_cast<double>(f.tokens));
+  line += " | eta " + (share > 0 ? format_duration(f.elapsed_seconds * (1 - share) / share) : std::string("--"));
+  return line;
+}
+
 }  // namespace cocomix

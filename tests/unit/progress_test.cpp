@@ -63,5 +63,19 @@ TEST(Progress, ThousandsSeparators) {
   EXPECT_EQ(format_thousands(std::numeric_limits<double>::infinity()), "--");
 }
 
+TEST(Progress, TokenizeLine) {
+  TokenizeProgressFields f;
+  f.disk_bytes_done = 420;
+  f.disk_bytes_total = 1000;
+  f.text_bytes = 126353408;  // 120.5 MiB in 3.59 s: 35.2 MB/s
+  f.documents = 12345;
+  f.tokens = 30123456;
+  f.elapsed_seconds = 3.59;  // 42% read: 4.96 s to go
+  EXPECT_EQ(format_tokenize_progress_line(f),
+            " 42.0% | 120.5 MiB | 35.2 MB/s | docs 12,345 | tokens 30,123,456 | eta 5s");
+  EXPECT_EQ(format_tokenize_progress_line(TokenizeProgressFields{}),
+            "  0.0% | 0 B | -- MB/s | docs 0 | tokens 0 | eta --");
+}
+
 }  // namespace
 }  // namespace cocomix

@@ -2,8 +2,8 @@
 // log_softmax (writes a [N, V] copy), nll_loss, then in backward zero-fills a
 // [N, V] gradient, scatters into it and runs log_softmax_backward: four passes
 // over a 400 MB tensor at GPT-2's vocabulary.
-// - fused_cross_entropy(logits): the forward keeps only the per-row logsumexp,
-//   the backward writes softmax(logits) - onehot(target) once, scaled.
+// - fused_cross_entropy(logits): the forward keeps log_softmax(logits), the
+//   backward turns a copy into softmax - onehot(target) in place, scaled.
 // - linear_cross_entropy(hidden, weight): the LM head and the loss in one. It
 //   walks the rows in chunks and computes each chunk's logits, loss and both
 //   gradients (hidden and weight) in the forward pass, so the [N, V] logits are

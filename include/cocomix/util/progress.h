@@ -1,5 +1,5 @@
-// The console progress line the Trainer logs every log.every steps: the same
-// numbers as the metrics.jsonl record, formatted for a person.
+// The console progress lines: the Trainer's every log.every steps (the same
+// numbers as the metrics.jsonl record) and cocomix-tokenize's, formatted for a person.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,21 @@ struct ProgressFields {
 /// then " | skipped 2" when steps were skipped. The step is right-aligned to the width
 /// of max_steps; unknown values (mfu < 0, tok/s < 0, no steps yet for the ETA) print "--".
 std::string format_progress_line(const ProgressFields& fields);
+
+/// What one cocomix-tokenize progress line shows.
+struct TokenizeProgressFields {
+  int64_t disk_bytes_done = 0;   ///< input bytes on disk consumed (compressed bytes for .gz / .zst)
+  int64_t disk_bytes_total = 0;  ///< size of all inputs on disk
+  int64_t text_bytes = 0;        ///< bytes of document text tokenized (after decompression)
+  int64_t documents = 0;
+  int64_t tokens = 0;
+  double elapsed_seconds = 0;
+};
+
+/// " 42.0% | 120.5 MiB | 35.2 MB/s | docs 12,345 | tokens 30,123,456 | eta 3m05s": the
+/// share of the input read, text tokenized, its rate in MB/s (10^6 bytes), and the ETA
+/// from the share read so far ("--" before anything is read).
+std::string format_tokenize_progress_line(const TokenizeProgressFields& fields);
 
 /// 12345.6 -> "12,346": rounded to an integer, thousands separated by commas; "--"
 /// when negative or not finite.
