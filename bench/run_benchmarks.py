@@ -1,9 +1,11 @@
 """Training-step benchmark: cocomix (C++, cocomix-bench) against the same model
 and step in eager PyTorch from the same torch wheel, fp32 and bf16 autocast, for
 configs/tiny.json and configs/small.json. Prints a markdown table (copied into
-docs/benchmarks.md) and the raw JSON lines.
+docs/benchmarks.md) and the raw JSON lines. The two sides alternate for
+--rounds rounds and each reports its median round, so a slow spell of a shared
+machine hits both rather than one.
 
-    ~/.cache/cocomix/venv/bin/python bench/run_benchmarks.py [--steps 5] [--threads 2]
+    ~/.cache/cocomix/venv/bin/python bench/run_benchmarks.py [--steps 5] [--rounds 3] [--threads 2]
 """
 import argparse
 import json
@@ -22,9 +24,15 @@ def run_json(command):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs):
+    """The run whose step time is the median (the lower one of an even count)."""
+    return sorted(runs, key=lambda run: run["step_seconds"])[(len(runs) - 1) // 2]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--configs", nargs="+", default=["configs/tiny.json", "configs/small.json"])
     args = parser.parse_args()
@@ -34,15 +42,21 @@ def main():
             config = json.load(f)
         m, d, t = config["model"], config["data"], config["train"]
         for precision in ("fp32", "bf16"):
-            cpp = run_json([os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, config_path),
-                            "--steps", str(args.steps), "--set", f"train.precision={precision}",
-                            "--set", f"train.threads={args.threads}", "--set", "model.dropout=0",
-                            "--set", "train.grad_accum_steps=1"])
-            py = run_json([sys.executable, os.path.join(ROOT, "bench", "python_eager_step.py"),
-                           "--vocab", str(m["vocab_size"]), "--positions", str(m["n_positions"]),
-                           "--d", str(m["n_embd"]), "--layers", str(m["n_layer"]), "--heads", str(m["n_head"]),
-                           "--batch", str(t["batch_size"]), "--seq", str(d["seq_len"]), "--steps", str(args.steps),
-                           "--threads", str(args.threads), "--precision", precision])
+            cpp_runs, py_runs = [], []
+            cpp_command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, config_path),
+                           "--steps", str(args.steps), "--set", f"train.precision={precision}",
+                           "--set", f"train.threads={args.threads}", "--set", "model.dropout=0",
+                           "--set", "train.grad_accum_steps=1"]
+            py_command = [sys.executable, os.path.join(ROOT, "bench", "python_eager_step.py"),
+                          "--vocab", str(m["vocab_size"]), "--positions", str(m["n_positions"]),
+                          "--d", str(m["n_embd"]), "--layers", str(m["n_layer"]), "--heads", str(m["n_head"]),
+                          "--batch", str(t["batch_size"]), "--seq", str(d["seq_len"]), "--steps", str(args.steps),
+                          "--threads", str(args.threads), "--precision", precision]
+            cpp_runs, py_runs = [], []
+            for _ in range(args.rounds):
+                cpp_runs.append(run_json(cpp_command))
+                py_runs.append(run_json(py_command))
+            cpp, py = median_run(cpp_runs), median_run(py_runs)
             print(json.dumps({"cpp": cpp, "python": py}), flush=True)
             rows.append((config_path, precision, cpp, py))
     print()
