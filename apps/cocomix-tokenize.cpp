@@ -48,7 +48,9 @@ bool is_byte_tokenizer(const Options& options) { return options.tokenizer == Byt
 
 CorpusEncoder make_encoder(const std::string& name) {
   if (name == ByteTokenizer::kName)
-    return {name, ByteTokenizer::kVocabSize, ByteTokenizer::kEndOfText,
+    return {name,
+            ByteTokenizer::kVocabSize,
+            ByteTokenizer::kEndOfText,
             [](std::string_view text, std::vector<uint32_t>& ids) {
               const auto bytes = ByteTokenizer().encode(std::string(text));
               ids.insert(ids.end(), bytes.begin(), bytes.end());
