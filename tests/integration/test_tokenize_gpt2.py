@@ -91,7 +91,7 @@ def check_raw(tmp):
         out = tmp / (source.name + ".u16")
         result = run("--tokenizer", TOKENIZER, "--raw", source, "-o", out)
         assert result.returncode == 0, result.stderr
-        expected = ENCODING.encode_ordinary(source.read_text(encoding="utf-8"))
+        expected = ENCODING.encode_ordinary(source.read_bytes().decode("utf-8"))
         assert np.fromfile(out, dtype="<u2").tolist() == expected, source
         assert os.path.getsize(out) == 2 * len(expected)
     packed = tmp / "owt.txt.gz"
@@ -101,7 +101,7 @@ def check_raw(tmp):
 
 
 def check_jsonl_and_text_corpus(tmp):
-    rows = (DATA / "eval_lambada" / "lambada_test.jsonl").read_text(encoding="utf-8").splitlines()[:1500]
+    rows = (DATA / "eval_lambada" / "lambada_test.jsonl").read_bytes().decode("utf-8").split("\n")[:1500]
     inputs = tmp / "inputs"
     (inputs / "books").mkdir(parents=True)
     (inputs / "a.jsonl").write_text("\n".join(rows[:500]) + "\n", encoding="utf-8")
@@ -113,7 +113,7 @@ def check_jsonl_and_text_corpus(tmp):
     for book in books:
         (inputs / "books" / book.name).write_bytes(book.read_bytes())
     texts = [json.loads(row)["text"] for row in rows]
-    texts += [book.read_text(encoding="utf-8") for book in sorted(books, key=lambda b: b.name)]
+    texts += [book.read_bytes().decode("utf-8") for book in sorted(books, key=lambda b: b.name)]
     out = tmp / "corpus"
     args = ["--tokenizer", TOKENIZER, "--seed", 11, "--val-fraction", 0.1, "--shard-tokens", 20000, "-o", out,
             inputs / "a.jsonl", inputs / "b.jsonl.gz", inputs / "c.jsonl.zst", inputs / "books"]
@@ -131,7 +131,7 @@ def check_jsonl_and_text_corpus(tmp):
 
 def check_blocks(tmp):
     source = DATA / "text_web" / "openwebtext_sample.txt"
-    lines = source.read_text(encoding="utf-8").split("\n")
+    lines = source.read_bytes().decode("utf-8").split("\n")
     blocks, current = [], []
     for line in lines:
         if line.strip(" \t\r") == "":
