@@ -1,5 +1,6 @@
 """Helpers shared by the integration tests: where the apps are, how to run them,
-and a small corpus + config that trains in seconds on 2 cores."""
+a small corpus + config that trains in seconds on 2 cores, and cocomix-tokenize's
+documented train/val split and --blocks rule."""
 import json
 import os
 import subprocess
@@ -55,3 +56,34 @@ def read_metrics(run_dir):
 
 def temp_dir():
     return tempfile.mkdtemp(prefix="cocomix-test-")
+
+
+M64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    z = (x + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def is_val(seed, index, fraction):
+    """docs/file-formats.md: val iff top 53 bits of splitmix64(stream_seed(seed, index)) / 2^53 < fraction."""
+    stream_seed = splitmix64((splitmix64(seed) + index) & M64)
+    return (splitmix64(stream_seed) >> 11) * 2.0**-53 < fraction
+
+
+def text_blocks(text):
+    """cocomix-tokenize --blocks: runs of non-blank lines (blank: only spaces, tabs, \\r) joined with \\n."""
+    blocks, current = [], []
+    for line in text.split("\n"):
+        if line.strip(" \t\r") == "":
+            if current:
+                blocks.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks

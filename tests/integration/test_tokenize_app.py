@@ -11,24 +11,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from cocomix_testlib import is_val
 
 BIN = Path(os.environ["COCOMIX_BIN"]) / "cocomix-tokenize"
 SHAKESPEARE = Path(os.environ["COCOMIX_SHARED_DATA"]) / "text_tinyshakespeare" / "input.txt"
 EOT = 256
-M64 = (1 << 64) - 1
-
-
-def splitmix64(x):
-    z = (x + 0x9E3779B97F4A7C15) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def is_val(seed, index, fraction):
-    """docs/file-formats.md: val iff top 53 bits of splitmix64(stream_seed(seed, index)) / 2^53 < fraction."""
-    stream_seed = splitmix64((splitmix64(seed) + index) & M64)
-    return (splitmix64(stream_seed) >> 11) * 2.0**-53 < fraction
 
 
 def run(*args):

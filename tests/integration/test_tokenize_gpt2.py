@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from cocomix_testlib import is_val, text_blocks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 from tiktoken_gpt2 import gpt2_encoding  # noqa: E402
@@ -22,19 +23,7 @@ BIN = Path(os.environ["COCOMIX_BIN"]) / "cocomix-tokenize"
 DATA = Path(os.environ["COCOMIX_SHARED_DATA"])
 TOKENIZER = DATA / "gpt2_tokenizer"
 EOT = 50256
-M64 = (1 << 64) - 1
 ENCODING = gpt2_encoding(str(TOKENIZER))
-
-
-def splitmix64(x):
-    z = (x + 0x9E3779B97F4A7C15) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def is_val(seed, index, fraction):
-    return (splitmix64(splitmix64((splitmix64(seed) + index) & M64)) >> 11) * 2.0**-53 < fraction
 
 
 def run(*args):
@@ -131,17 +120,7 @@ def check_jsonl_and_text_corpus(tmp):
 
 def check_blocks(tmp):
     source = DATA / "text_web" / "openwebtext_sample.txt"
-    lines = source.read_bytes().decode("utf-8").split("\n")
-    blocks, current = [], []
-    for line in lines:
-        if line.strip(" \t\r") == "":
-            if current:
-                blocks.append("\n".join(current))
-            current = []
-        else:
-            current.append(line)
-    if current:
-        blocks.append("\n".join(current))
+    blocks = text_blocks(source.read_bytes().decode("utf-8"))
     out = tmp / "blocks"
     result = run("--tokenizer", TOKENIZER, "--blocks", "--seed", 3, "--val-fraction", 0.2, "-o", out, source)
     assert result.returncode == 0, result.stderr
