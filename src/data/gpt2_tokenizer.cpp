@@ -28,14 +28,6 @@ constexpr size_t kCachedPieceMaxBytes = 64;
 /// A thread's cache is emptied when it reaches this many pieces (a few tens of MB).
 constexpr size_t kCacheMaxPieces = size_t{1} << 19;
 
-/// Appends the ids of the parts of `piece` that start at `starts` (ascending, the
-/// last entry being piece.size()).
-template <class Starts>
-void emit_parts(const BytesMap& ranks, std::string_view piece, const Starts& starts, size_t count,
-                std::vector<uint32_t>& ids) {
-  for (size_t k = 0; k + 1 < count; ++k) ids.push_back(ranks.find(piece.substr(starts[k], starts[k + 1] - starts[k])));
-}
-
 /// tiktoken's merge loop: parts[i] = (start, rank of parts i and i+1 merged).
 void merge_by_scan(const BytesMap& ranks, std::string_view piece, std::vector<uint32_t>& ids) {
   thread_local std::vector<std::pair<size_t, uint32_t>> parts;
@@ -96,10 +88,7 @@ void merge_by_heap(const BytesMap& ranks, std::string_view piece, std::vector<ui
     if (start > 0) push(prev[start], end);
     if (end < n) push(start, next[end]);
   }
-  std::vector<size_t> starts;
-  for (size_t i = 0; i < n; i = next[i]) starts.push_back(i);
-  starts.push_back(n);
-  emit_parts(ranks, piece, starts, starts.size(), ids);
+  for (size_t i = 0; i < n; i = next[i]) ids.push_back(ranks.find(piece.substr(i, next[i] - i)));
 }
 
 /// One thread's cache of piece -> ids: `index` maps the piece to an offset in
