@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "cocomix/util/error.h"
+#include "cocomix/util/log.h"
 
 namespace cocomix {
 namespace {
@@ -155,6 +156,20 @@ void visit_fields(L& c, V& v, LogConfig*) {
   v("peak_flops", c.peak_flops);
 }
 
+template <typename V, typename K>
+void visit_fields(K& c, V& v, ConceptConfig*) {
+  v("mode", c.mode);
+  v("teacher_path", c.teacher_path);
+  v("sae_path", c.sae_path);
+  v("n_concepts", c.n_concepts);
+  v("insert_layer", c.insert_layer);
+  v("k_pred", c.k_pred);
+  v("k_attr", c.k_attr);
+  v("weight", c.weight);
+  v("selection", c.selection);
+  v("teacher_precision", c.teacher_precision);
+}
+
 /// Calls f(name, section) for every section of the config, in file order.
 template <typename C, typename F>
 void for_each_section(C& config, F&& f) {
@@ -164,6 +179,7 @@ void for_each_section(C& config, F&& f) {
   f("train", config.train);
   f("eval", config.eval);
   f("log", config.log);
+  f("concept", config.concepts);
 }
 
 template <typename S>
@@ -202,7 +218,7 @@ Config config_from_json(const json& document, const std::string& source) {
     for (const auto& k : known) ok = ok || k == item.key();
     if (!ok)
       throw UsageError(source + ": " + item.key() +
-                       ": unknown section (expected model, data, optim, train, eval, log)");
+                       ": unknown section (expected model, data, optim, train, eval, log, concept)");
   }
   config.validate();
   return config;
@@ -312,6 +328,31 @@ void Config::validate() const {
   require(eval.batch_size > 0, s, "eval.batch_size", "must be positive, got " + str(eval.batch_size));
   require(log.every > 0, s, "log.every", "must be positive, got " + str(log.every));
   require(log.peak_flops >= 0, s, "log.peak_flops", "must be >= 0 (0 = measure), got " + str(log.peak_flops));
+
+  const auto& k = concepts;
+  require(k.mode == "ntp" || k.mode == "cocomix", s, "concept.mode",
+          "must be \"ntp\" or \"cocomix\", got \"" + k.mode + "\"");
+  if (k.mode == "ntp") {
+    if (config_to_json(*this)["concept"] != config_to_json(Config{})["concept"])
+      log_warn(s + ": concept: fields other than mode are ignored in mode \"ntp\"");
+    return;
+  }
+  require(!k.teacher_path.empty(), s, "concept.teacher_path", "mode \"cocomix\" needs a teacher directory");
+  require(!k.sae_path.empty(), s, "concept.sae_path", "mode \"cocomix\" needs the teacher's SAE directory");
+  require(k.n_concepts > 0, s, "concept.n_concepts", "must be positive, got " + str(k.n_concepts));
+  require(k.insert_layer >= 0 && k.insert_layer < m.n_layer, s, "concept.insert_layer",
+          "must be in [0, model.n_layer = " + str(m.n_layer) + "), got " + str(k.insert_layer));
+  require(k.k_pred > 0 && k.k_pred <= k.n_concepts, s, "concept.k_pred",
+          "must be in [1, concept.n_concepts = " + str(k.n_concepts) + "], got " + str(k.k_pred));
+  require(k.k_attr > 0 && k.k_attr <= k.n_concepts, s, "concept.k_attr",
+          "must be in [1, concept.n_concepts = " + str(k.n_concepts) + "], got " + str(k.k_attr));
+  require(k.weight >= 0, s, "concept.weight", "must be >= 0, got " + str(k.weight));
+  require(k.selection == "attribution" || k.selection == "attribution_pre" || k.selection == "activation", s,
+          "concept.selection",
+          "must be \"attribution\", \"attribution_pre\" or \"activation\", got \"" + k.selection + "\"");
+  require(k.teacher_precision == "fp32" || k.teacher_precision == "bf16", s, "concept.teacher_precision",
+          "must be \"fp32\" or \"bf16\", got \"" + k.teacher_precision + "\"");
+  require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");
 }
 
 }  // namespace cocomix

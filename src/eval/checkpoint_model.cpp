@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "cocomix/concept/objective_factory.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/util/error.h"
 
@@ -27,7 +28,7 @@ LoadedModel load_model_for_eval(const std::string& checkpoint_or_run_dir) {
   LoadedModel loaded;
   loaded.config = config_from_json(contents.config, dir + "/config.json");
   loaded.checkpoint_dir = dir;
-  loaded.objective = std::make_unique<NextTokenObjective>(GPT(loaded.config.model));
+  loaded.objective = make_objective(loaded.config, /*with_teacher=*/false);
   loaded.objective->load_state_dict(contents.model, dir + "/model.safetensors");
   loaded.objective->train(false);
   return loaded;

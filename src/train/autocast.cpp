@@ -27,17 +27,18 @@ std::string resolve_precision(const std::string& precision, c10::DeviceType devi
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, bool enabled) : device_(device), enabled_(enabled) {
-  if (!enabled_) return;
   previous_enabled_ = at::autocast::is_autocast_enabled(device_);
-  at::autocast::set_autocast_enabled(device_, true);
+  previous_dtype_ = at::autocast::get_autocast_dtype(device_);
+  at::autocast::set_autocast_enabled(device_, enabled_);
+  if (!enabled_) return;
   at::autocast::set_autocast_dtype(device_, at::kBFloat16);
   at::autocast::increment_nesting();
 }
 
 AutocastScope::~AutocastScope() {
-  if (!enabled_) return;
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (enabled_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_autocast_enabled(device_, previous_enabled_);
+  at::autocast::set_autocast_dtype(device_, previous_dtype_);
 }
 
 }  // namespace cocomix

@@ -48,8 +48,9 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
                                const torch::Tensor& targets, int64_t chunk_logits) {
     // Autocast does not reach inside: the matmul dtype is decided here, once.
     const auto device_type = hidden.device().type();
-    const auto matmul_dtype =
-        at::autocast::is_autocast_enabled(device_type) ? at::autocast::get_autocast_dtype(device_type) : weight.scalar_type();
+    const auto matmul_dtype = at::autocast::is_autocast_enabled(device_type)
+                                  ? at::autocast::get_autocast_dtype(device_type)
+                                  : weight.scalar_type();
     c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
 
     // Softmax, loss and gradient sums in fp32 (fp64 stays fp64, for reference tests).
@@ -59,22 +60,23 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     const int64_t rows = h.size(0);
     const int64_t chunk_rows = std::max<int64_t>(1, chunk_logits / std::max<int64_t>(1, w.size(0)));
     const double scale = 1.0 / static_cast<double>(rows);  // the mean's 1/N, folded into the gradient matmuls
-    auto grad_hidden = torch::empty_like(hidden, torch::MemoryFormat::Contiguous);  // [N, d]
-    auto grad_weight = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);  // [V, d]
+    // Only the gradients autograd will ask for (a frozen teacher's head wants none for its weight).
+    const bool want_hidden = hidden.requires_grad(), want_weight = weight.requires_grad();
+    auto grad_hidden = want_hidden ? torch::empty_like(hidden, torch::MemoryFormat::Contiguous) : torch::Tensor();
+    auto grad_weight = want_weight ? torch::zeros_like(weight, torch::MemoryFormat::Contiguous) : torch::Tensor();
     auto loss_sum = torch::zeros({}, hidden.options().dtype(softmax_dtype));
     for (int64_t begin = 0; begin < rows; begin += chunk_rows) {
       const int64_t end = std::min(rows, begin + chunk_rows);
-      const auto h_chunk = h.slice(0, begin, end);              // [n, d]
-      const auto targets_chunk = targets.slice(0, begin, end);  // [n]
+      const auto h_chunk = h.slice(0, begin, end);                                          // [n, d]
+      const auto targets_chunk = targets.slice(0, begin, end);                              // [n]
       auto log_probs = torch::log_softmax(torch::mm(h_chunk, w.t()).to(softmax_dtype), 1);  // [n, V]
       loss_sum += summed_negative_log_likelihood(log_probs, targets_chunk);
       softmax_minus_onehot_(log_probs, targets_chunk);
       const auto grad_logits = log_probs.to(matmul_dtype);  // [n, V], unscaled
-      auto grad_hidden_chunk = grad_hidden.slice(0, begin, end);
-      grad_hidden_chunk.copy_(torch::mm(grad_logits, w).mul_(scale));
-      if (grad_weight.scalar_type() == matmul_dtype)
+      if (want_hidden) grad_hidden.slice(0, begin, end).copy_(torch::mm(grad_logits, w).mul_(scale));
+      if (want_weight && grad_weight.scalar_type() == matmul_dtype)
         grad_weight.addmm_(grad_logits.t(), h_chunk, /*beta=*/1, /*alpha=*/scale);
-      else  // bf16 products summed into the fp32 gradient, as autocast's cast-back would
+      else if (want_weight)  // bf16 products summed into the fp32 gradient, as autocast's cast-back would
         grad_weight.add_(torch::mm(grad_logits.t(), h_chunk), scale);
     }
     ctx->save_for_backward({grad_hidden, grad_weight});
@@ -86,10 +88,9 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
     const auto& upstream = grad_outputs[0];
     // The usual case, backward() of this loss itself, needs no extra pass.
     const bool unit = upstream.device().is_cpu() && upstream.item<double>() == 1.0;
-    if (!unit) {
-      saved[0] = saved[0] * upstream;
-      saved[1] = saved[1] * upstream;
-    }
+    if (!unit)
+      for (auto& grad : saved)
+        if (grad.defined()) grad = grad * upstream;
     return {saved[0], saved[1], torch::Tensor(), torch::Tensor()};
   }
 };

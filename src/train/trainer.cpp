@@ -20,6 +20,7 @@
 #include "cocomix/model/gpt.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/train/lr_schedule.h"
+#include "cocomix/concept/objective_factory.h"
 #include "cocomix/train/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/train/replica_sync.h"
@@ -141,7 +142,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
                      "); pass --resume to continue it or choose another --out");
 
   torch::manual_seed(c.train.seed);
-  s.objective = std::make_unique<NextTokenObjective>(GPT(c.model));
+  s.objective = make_objective(c, /*with_teacher=*/true);
   s.objective->to(s.device);
   s.objective->train(true);
   s.named_parameters = s.objective->named_parameters();

@@ -33,7 +33,7 @@ TEST(Config, DefaultsAreGpt2Small) {
 TEST(Config, RejectsUnknownKeyWithPath) {
   EXPECT_EQ(error_of({{"optim", {{"learning_rate", 1e-3}}}}), "c.json: optim.learning_rate: unknown key");
   EXPECT_EQ(error_of({{"optimizer", json::object()}}),
-            "c.json: optimizer: unknown section (expected model, data, optim, train, eval, log)");
+            "c.json: optimizer: unknown section (expected model, data, optim, train, eval, log, concept)");
 }
 
 TEST(Config, RejectsWrongTypes) {

@@ -74,6 +74,22 @@ struct LogConfig {
   double peak_flops = 0;    ///< FLOP/s for MFU; 0 = measure a matmul at start (precision-matched)
 };
 
+/// The training objective: plain next-token prediction or CoCoMix (method spec
+/// §2-3). In mode "ntp" every other field is ignored (with a warning if set).
+struct ConceptConfig {
+  std::string mode = "ntp";                ///< "ntp" or "cocomix"
+  std::string teacher_path;                ///< teacher GPT: a Hugging Face GPT-2 directory or a cocomix checkpoint/run
+  std::string sae_path;                    ///< the teacher's SAE directory (sae.json + sae.safetensors); gives L_t
+  int64_t n_concepts = 32768;              ///< C: must equal the SAE's n_latents (kept here so eval needs no SAE)
+  int64_t insert_layer = 3;                ///< L_s: concepts are predicted from the input of block L_s, in [0, n_layer)
+  int64_t k_pred = 32;                     ///< predicted concepts kept (TopK) before compression
+  int64_t k_attr = 4;                      ///< K_attr: concept labels per position
+  double weight = 0.1;                     ///< λ: loss = NTP + λ · concept
+  std::string selection = "attribution";   ///< "attribution" (post-TopK z, released code), "attribution_pre"
+                                           ///< (z_pre, paper Eq. 1) or "activation" (ablation)
+  std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
+};
+
 /// Everything a run needs, as resolved from the file plus --set overrides.
 struct Config {
   ModelConfig model;
@@ -82,7 +98,8 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   LogConfig log;
-  std::string source;  ///< file the config came from (for error messages)
+  ConceptConfig concepts;  ///< JSON section "concept" (`concept` is a C++20 keyword)
+  std::string source;      ///< file the config came from (for error messages)
 
   /// Checks cross-field constraints; throws UsageError naming source and key.
   void validate() const;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
@@ -13,8 +14,10 @@ namespace cocomix {
 /// a bf16 matmul runs at about half the fp32 rate (measured: docs/benchmarks.md).
 std::string resolve_precision(const std::string& precision, c10::DeviceType device);
 
-/// Enables bf16 autocast for `device` while alive when `enabled`; restores the
-/// previous state (and clears the cast cache at the outermost exit) on destruction.
+/// Sets bf16 autocast for `device` on (`enabled`) or off while alive, whatever
+/// the enclosing state (a frozen fp32 teacher runs inside the student's bf16
+/// step); restores the previous state, and clears the cast cache at the
+/// outermost enabled exit, on destruction.
 class AutocastScope {
  public:
   AutocastScope(c10::DeviceType device, bool enabled);
@@ -26,6 +29,7 @@ class AutocastScope {
   c10::DeviceType device_;
   bool enabled_;
   bool previous_enabled_ = false;
+  c10::ScalarType previous_dtype_;
 };
 
 }  // namespace cocomix

@@ -1,0 +1,57 @@
+// Concept labels for a training batch (method spec §2): the frozen teacher's
+// residual h after block L_t, its SAE code, the gradient of the teacher's
+// next-token loss with respect to h (the backward traverses only the blocks
+// above L_t), attribution scores and the K_attr best latents per position.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cocomix/concept/sae.h"
+#include "cocomix/model/gpt.h"
+
+namespace cocomix {
+
+/// How latents are ranked for the labels.
+enum class LabelSelection {
+  kAttribution,     ///< (g · W_dec) ⊙ z, post-TopK latents (released code, default): "attribution"
+  kAttributionPre,  ///< (g · W_dec) ⊙ z_pre, pre-activation (paper Eq. 1): "attribution_pre"
+  kActivation,      ///< z itself (the paper's ablation): "activation"
+};
+/// Parses the config name; throws UsageError naming `key` for another name.
+LabelSelection parse_label_selection(const std::string& name, const std::string& key);
+
+/// One batch's labels and what produced them.
+struct ConceptLabels {
+  torch::Tensor labels;        ///< [B, T, K_attr] int64, by score descending, ties to the smaller latent index
+  torch::Tensor scores;        ///< [B, T, C] the ranking scores
+  torch::Tensor hidden;        ///< [B, T, d_t] teacher residual after block L_t (detached)
+  torch::Tensor hidden_grad;   ///< [B, T, d_t] g = dL_teacher/dh
+  torch::Tensor teacher_loss;  ///< scalar, mean CE of the teacher over the B·(T-1) in-window predictions
+};
+
+class ConceptLabeler {
+ public:
+  /// L_t is the SAE's layer. The teacher must be frozen (teacher.h); bf16 runs it
+  /// under autocast, otherwise fp32 whatever the caller's autocast.
+  ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16 = false);
+
+  /// inputs [B, T] int64 with T >= 2 (the teacher predicts within the window: at
+  /// the last position g = 0, every attribution score is 0 and the tie rule picks).
+  ConceptLabels label(const torch::Tensor& inputs);
+
+  void to(const torch::Device& device);
+  GPT& teacher() { return teacher_; }
+  TopKSae& sae() { return sae_; }
+
+ private:
+  GPT teacher_;
+  TopKSae sae_;
+  int64_t k_attr_;
+  LabelSelection selection_;
+  bool bf16_;
+};
+
+}  // namespace cocomix

@@ -1,0 +1,72 @@
+// The TopK sparse autoencoder of Gao et al. 2024 (method spec §1) in OpenAI's
+// layout: pre_bias [d], encoder.weight [C, d], latent_bias [C], decoder.weight
+// [d, C], over residual activations normalised per position without affine.
+// Files: SAE_DIR/sae.safetensors (those four names) + SAE_DIR/sae.json
+// (d, n_latents, k, layer, teacher_sha256), see docs/file-formats.md.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace cocomix {
+
+/// Per-position normalisation of the SAE and the concept head: x = (h - mu) /
+/// (sigma + eps) with sigma the unbiased (N-1) std over the last dimension.
+struct PositionNorm {
+  torch::Tensor x;      ///< [..., d]
+  torch::Tensor mu;     ///< [..., 1]
+  torch::Tensor sigma;  ///< [..., 1]
+};
+constexpr double kPositionNormEps = 1e-5;
+PositionNorm normalize_positions(const torch::Tensor& h, double eps = kPositionNormEps);
+
+/// What sae.json records next to the weights.
+struct SaeInfo {
+  int64_t d = 0;               ///< width of the activations it encodes (the teacher's n_embd)
+  int64_t n_latents = 0;       ///< C
+  int64_t k = 0;               ///< k_sae: latents kept by TopK
+  int64_t layer = 0;           ///< L_t: it encodes the teacher's output of block L_t - 1 (HF hidden_states[L_t])
+  std::string teacher_sha256;  ///< sha256 of the teacher's model.safetensors ("" = unrecorded)
+};
+
+/// The SAE's intermediate values for h [..., d].
+struct SaeCode {
+  PositionNorm norm;
+  torch::Tensor z_pre;  ///< [..., C] W_enc (x - pre_bias) + latent_bias
+  torch::Tensor z;      ///< [..., C] ReLU(TopK_k(z_pre))
+};
+
+class TopKSaeImpl : public torch::nn::Module {
+ public:
+  /// Zero biases; encoder and decoder drawn as in Gao et al.: decoder columns of
+  /// unit norm, encoder = decoder^T. Seeded by torch's default generator.
+  explicit TopKSaeImpl(const SaeInfo& info);
+
+  SaeCode encode(const torch::Tensor& h);
+  /// x_hat = W_dec z + pre_bias (normalised space), [..., C] -> [..., d].
+  torch::Tensor decode_normalized(const torch::Tensor& z);
+  /// h_hat = x_hat * sigma + mu: the reconstruction in the teacher's space.
+  torch::Tensor reconstruct(const SaeCode& code);
+  const SaeInfo& info() const { return info_; }
+
+  torch::Tensor pre_bias;              ///< [d]
+  torch::Tensor latent_bias;           ///< [C]
+  torch::nn::Linear encoder{nullptr};  ///< weight [C, d], no bias
+  torch::nn::Linear decoder{nullptr};  ///< weight [d, C], no bias
+
+ private:
+  SaeInfo info_;
+};
+TORCH_MODULE(TopKSae);
+
+/// Loads SAE_DIR/sae.json and SAE_DIR/sae.safetensors (strict: the four names,
+/// shapes from sae.json). Throws RuntimeError naming the file and field.
+TopKSae load_sae(const std::string& sae_dir);
+/// Writes both files atomically into `sae_dir` (created if needed).
+void save_sae(TopKSaeImpl& sae, const std::string& sae_dir);
+
+}  // namespace cocomix

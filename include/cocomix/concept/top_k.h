@@ -1,0 +1,23 @@
+// The two top-k operations of CoCoMix (method spec §1-3): keeping the k largest
+// entries of a vector (SAE encoder, student concept prediction) and choosing
+// label indices with a deterministic tie rule (concept labels).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace cocomix {
+
+/// `values` with all but the k largest entries of the last dimension set to 0;
+/// the kept entries keep their sign and their gradient (the choice of indices
+/// carries none). k must be in [1, size(-1)].
+torch::Tensor keep_top_k(const torch::Tensor& values, int64_t k);
+
+/// For each row of scores [N, C]: the indices of the k largest scores, ordered
+/// by score (descending), ties broken by the smaller index, both in choosing
+/// which of several equal scores make the cut and in the order. Returns [N, k]
+/// int64. (torch::topk leaves ties to the kernel; labels must not depend on it.)
+torch::Tensor top_k_indices(const torch::Tensor& scores, int64_t k);
+
+}  // namespace cocomix

@@ -1,0 +1,140 @@
+// TopK SAE forward pieces and its two files (sae.json + sae.safetensors).
+#include "cocomix/concept/sae.h"
+
+#include <torch/torch.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cocomix/concept/top_k.h"
+#include "cocomix/io/safetensors.h"
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+
+namespace cocomix {
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kInfoFile = "sae.json";
+const char* const kWeightsFile = "sae.safetensors";
+
+int64_t positive_field(const json& document, const char* key, const std::string& source) {
+  const auto it = document.find(key);
+  if (it == document.end()) throw RuntimeError(source + ": " + key + ": missing");
+  if (!it->is_number_integer() || it->get<int64_t>() < 1)
+    throw RuntimeError(source + ": " + key + ": expected a positive integer, got " + it->dump());
+  return it->get<int64_t>();
+}
+
+SaeInfo read_info(const std::string& path) {
+  json document;
+  try {
+    document = json::parse(read_whole_file(path));
+  } catch (const json::exception& e) {
+    throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!document.is_object()) throw RuntimeError(path + ": expected a JSON object");
+  SaeInfo info;
+  info.d = positive_field(document, "d", path);
+  info.n_latents = positive_field(document, "n_latents", path);
+  info.k = positive_field(document, "k", path);
+  info.layer = positive_field(document, "layer", path);
+  if (info.k > info.n_latents)
+    throw RuntimeError(path + ": k: " + std::to_string(info.k) + " exceeds n_latents " +
+                       std::to_string(info.n_latents));
+  const auto hash = document.find("teacher_sha256");
+  if (hash != document.end()) {
+    if (!hash->is_string()) throw RuntimeError(path + ": teacher_sha256: expected a string");
+    info.teacher_sha256 = hash->get<std::string>();
+  }
+  return info;
+}
+
+}  // namespace
+
+PositionNorm normalize_positions(const torch::Tensor& h, double eps) {
+  auto mu = h.mean(-1, /*keepdim=*/true);                             // [..., 1]
+  auto centred = h - mu;                                              // [..., d]
+  auto sigma = centred.std(-1, /*unbiased=*/true, /*keepdim=*/true);  // [..., 1]
+  return {centred / (sigma + eps), std::move(mu), std::move(sigma)};
+}
+
+TopKSaeImpl::TopKSaeImpl(const SaeInfo& info) : info_(info) {
+  pre_bias = register_parameter("pre_bias", torch::zeros({info.d}));
+  latent_bias = register_parameter("latent_bias", torch::zeros({info.n_latents}));
+  encoder = register_module("encoder", torch::nn::Linear(torch::nn::LinearOptions(info.d, info.n_latents).bias(false)));
+  decoder = register_module("decoder", torch::nn::Linear(torch::nn::LinearOptions(info.n_latents, info.d).bias(false)));
+  torch::NoGradGuard no_grad;
+  auto directions = torch::randn({info.d, info.n_latents});  // [d, C]
+  directions /= directions.norm(2, 0, /*keepdim=*/true);
+  decoder->weight.copy_(directions);
+  encoder->weight.copy_(directions.t());
+}
+
+SaeCode TopKSaeImpl::encode(const torch::Tensor& h) {
+  SaeCode code;
+  code.norm = normalize_positions(h);
+  code.z_pre = torch::nn::functional::linear(code.norm.x - pre_bias, encoder->weight) + latent_bias;  // [..., C]
+  code.z = torch::relu(keep_top_k(code.z_pre, info_.k));
+  return code;
+}
+
+torch::Tensor TopKSaeImpl::decode_normalized(const torch::Tensor& z) {
+  return torch::nn::functional::linear(z, decoder->weight) + pre_bias;  // [..., d]
+}
+
+torch::Tensor TopKSaeImpl::reconstruct(const SaeCode& code) {
+  return decode_normalized(code.z) * code.norm.sigma + code.norm.mu;
+}
+
+TopKSae load_sae(const std::string& sae_dir) {
+  const std::string info_path = (std::filesystem::path(sae_dir) / kInfoFile).string();
+  const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
+  const SaeInfo info = read_info(info_path);
+  TensorMap tensors = load_safetensors(weights_path);
+  TopKSae sae(info);
+  const std::map<std::string, torch::Tensor*> targets = {{"pre_bias", &sae->pre_bias},
+                                                         {"latent_bias", &sae->latent_bias},
+                                                         {"encoder.weight", &sae->encoder->weight},
+                                                         {"decoder.weight", &sae->decoder->weight}};
+  for (const auto& item : tensors)
+    if (targets.count(item.first) == 0) throw RuntimeError(weights_path + ": tensor " + item.first + ": unexpected");
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, target] : targets) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) throw RuntimeError(weights_path + ": tensor " + name + ": missing");
+    if (!it->second.sizes().equals(target->sizes()))
+      throw RuntimeError(weights_path + ": tensor " + name + ": shape " + c10::str(it->second.sizes()) +
+                         " does not match " + info_path + " (expected " + c10::str(target->sizes()) + ")");
+    if (!torch::isFloatingType(it->second.scalar_type()))
+      throw RuntimeError(weights_path + ": tensor " + name + ": not a floating-point tensor");
+    target->copy_(it->second);
+  }
+  return sae;
+}
+
+void save_sae(TopKSaeImpl& sae, const std::string& sae_dir) {
+  std::filesystem::create_directories(sae_dir);
+  const auto& info = sae.info();
+  const TensorMap tensors = {{"pre_bias", sae.pre_bias.detach()},
+                             {"latent_bias", sae.latent_bias.detach()},
+                             {"encoder.weight", sae.encoder->weight.detach()},
+                             {"decoder.weight", sae.decoder->weight.detach()}};
+  const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
+  const std::string temporary = weights_path + ".tmp";
+  save_safetensors(temporary, tensors);
+  fsync_file(temporary);
+  if (std::rename(temporary.c_str(), weights_path.c_str()) != 0) throw_errno(weights_path, "rename failed", errno);
+  fsync_parent_directory(weights_path);
+  const json document = {{"d", info.d},
+                         {"n_latents", info.n_latents},
+                         {"k", info.k},
+                         {"layer", info.layer},
+                         {"teacher_sha256", info.teacher_sha256}};
+  write_file_atomically((std::filesystem::path(sae_dir) / kInfoFile).string(), document.dump(2) + "\n");
+}
+
+}  // namespace cocomix

@@ -1,0 +1,177 @@
+"""CoCoMix step reference for tests/unit/cocomix_objective_test.cpp, written from
+the method spec (../shared/docs/cocomix-method.md §1-3) with plain PyTorch and
+Hugging Face GPT-2 blocks, independently of the C++ code.
+
+Writes OUT/cocomix_step/:
+  teacher/                Hugging Face GPT-2 directory (config.json, model.safetensors)
+  sae/                    sae.json + sae.safetensors (OpenAI key names)
+  student.safetensors     student GPT (HF names) + concept head ("concept.*")
+  config.json             a cocomix config (model, data.seq_len, concept section)
+  reference.safetensors   inputs/targets [B, T]; teacher_hidden (h after block L_t),
+                          teacher_grad (dL_teacher/dh), teacher_loss; sae_z_pre, sae_z;
+                          scores_<selection> and labels_<selection> for attribution,
+                          attribution_pre and activation (labels: K_attr best by score,
+                          ties to the smaller index, by numpy lexsort); concept_logits,
+                          concepts (c), mixed (the 2T sequence), slots; ntp_loss,
+                          concept_loss, loss; grad.<name> of every student parameter
+                          for the attribution labels.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+TEACHER = dict(vocab_size=61, n_positions=32, n_embd=40, n_layer=3, n_head=4)
+STUDENT = dict(vocab_size=61, n_positions=32, n_embd=32, n_layer=3, n_head=4)
+C, K_SAE, LAYER_T = 96, 8, 2  # SAE latents, TopK, teacher layer L_t
+L_S, K_PRED, K_ATTR, LAMBDA = 1, 6, 4, 0.1
+B, T = 2, 9
+EPS = 1e-5
+
+
+def gpt2(shape, seed):
+    torch.manual_seed(seed)
+    config = GPT2Config(**shape, layer_norm_epsilon=EPS, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                        activation_function="gelu_new", attn_implementation="eager",
+                        bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(config).float().eval()
+    with torch.no_grad():  # larger weights than GPT-2's init so that bugs show
+        for name, p in model.named_parameters():
+            if ".ln_" in name:
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.normal_(0.0, 0.05)
+            else:
+                p.normal_(0.0, 0.15)
+    return model
+
+
+def run_blocks(model, h, begin, end):
+    """Blocks [begin, end) on h [B, S, d] with an explicit causal mask (eager
+    attention applies none of its own when a block is called directly)."""
+    S = h.shape[1]
+    mask = torch.full((S, S), torch.finfo(h.dtype).min).triu(1).view(1, 1, S, S)
+    for block in model.transformer.h[begin:end]:
+        out = block(h, attention_mask=mask)
+        h = out[0] if isinstance(out, tuple) else out
+    return h
+
+
+def position_norm(h):
+    mu = h.mean(-1, keepdim=True)
+    sigma = (h - mu).std(-1, keepdim=True, unbiased=True)
+    return (h - mu) / (sigma + EPS), mu, sigma
+
+
+def labels_by_lexsort(scores, k):
+    """K best per row: score descending, then index ascending (numpy, independent of torch.topk)."""
+    s = scores.detach().double().numpy().reshape(-1, scores.shape[-1])
+    index = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+    order = np.lexsort((index, -s), axis=-1)[:, :k]
+    return torch.from_numpy(order.copy()).long().view(*scores.shape[:-1], k)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    out = os.path.join(parser.parse_args().out, "cocomix_step")
+    os.makedirs(os.path.join(out, "sae"), exist_ok=True)
+
+    teacher, student = gpt2(TEACHER, 1), gpt2(STUDENT, 2)
+    # Calling the blocks one by one must be the model's own (causal) forward.
+    probe = torch.randint(0, 61, (B, T))
+    with torch.no_grad():
+        manual = student.lm_head(student.transformer.ln_f(run_blocks(
+            student, student.transformer.wte(probe) + student.transformer.wpe(torch.arange(T)), 0, 3)))
+        assert torch.allclose(manual, student(probe).logits, atol=1e-5)
+    teacher.save_pretrained(os.path.join(out, "teacher"), safe_serialization=True)
+
+    torch.manual_seed(3)
+    d_t = TEACHER["n_embd"]
+    sae = {"pre_bias": 0.1 * torch.randn(d_t), "encoder.weight": torch.randn(C, d_t) / d_t ** 0.5,
+           "latent_bias": 0.1 * torch.randn(C), "decoder.weight": torch.randn(d_t, C) / d_t ** 0.5}
+    save_file(sae, os.path.join(out, "sae", "sae.safetensors"))
+    with open(os.path.join(out, "sae", "sae.json"), "w") as f:
+        json.dump({"d": d_t, "n_latents": C, "k": K_SAE, "layer": LAYER_T, "teacher_sha256": ""}, f)
+
+    d = STUDENT["n_embd"]
+    head = {"pre_bias": (0.1 * torch.randn(d)).requires_grad_(),
+            "predictor.weight": (0.3 * torch.randn(d, C)).requires_grad_(),
+            "predictor.bias": (0.05 * torch.randn(C)).requires_grad_(),
+            "compressor.weight": (0.3 * torch.randn(C, d)).requires_grad_(),
+            "compressor.bias": (0.05 * torch.randn(d)).requires_grad_()}
+    tokens = torch.randint(0, 61, (B, T + 1))
+    inputs, targets = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
+    ref = {"inputs": inputs, "targets": targets}
+
+    # Teacher (spec §2): h after block L_t captured by a hook, HF's own shifted loss.
+    captured = {}
+
+    def keep(_module, _args, output):
+        h = output[0] if isinstance(output, tuple) else output
+        h.retain_grad()
+        captured["h"] = h
+
+    hook = teacher.transformer.h[LAYER_T - 1].register_forward_hook(keep)
+    teacher_loss = teacher(inputs, labels=inputs).loss  # mean over B·(T-1)
+    hook.remove()
+    teacher_loss.backward()
+    h, g = captured["h"].detach(), captured["h"].grad
+    ref.update(teacher_hidden=h, teacher_grad=g, teacher_loss=teacher_loss.detach().reshape(1))
+
+    x, _, _ = position_norm(h)
+    z_pre = (x - sae["pre_bias"]) @ sae["encoder.weight"].T + sae["latent_bias"]
+    top = z_pre.topk(K_SAE, -1)
+    z = torch.relu(torch.zeros_like(z_pre).scatter(-1, top.indices, top.values))
+    ref.update(sae_z_pre=z_pre, sae_z=z)
+    g_dec = g @ sae["decoder.weight"]  # [B, T, C]
+    for name, scores in (("attribution", g_dec * z), ("attribution_pre", g_dec * z_pre), ("activation", z)):
+        ref["scores_" + name] = scores
+        ref["labels_" + name] = labels_by_lexsort(scores, K_ATTR)
+    labels = ref["labels_attribution"]
+
+    # Student (spec §3), dense z_hat.
+    tr = student.transformer
+    h_s = run_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
+    xs, mu, sigma = position_norm(h_s)
+    concept_logits = (xs - head["pre_bias"]) @ head["predictor.weight"] + head["predictor.bias"]
+    kept = concept_logits.topk(K_PRED, -1)
+    z_hat = torch.zeros_like(concept_logits).scatter(-1, kept.indices, kept.values)
+    c = (z_hat @ head["compressor.weight"] + head["compressor.bias"] + head["pre_bias"]) * sigma + mu
+    mixed = torch.stack([h_s, c], dim=2).reshape(B, 2 * T, d)
+    slots = run_blocks(student, mixed, L_S, STUDENT["n_layer"])[:, 1::2]
+    logits = student.lm_head(tr.ln_f(slots))
+    ntp = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+    concept = sum(F.cross_entropy(concept_logits.reshape(-1, C), labels[..., j].reshape(-1))
+                  for j in range(K_ATTR)) / K_ATTR
+    loss = ntp + LAMBDA * concept
+    loss.backward()
+    ref.update(concept_logits=concept_logits.detach(), concepts=c.detach(), mixed=mixed.detach(),
+               slots=slots.detach(), ntp_loss=ntp.detach().reshape(1), concept_loss=concept.detach().reshape(1),
+               loss=loss.detach().reshape(1))
+    student_tensors = {}
+    for name, p in student.named_parameters():
+        student_tensors[name] = p.detach().clone()
+        ref["grad." + name] = p.grad
+    for name, p in head.items():
+        student_tensors["concept." + name] = p.detach().clone()
+        ref["grad.concept." + name] = p.grad
+    student_tensors.pop("lm_head.weight", None)  # tied to transformer.wte.weight
+    ref.pop("grad.lm_head.weight", None)
+    save_file(student_tensors, os.path.join(out, "student.safetensors"))
+    save_file({k: v.detach().clone().contiguous() for k, v in ref.items()}, os.path.join(out, "reference.safetensors"))
+    config = {"model": dict(STUDENT, dropout=0.0, layer_norm_epsilon=EPS), "data": {"seq_len": T},
+              "concept": {"mode": "cocomix", "teacher_path": os.path.join(out, "teacher"),
+                          "sae_path": os.path.join(out, "sae"), "n_concepts": C, "insert_layer": L_S,
+                          "k_pred": K_PRED, "k_attr": K_ATTR, "weight": LAMBDA}}
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+// The whole CoCoMix step against tests/reference/make_cocomix_step.py (written
+// from the method spec with PyTorch and Hugging Face GPT-2 blocks): teacher
+// hidden state and gradient, SAE code, attribution scores and labels for the
+// three selections, concept logits, the compressed vector, the interleaved
+// sequence, both losses and every student gradient. fp32 throughout.
+#include "cocomix/concept/cocomix_objective.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "cocomix/concept/objective_factory.h"
+#include "cocomix/concept/teacher.h"
+#include "cocomix/concept/top_k.h"
+#include "cocomix/config/config.h"
+#include "cocomix/io/safetensors.h"
+#include "test_env.h"
+
+namespace cocomix {
+namespace {
+
+class CoCoMixStep : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test_env_dir("COCOMIX_REFERENCE_DIR") + "/cocomix_step";
+    ref_ = load_safetensors(dir_ + "/reference.safetensors");
+    config_ = load_config(dir_ + "/config.json");
+    objective_ = make_objective(config_, /*with_teacher=*/true);
+    cocomix_ = dynamic_cast<CoCoMixObjective*>(objective_.get());
+    ASSERT_NE(cocomix_, nullptr);
+    cocomix_->load_state_dict(load_safetensors(dir_ + "/student.safetensors"), dir_ + "/student.safetensors");
+    cocomix_->train(true);  // dropout is 0: train mode must change nothing
+    batch_.inputs = ref_.at("inputs");
+    batch_.targets = ref_.at("targets");
+  }
+
+  /// max |a - b| / max |b|.
+  static double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max() / b.abs().max().to(torch::kFloat64))
+        .item<double>();
+  }
+
+  std::string dir_;
+  TensorMap ref_;
+  Config config_;
+  std::unique_ptr<Objective> objective_;
+  CoCoMixObjective* cocomix_ = nullptr;
+  Batch batch_;
+};
+
+TEST_F(CoCoMixStep, TeacherHiddenStateGradientAndSaeCode) {
+  const auto out = cocomix_->labeler()->label(batch_.inputs);
+  EXPECT_LT(relative_error(out.hidden, ref_.at("teacher_hidden")), 1e-5);
+  EXPECT_LT(relative_error(out.hidden_grad, ref_.at("teacher_grad")), 1e-4);
+  EXPECT_NEAR(out.teacher_loss.item<double>(), ref_.at("teacher_loss").item<double>(), 1e-5);
+  const auto code = cocomix_->labeler()->sae()->encode(out.hidden);
+  EXPECT_LT(relative_error(code.z_pre, ref_.at("sae_z_pre")), 1e-5);
+  EXPECT_LT(relative_error(code.z, ref_.at("sae_z")), 1e-5);
+  // The last position has no prediction inside the window: g = 0 there.
+  EXPECT_EQ(out.hidden_grad.select(1, -1).abs().max().item<double>(), 0.0);
+}
+
+TEST_F(CoCoMixStep, TieRuleMatchesLexsortOnTheReferenceScores) {
+  for (const char* selection : {"attribution", "attribution_pre", "activation"}) {
+    const auto scores = ref_.at(std::string("scores_") + selection);  // [B, T, C]
+    const auto expected = ref_.at(std::string("labels_") + selection);
+    const auto ours = top_k_indices(scores.reshape({-1, scores.size(-1)}), expected.size(-1)).view(expected.sizes());
+    EXPECT_TRUE(torch::equal(ours, expected)) << selection;
+  }
+}
+
+TEST_F(CoCoMixStep, ScoresAndLabelsOfEverySelection) {
+  const auto labels_ok = [](const torch::Tensor& ours, const torch::Tensor& expected, const torch::Tensor& scores) {
+    // Rows whose reference scores have a near-tie (0 < gap < 1e-4 of the row's scale) among the
+    // top K_attr + 1 may legitimately order differently after fp32 rounding; exact ties may not.
+    const int64_t k = expected.size(-1), C = scores.size(-1);
+    const auto flat = scores.reshape({-1, C});
+    const auto sorted = std::get<0>(flat.sort(1, /*descending=*/true)).narrow(1, 0, k + 1);
+    const auto gaps = sorted.narrow(1, 0, k) - sorted.narrow(1, 1, k);
+    const auto scale = flat.abs().amax(1, true).clamp_min(1e-30);
+    const auto near_tie = ((gaps > 0) & (gaps < 1e-4 * scale)).any(1);
+    const auto same = (ours.reshape({-1, k}) == expected.reshape({-1, k})).all(1);
+    return (same | near_tie).all().item<bool>() && near_tie.sum().item<int64_t>() <= flat.size(0) / 4;
+  };
+  const auto teacher_path = config_.concepts.teacher_path;
+  const auto sae_path = config_.concepts.sae_path;
+  for (const char* selection : {"attribution", "attribution_pre", "activation"}) {
+    ConceptLabeler labeler(load_teacher(teacher_path), load_sae(sae_path), config_.concepts.k_attr,
+                           parse_label_selection(selection, "selection"));
+    const auto out = labeler.label(batch_.inputs);
+    const auto& scores = ref_.at(std::string("scores_") + selection);
+    EXPECT_LT(relative_error(out.scores, scores), 1e-4) << selection;
+    EXPECT_TRUE(labels_ok(out.labels, ref_.at(std::string("labels_") + selection), scores)) << selection;
+  }
+}
+
+TEST_F(CoCoMixStep, StudentForwardMatches) {
+  const auto out = cocomix_->forward(batch_.inputs);
+  EXPECT_LT(relative_error(out.prediction.logits, ref_.at("concept_logits")), 1e-5);
+  EXPECT_LT(relative_error(out.prediction.concepts, ref_.at("concepts")), 1e-5);
+  EXPECT_LT(relative_error(out.mixed, ref_.at("mixed")), 1e-5);
+  EXPECT_LT(relative_error(out.slots, ref_.at("slots")), 1e-5);
+  // Even positions of the mixed sequence are the tokens' h, odd ones the concepts.
+  EXPECT_TRUE(torch::equal(out.mixed.slice(1, 1, torch::indexing::None, 2), out.prediction.concepts));
+}
+
+TEST_F(CoCoMixStep, LossesAndEveryStudentGradient) {
+  const auto output = cocomix_->compute(batch_);
+  double ntp = 0, concept_part = 0;
+  for (const auto& [name, value] : output.parts) (name == "ntp_loss" ? ntp : concept_part) = value.item<double>();
+  EXPECT_NEAR(ntp, ref_.at("ntp_loss").item<double>(), 1e-5);
+  EXPECT_NEAR(concept_part, ref_.at("concept_loss").item<double>(), 1e-5);
+  EXPECT_NEAR(output.loss.item<double>(), ref_.at("loss").item<double>(), 1e-5);
+  output.loss.backward();
+  int64_t compared = 0;
+  for (const auto& [name, parameter] : cocomix_->named_parameters()) {
+    ASSERT_TRUE(parameter.grad().defined()) << name;
+    EXPECT_LT(relative_error(parameter.grad(), ref_.at("grad." + name)), 1e-4) << name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3 * 12 + 4 + 5);  // 12 per block, wte/wpe/ln_f, the head's 5
+}
+
+TEST_F(CoCoMixStep, CheckpointTensorsRoundTrip) {
+  const auto saved = cocomix_->state_dict();
+  EXPECT_EQ(saved.count("concept.compressor.weight"), 1u);
+  auto other = make_objective(config_, /*with_teacher=*/false);
+  other->load_state_dict(saved, "memory");
+  const auto x = batch_.inputs;
+  EXPECT_TRUE(torch::equal(other->logits(x), cocomix_->logits(x)));
+  TensorMap without_head;
+  for (const auto& item : saved)
+    if (item.first.rfind(kConceptPrefix, 0) != 0) without_head.insert(item);
+  EXPECT_THROW(other->load_state_dict(without_head, "ntp.safetensors"), RuntimeError);
+}
+
+}  // namespace
+}  // namespace cocomix
