@@ -56,7 +56,7 @@ else:
     tok.decoder = decoders.ByteLevel()
     tok.encode(docs[0])
     start = time.perf_counter()
-    out = [e.ids for e in tok.encode_batch(docs)]
+    out = [e.ids for e in tok.encode_batch_fast(docs)]  # ids without offsets: its fastest call
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "tokens": sum(len(ids) for ids in out)}))
 """
