@@ -194,14 +194,18 @@ std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, 
                                                         const json& progress) {
   std::vector<ShardedTokenWriter::Shard> shards;
   if (!progress.is_object() || progress.value("settings", json()) != settings) return shards;
-  for (const auto& entry : progress.at("splits").at(kSplits[split])) {
-    const ShardedTokenWriter::Shard shard{entry.at("file").get<std::string>(), entry.at("tokens").get<int64_t>(),
-                                          entry.at("next_document").get<int64_t>(),
-                                          entry.at("next_token").get<int64_t>()};
-    std::error_code error;
-    const auto bytes = fs::file_size(dir + "/" + shard.file, error);
-    if (error || static_cast<int64_t>(bytes) != kLlmcHeaderBytes + 2 * shard.tokens) return {};
-    shards.push_back(shard);
+  try {
+    for (const auto& entry : progress.at("splits").at(kSplits[split])) {
+      const ShardedTokenWriter::Shard shard{entry.at("file").get<std::string>(), entry.at("tokens").get<int64_t>(),
+                                            entry.at("next_document").get<int64_t>(),
+                                            entry.at("next_token").get<int64_t>()};
+      std::error_code error;
+      const auto bytes = fs::file_size(dir + "/" + shard.file, error);
+      if (error || static_cast<int64_t>(bytes) != kLlmcHeaderBytes + 2 * shard.tokens) return {};
+      shards.push_back(shard);
+    }
+  } catch (const json::exception&) {
+    return {};  // a damaged progress.json: start the split over
   }
   return shards;
 }
@@ -225,6 +229,9 @@ CorpusEncoder gpt2_corpus_encoder(const Gpt2Tokenizer& tokenizer) {
 CorpusSummary tokenize_corpus(const CorpusEncoder& encoder, const CorpusOptions& options) {
   if (!(options.val_fraction >= 0 && options.val_fraction < 1))
     throw UsageError("--val-fraction must be in [0, 1), got " + json(options.val_fraction).dump());
+  if (options.shard_tokens < 1 || options.shard_tokens > std::numeric_limits<int32_t>::max())
+    throw UsageError("--shard-tokens must be in [1, 2147483647] (an llm.c header count is an int32), got " +
+                     std::to_string(options.shard_tokens));
   if (encoder.vocab_size > 65536)
     throw UsageError("tokenizer " + encoder.name + ": vocab_size " + std::to_string(encoder.vocab_size) +
                      " does not fit uint16 shards");

@@ -171,6 +171,15 @@ TEST_F(CorpusTokenizerTest, InterruptedRunResumesToTheSameBytes) {
     EXPECT_EQ(entry.path().extension(), entry.path().filename() == "progress.json" ? ".json" : ".bin")
         << entry.path();  // no .tmp left behind
 
+  const std::string damaged = dir_.path() + "/damaged";  // a copy whose progress.json is cut short
+  fs::copy(resumed.out_dir, damaged);
+  const std::string progress_text = read(resumed.out_dir + "/progress.json");
+  write_file_atomically(damaged + "/progress.json", progress_text.substr(0, progress_text.size() / 2));
+  auto restart = options("damaged");
+  EXPECT_FALSE(tokenize_corpus(encoder, restart).resumed);
+  expect_corpus(damaged, ValidationSplit::by_fraction(5, 0.2));
+  fs::remove_all(damaged);
+
   const CorpusSummary summary = tokenize_corpus(encoder, resumed);
   EXPECT_TRUE(summary.resumed);
   expect_corpus(resumed.out_dir, ValidationSplit::by_fraction(5, 0.2));
@@ -202,6 +211,11 @@ TEST_F(CorpusTokenizerTest, BadOptionsAndOutput) {
   auto bad = options("bad");
   bad.val_fraction = 1.0;
   EXPECT_THROW(tokenize_corpus(encoder, bad), UsageError);
+  auto no_shards = options("done");
+  tokenize_corpus(encoder, no_shards);
+  no_shards.shard_tokens = 0;  // refused before the complete directory is touched
+  EXPECT_THROW(tokenize_corpus(encoder, no_shards), UsageError);
+  EXPECT_TRUE(fs::exists(no_shards.out_dir + "/manifest.json"));
   auto blocked = options("blocked");
   write_file_atomically(dir_.path() + "/file", "x");
   blocked.out_dir = dir_.path() + "/file/sub";  // a file where a directory must go
