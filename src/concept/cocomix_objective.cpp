@@ -1,13 +1,42 @@
-// CoCoMixObjective: student forward with interleaved concepts, both losses,
-// and the checkpoint layout (GPT tensors + "concept.*").
+// CoCoMixObjective: the student forward for each insertion, the loss (NTP or
+// NTP+KD, plus λ·concept), and the checkpoint layout (GPT + "concept.*" + pause).
 #include "cocomix/concept/cocomix_objective.h"
 
 #include <torch/torch.h>
 
+#include "cocomix/concept/distillation.h"
 #include "cocomix/model/gpt_weights.h"
+#include "cocomix/train/autocast.h"
+#include "cocomix/train/cross_entropy.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
+namespace {
+
+bool inserts_concepts(Insertion insertion) {
+  return insertion == Insertion::kConceptInterleave || insertion == Insertion::kConceptAdd;
+}
+
+/// Copies `tensors` into `parameters` (strict both ways); names in errors get `prefix`.
+void load_parameters(torch::OrderedDict<std::string, torch::Tensor> parameters, const TensorMap& tensors,
+                     const std::string& prefix, const std::string& source) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : tensors)
+    if (!parameters.contains(item.first))
+      throw RuntimeError(source + ": tensor " + prefix + item.first +
+                         ": unexpected (not a parameter of this objective)");
+  for (auto& item : parameters) {
+    const auto it = tensors.find(item.key());
+    if (it == tensors.end())
+      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": missing (a checkpoint of another mode?)");
+    if (!it->second.sizes().equals(item.value().sizes()))
+      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": shape " + c10::str(it->second.sizes()) +
+                         " does not match " + c10::str(item.value().sizes()));
+    item.value().copy_(it->second);
+  }
+}
+
+}  // namespace
 
 torch::Tensor interleave(const torch::Tensor& h, const torch::Tensor& c) {
   const int64_t B = h.size(0), T = h.size(1), d = h.size(2);
@@ -15,87 +44,135 @@ torch::Tensor interleave(const torch::Tensor& h, const torch::Tensor& c) {
 }
 
 CoCoMixObjective::CoCoMixObjective(GPT student, ConceptHead head, std::unique_ptr<ConceptLabeler> labeler,
-                                   int64_t insert_layer, double concept_weight)
+                                   GPT kd_teacher, const CoCoMixOptions& options)
     : student_(std::move(student)),
       head_(std::move(head)),
       labeler_(std::move(labeler)),
-      insert_layer_(insert_layer),
-      concept_weight_(concept_weight) {}
+      kd_teacher_(std::move(kd_teacher)),
+      options_(options) {
+  if ((inserts_concepts(options_.insertion) || options_.concept_weight > 0) && !head_)
+    throw UsageError("CoCoMixObjective: concept insertion and the concept loss need a concept head");
+  if (options_.insertion == Insertion::kPauseInterleave)
+    pause_ = (torch::randn({student_->config().n_embd}) * student_->config().init_std).requires_grad_(true);
+}
 
 CoCoMixForward CoCoMixObjective::forward(const torch::Tensor& inputs) {
-  const int64_t n_layer = student_->config().n_layer;
+  const int64_t n_layer = student_->config().n_layer, L_s = options_.insert_layer;
   CoCoMixForward out;
-  const auto h = student_->run_blocks(student_->embed(inputs), 0, insert_layer_);  // [B, T, d]
-  out.prediction = head_->forward(h);
-  out.mixed = interleave(h, out.prediction.concepts);                        // [B, 2T, d]
-  const auto top = student_->run_blocks(out.mixed, insert_layer_, n_layer);  // [B, 2T, d]
+  const auto h = student_->run_blocks(student_->embed(inputs), 0, L_s);  // [B, T, d]
   const int64_t B = h.size(0), T = h.size(1), d = h.size(2);
-  out.slots = top.view({B, T, 2, d}).select(2, 1);  // [B, T, d]: c_t's slot predicts token t+1
+  if (head_) out.prediction = head_->forward(h);
+  bool interleaved = false;
+  switch (options_.insertion) {
+    case Insertion::kConceptInterleave:
+      out.mixed = interleave(h, out.prediction.concepts);  // [B, 2T, d]
+      interleaved = true;
+      break;
+    case Insertion::kPauseInterleave:
+      out.mixed = interleave(h, pause_.expand_as(h));  // [B, 2T, d]
+      interleaved = true;
+      break;
+    case Insertion::kConceptAdd:
+      out.mixed = h + out.prediction.concepts;  // [B, T, d]
+      break;
+    case Insertion::kNone:
+      out.mixed = h;
+      break;
+  }
+  const auto top = student_->run_blocks(out.mixed, L_s, n_layer);
+  // Interleaved: the slot after token t (odd position 2t+1) predicts token t+1.
+  out.slots = interleaved ? top.view({B, T, 2, d}).select(2, 1) : top;  // [B, T, d]
   return out;
 }
 
-std::pair<torch::Tensor, torch::Tensor> CoCoMixObjective::losses(const Batch& batch, const torch::Tensor& labels) {
+ObjectiveOutput CoCoMixObjective::loss_with_labels(const Batch& batch, const torch::Tensor& labels) {
   const auto out = forward(batch.inputs);
-  return {next_token_loss(*student_, out.slots, batch.targets), concept_loss(out.prediction.logits, labels)};
+  ObjectiveOutput result;
+  if (options_.kd_weight > 0) {
+    if (!kd_teacher_) throw UsageError("CoCoMixObjective: KD needs a teacher (built for evaluation?)");
+    torch::Tensor teacher_logits;
+    {
+      torch::NoGradGuard no_grad;
+      AutocastScope precision(batch.inputs.device().type(), options_.teacher_bf16);
+      teacher_logits = kd_teacher_->forward(batch.inputs);  // [B, T, V]
+    }
+    const auto logits = student_->head(out.slots);  // [B, T, V]: KD needs them whole
+    const int64_t V = logits.size(-1);
+    const auto ntp = fused_cross_entropy(logits.reshape({-1, V}).to(torch::kFloat32), batch.targets.reshape({-1}));
+    const auto kd = distillation_loss(logits, teacher_logits, options_.kd_temperature);
+    result.loss = (1 - options_.kd_weight) * ntp + options_.kd_weight * kd;
+    result.parts = {{"ntp_loss", ntp.detach()}, {"kd_loss", kd.detach()}};
+  } else {
+    const auto ntp = next_token_loss(*student_, out.slots, batch.targets);
+    result.loss = ntp;
+    result.parts = {{"ntp_loss", ntp.detach()}};
+  }
+  if (options_.concept_weight > 0) {
+    const auto concept_part = concept_loss(out.prediction.logits, labels);
+    result.loss = result.loss + options_.concept_weight * concept_part;
+    result.parts.emplace_back("concept_loss", concept_part.detach());
+  }
+  return result;
 }
 
 ObjectiveOutput CoCoMixObjective::compute(const Batch& batch) {
-  if (!labeler_) throw UsageError("CoCoMixObjective::compute: no teacher (built for evaluation)");
-  const auto labels = labeler_->label(batch.inputs).labels;  // [B, T, K_attr]
-  const auto [ntp, concept_part] = losses(batch, labels);
-  return {ntp + concept_weight_ * concept_part, {{"ntp_loss", ntp.detach()}, {"concept_loss", concept_part.detach()}}};
+  torch::Tensor labels;
+  if (options_.concept_weight > 0) {
+    if (!labeler_)
+      throw UsageError("CoCoMixObjective: the concept loss needs a teacher and SAE (built for evaluation?)");
+    labels = labeler_->label(batch.inputs).labels;  // [B, T, K_attr]
+  }
+  return loss_with_labels(batch, labels);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> CoCoMixObjective::named_parameters() {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& item : student_->named_parameters()) out.emplace_back(item.key(), item.value());
-  for (const auto& item : head_->named_parameters()) out.emplace_back(kConceptPrefix + item.key(), item.value());
+  if (head_)
+    for (const auto& item : head_->named_parameters()) out.emplace_back(kConceptPrefix + item.key(), item.value());
+  if (pause_.defined()) out.emplace_back(kPauseVectorName, pause_);
   return out;
 }
 
 void CoCoMixObjective::train(bool on) {
   student_->train(on);
-  head_->train(on);
+  if (head_) head_->train(on);
 }
 
 void CoCoMixObjective::to(const torch::Device& device) {
   student_->to(device);
-  head_->to(device);
+  if (head_) head_->to(device);
+  if (pause_.defined()) pause_ = pause_.detach().to(device).requires_grad_(true);
   if (labeler_) labeler_->to(device);
+  if (kd_teacher_) kd_teacher_->to(device);
 }
 
 TensorMap CoCoMixObjective::state_dict() {
   TensorMap tensors = gpt_state_dict(*student_);
-  for (const auto& item : head_->named_parameters())
-    tensors.emplace(kConceptPrefix + item.key(), item.value().detach());
+  if (head_)
+    for (const auto& item : head_->named_parameters())
+      tensors.emplace(kConceptPrefix + item.key(), item.value().detach());
+  if (pause_.defined()) tensors.emplace(kPauseVectorName, pause_.detach());
   return tensors;
 }
 
 void CoCoMixObjective::load_state_dict(const TensorMap& tensors, const std::string& source) {
-  TensorMap gpt_part;
-  TensorMap head_part;
+  TensorMap gpt_part, head_part, pause_part;
   const std::string prefix = kConceptPrefix;
   for (const auto& [name, tensor] : tensors) {
     if (name.rfind(prefix, 0) == 0)
       head_part.emplace(name.substr(prefix.size()), tensor);
+    else if (name == kPauseVectorName)
+      pause_part.emplace(name, tensor);
     else
       gpt_part.emplace(name, tensor);
   }
   load_gpt_state_dict(*student_, gpt_part, source);
-  torch::NoGradGuard no_grad;
-  auto parameters = head_->named_parameters();
-  for (const auto& item : head_part)
-    if (!parameters.contains(item.first))
-      throw RuntimeError(source + ": tensor " + prefix + item.first + ": unexpected (not a concept-head tensor)");
-  for (auto& item : parameters) {
-    const auto it = head_part.find(item.key());
-    if (it == head_part.end())
-      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": missing (a checkpoint of an NTP model?)");
-    if (!it->second.sizes().equals(item.value().sizes()))
-      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": shape " + c10::str(it->second.sizes()) +
-                         " does not match the concept head's " + c10::str(item.value().sizes()));
-    item.value().copy_(it->second);
-  }
+  torch::OrderedDict<std::string, torch::Tensor> head_parameters, pause_parameters;
+  if (head_) head_parameters = head_->named_parameters();
+  if (pause_.defined()) pause_parameters.insert(kPauseVectorName, pause_);
+  load_parameters(head_parameters, head_part, prefix, source);
+  load_parameters(pause_parameters, pause_part, "", source);
 }
 
 torch::Tensor CoCoMixObjective::logits(const torch::Tensor& inputs) { return student_->head(forward(inputs).slots); }

@@ -12,10 +12,20 @@
 namespace cocomix {
 namespace {
 
-std::unique_ptr<ConceptLabeler> make_labeler(const Config& config) {
+/// The teacher, checked against the student.
+GPT checked_teacher(const Config& config) {
+  GPT teacher = load_teacher(config.concepts.teacher_path);
+  const auto& t = teacher->config();
+  if (t.vocab_size != config.model.vocab_size)
+    throw UsageError(config.source + ": concept.teacher_path: the teacher's vocab_size " +
+                     std::to_string(t.vocab_size) + " differs from model.vocab_size " +
+                     std::to_string(config.model.vocab_size) + " (teacher and student must share the tokenizer)");
+  return teacher;
+}
+
+std::unique_ptr<ConceptLabeler> make_labeler(const Config& config, GPT teacher) {
   const auto& k = config.concepts;
   const std::string sae_file = (std::filesystem::path(k.sae_path) / "sae.json").string();
-  GPT teacher = load_teacher(k.teacher_path);
   TopKSae sae = load_sae(k.sae_path);
   const auto& info = sae->info();
   const auto& t = teacher->config();
@@ -26,10 +36,6 @@ std::unique_ptr<ConceptLabeler> make_labeler(const Config& config) {
   if (info.layer > t.n_layer)
     fail("concept.sae_path: the SAE's layer " + std::to_string(info.layer) + " (" + sae_file +
          ") is beyond the teacher's " + std::to_string(t.n_layer) + " blocks");
-  if (t.vocab_size != config.model.vocab_size)
-    fail("concept.teacher_path: the teacher's vocab_size " + std::to_string(t.vocab_size) +
-         " differs from model.vocab_size " + std::to_string(config.model.vocab_size) +
-         " (teacher and student must share the tokenizer)");
   if (info.n_latents != k.n_concepts)
     fail("concept.n_concepts: " + std::to_string(k.n_concepts) + " differs from the SAE's n_latents " +
          std::to_string(info.n_latents) + " (" + sae_file + ")");
@@ -41,17 +47,38 @@ std::unique_ptr<ConceptLabeler> make_labeler(const Config& config) {
                                           k.teacher_precision == "bf16");
 }
 
+Insertion insertion_of(const std::string& mode) {
+  if (mode == "cocomix" || mode == "insertion_only") return Insertion::kConceptInterleave;
+  if (mode == "intervention") return Insertion::kConceptAdd;
+  if (mode == "pause" || mode == "pause_kd") return Insertion::kPauseInterleave;
+  return Insertion::kNone;  // concept_loss_only, kd
+}
+
 }  // namespace
 
 std::unique_ptr<Objective> make_objective(const Config& config, bool with_teacher) {
   const auto& k = config.concepts;
   if (k.mode == "ntp") return std::make_unique<NextTokenObjective>(GPT(config.model));
   GPT student(config.model);
-  ConceptHead head(config.model.n_embd, k.n_concepts, k.k_pred, config.model.init_std);
-  // After the student: building the teacher draws (then overwrites) an init.
-  auto labeler = with_teacher ? make_labeler(config) : nullptr;
-  return std::make_unique<CoCoMixObjective>(std::move(student), std::move(head), std::move(labeler), k.insert_layer,
-                                            k.weight);
+  ConceptHead head{nullptr};
+  if (k.uses_concept_head()) head = ConceptHead(config.model.n_embd, k.n_concepts, k.k_pred, config.model.init_std);
+  CoCoMixOptions options;
+  options.insert_layer = k.insert_layer;
+  options.insertion = insertion_of(k.mode);
+  options.concept_weight = k.uses_sae() ? k.weight : 0.0;
+  options.kd_weight = k.uses_kd() ? k.kd_weight : 0.0;
+  options.kd_temperature = k.kd_temperature;
+  options.teacher_bf16 = k.teacher_precision == "bf16";
+  // The objective's own parameters (pause vector) draw next, then the teacher
+  // (whose construction draws an init it then overwrites).
+  auto objective =
+      std::make_unique<CoCoMixObjective>(std::move(student), std::move(head), nullptr, GPT(nullptr), options);
+  if (with_teacher && (k.uses_sae() || k.uses_kd())) {
+    GPT teacher = checked_teacher(config);
+    if (k.uses_kd()) objective->set_kd_teacher(teacher);
+    if (k.uses_sae()) objective->set_labeler(make_labeler(config, teacher));
+  }
+  return objective;
 }
 
 }  // namespace cocomix

@@ -3,6 +3,7 @@
 // Reading is strict: unknown keys, wrong JSON types and bad values are errors.
 #include "cocomix/config/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -168,6 +169,8 @@ void visit_fields(K& c, V& v, ConceptConfig*) {
   v("weight", c.weight);
   v("selection", c.selection);
   v("teacher_precision", c.teacher_precision);
+  v("kd_weight", c.kd_weight);
+  v("kd_temperature", c.kd_temperature);
 }
 
 /// Calls f(name, section) for every section of the config, in file order.
@@ -198,6 +201,14 @@ std::string str(const T& value) {
 }
 
 }  // namespace
+
+bool ConceptConfig::uses_concept_head() const {
+  return mode == "cocomix" || mode == "intervention" || mode == "concept_loss_only" || mode == "insertion_only";
+}
+bool ConceptConfig::uses_sae() const {
+  return mode == "cocomix" || mode == "intervention" || mode == "concept_loss_only";
+}
+bool ConceptConfig::uses_kd() const { return mode == "kd" || mode == "pause_kd"; }
 
 Config config_from_json(const json& document, const std::string& source) {
   if (!document.is_object()) throw UsageError(source + ": the config must be a JSON object of sections");
@@ -330,15 +341,20 @@ void Config::validate() const {
   require(log.peak_flops >= 0, s, "log.peak_flops", "must be >= 0 (0 = measure), got " + str(log.peak_flops));
 
   const auto& k = concepts;
-  require(k.mode == "ntp" || k.mode == "cocomix", s, "concept.mode",
-          "must be \"ntp\" or \"cocomix\", got \"" + k.mode + "\"");
+  const std::vector<std::string> modes = {"ntp", "cocomix", "intervention", "concept_loss_only", "insertion_only",
+                                          "kd",  "pause",   "pause_kd"};
+  require(std::find(modes.begin(), modes.end(), k.mode) != modes.end(), s, "concept.mode",
+          "must be one of ntp, cocomix, intervention, concept_loss_only, insertion_only, kd, pause, pause_kd; got \"" +
+              k.mode + "\"");
   if (k.mode == "ntp") {
     if (config_to_json(*this)["concept"] != config_to_json(Config{})["concept"])
       log_warn(s + ": concept: fields other than mode are ignored in mode \"ntp\"");
     return;
   }
-  require(!k.teacher_path.empty(), s, "concept.teacher_path", "mode \"cocomix\" needs a teacher directory");
-  require(!k.sae_path.empty(), s, "concept.sae_path", "mode \"cocomix\" needs the teacher's SAE directory");
+  if (k.uses_sae() || k.uses_kd())
+    require(!k.teacher_path.empty(), s, "concept.teacher_path", "mode \"" + k.mode + "\" needs a teacher directory");
+  if (k.uses_sae())
+    require(!k.sae_path.empty(), s, "concept.sae_path", "mode \"" + k.mode + "\" needs the teacher's SAE directory");
   require(k.n_concepts > 0, s, "concept.n_concepts", "must be positive, got " + str(k.n_concepts));
   require(k.insert_layer >= 0 && k.insert_layer < m.n_layer, s, "concept.insert_layer",
           "must be in [0, model.n_layer = " + str(m.n_layer) + "), got " + str(k.insert_layer));
@@ -352,6 +368,8 @@ void Config::validate() const {
           "must be \"attribution\", \"attribution_pre\" or \"activation\", got \"" + k.selection + "\"");
   require(k.teacher_precision == "fp32" || k.teacher_precision == "bf16", s, "concept.teacher_precision",
           "must be \"fp32\" or \"bf16\", got \"" + k.teacher_precision + "\"");
+  require(k.kd_weight >= 0 && k.kd_weight <= 1, s, "concept.kd_weight", "must be in [0, 1], got " + str(k.kd_weight));
+  require(k.kd_temperature > 0, s, "concept.kd_temperature", "must be positive, got " + str(k.kd_temperature));
   require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");
 }
 

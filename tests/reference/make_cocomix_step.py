@@ -14,7 +14,9 @@ Writes OUT/cocomix_step/:
                           ties to the smaller index, by numpy lexsort); concept_logits,
                           concepts (c), mixed (the 2T sequence), slots; ntp_loss,
                           concept_loss, loss; grad.<name> of every student parameter
-                          for the attribution labels.
+                          for the attribution labels; pause.vector; and for the
+                          baselines MODE in intervention, pause, kd: MODE.loss,
+                          MODE.ntp_loss, MODE.kd_loss, MODE.grad.<name>.
 """
 import argparse
 import json
@@ -30,6 +32,7 @@ TEACHER = dict(vocab_size=61, n_positions=32, n_embd=40, n_layer=3, n_head=4)
 STUDENT = dict(vocab_size=61, n_positions=32, n_embd=32, n_layer=3, n_head=4)
 C, K_SAE, LAYER_T = 96, 8, 2  # SAE latents, TopK, teacher layer L_t
 L_S, K_PRED, K_ATTR, LAMBDA = 1, 6, 4, 0.1
+KD_ALPHA, KD_TAU = 0.5, 2.0
 B, T = 2, 9
 EPS = 1e-5
 
@@ -137,38 +140,75 @@ def main():
 
     # Student (spec §3), dense z_hat.
     tr = student.transformer
-    h_s = run_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
-    xs, mu, sigma = position_norm(h_s)
-    concept_logits = (xs - head["pre_bias"]) @ head["predictor.weight"] + head["predictor.bias"]
-    kept = concept_logits.topk(K_PRED, -1)
-    z_hat = torch.zeros_like(concept_logits).scatter(-1, kept.indices, kept.values)
-    c = (z_hat @ head["compressor.weight"] + head["compressor.bias"] + head["pre_bias"]) * sigma + mu
-    mixed = torch.stack([h_s, c], dim=2).reshape(B, 2 * T, d)
-    slots = run_blocks(student, mixed, L_S, STUDENT["n_layer"])[:, 1::2]
-    logits = student.lm_head(tr.ln_f(slots))
-    ntp = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-    concept = sum(F.cross_entropy(concept_logits.reshape(-1, C), labels[..., j].reshape(-1))
-                  for j in range(K_ATTR)) / K_ATTR
-    loss = ntp + LAMBDA * concept
-    loss.backward()
-    ref.update(concept_logits=concept_logits.detach(), concepts=c.detach(), mixed=mixed.detach(),
-               slots=slots.detach(), ntp_loss=ntp.detach().reshape(1), concept_loss=concept.detach().reshape(1),
-               loss=loss.detach().reshape(1))
+    pause = (0.3 * torch.randn(d)).requires_grad_()
+
+    def student_loss(mode):
+        h_s = run_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
+        xs, mu, sigma = position_norm(h_s)
+        concept_logits = (xs - head["pre_bias"]) @ head["predictor.weight"] + head["predictor.bias"]
+        kept = concept_logits.topk(K_PRED, -1)
+        z_hat = torch.zeros_like(concept_logits).scatter(-1, kept.indices, kept.values)
+        c = (z_hat @ head["compressor.weight"] + head["compressor.bias"] + head["pre_bias"]) * sigma + mu
+        if mode == "cocomix":
+            mixed = torch.stack([h_s, c], dim=2).reshape(B, 2 * T, d)
+        elif mode == "pause":
+            mixed = torch.stack([h_s, pause.expand_as(h_s)], dim=2).reshape(B, 2 * T, d)
+        elif mode == "intervention":
+            mixed = h_s + c
+        else:  # kd: nothing inserted
+            mixed = h_s
+        top = run_blocks(student, mixed, L_S, STUDENT["n_layer"])
+        slots = top[:, 1::2] if mixed.shape[1] == 2 * T else top
+        logits = student.lm_head(tr.ln_f(slots))
+        ntp = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+        parts = dict(concept_logits=concept_logits, concepts=c, mixed=mixed, slots=slots, ntp_loss=ntp)
+        if mode in ("cocomix", "intervention"):
+            concept = sum(F.cross_entropy(concept_logits.reshape(-1, C), labels[..., j].reshape(-1))
+                          for j in range(K_ATTR)) / K_ATTR
+            parts.update(concept_loss=concept, loss=ntp + LAMBDA * concept)
+        elif mode == "kd":  # (1-α) NTP + α τ² KL(p_teacher^τ || p_student^τ)
+            with torch.no_grad():
+                teacher_logits = teacher(inputs).logits
+            p_t = F.softmax(teacher_logits / KD_TAU, -1)
+            kl = (p_t * (p_t.log() - F.log_softmax(logits / KD_TAU, -1))).sum(-1).mean()
+            parts.update(kd_loss=kl * KD_TAU ** 2, loss=(1 - KD_ALPHA) * ntp + KD_ALPHA * kl * KD_TAU ** 2)
+        else:
+            parts.update(loss=ntp)
+        return parts
+
     student_tensors = {}
     for name, p in student.named_parameters():
         student_tensors[name] = p.detach().clone()
-        ref["grad." + name] = p.grad
     for name, p in head.items():
         student_tensors["concept." + name] = p.detach().clone()
-        ref["grad.concept." + name] = p.grad
     student_tensors.pop("lm_head.weight", None)  # tied to transformer.wte.weight
-    ref.pop("grad.lm_head.weight", None)
+    ref["pause.vector"] = pause.detach().clone()
+    for mode in ("cocomix", "intervention", "pause", "kd"):
+        for p in list(student.parameters()) + list(head.values()) + [pause]:
+            p.grad = None
+        parts = student_loss(mode)
+        parts["loss"].backward()
+        prefix = "" if mode == "cocomix" else mode + "."
+        if mode == "cocomix":
+            ref.update({k: v.detach() for k, v in parts.items() if k not in ("ntp_loss", "concept_loss", "loss")})
+        for key in ("ntp_loss", "concept_loss", "kd_loss", "loss"):
+            if key in parts:
+                ref[prefix + key] = parts[key].detach().reshape(1)
+        for name, p in student.named_parameters():
+            if name != "lm_head.weight":
+                ref[prefix + "grad." + name] = p.grad.clone()
+        if mode in ("cocomix", "intervention"):
+            for name, p in head.items():
+                ref[prefix + "grad.concept." + name] = p.grad.clone()
+        if mode == "pause":
+            ref[prefix + "grad.pause.vector"] = pause.grad.clone()
     save_file(student_tensors, os.path.join(out, "student.safetensors"))
     save_file({k: v.detach().clone().contiguous() for k, v in ref.items()}, os.path.join(out, "reference.safetensors"))
     config = {"model": dict(STUDENT, dropout=0.0, layer_norm_epsilon=EPS), "data": {"seq_len": T},
               "concept": {"mode": "cocomix", "teacher_path": os.path.join(out, "teacher"),
                           "sae_path": os.path.join(out, "sae"), "n_concepts": C, "insert_layer": L_S,
-                          "k_pred": K_PRED, "k_attr": K_ATTR, "weight": LAMBDA}}
+                          "k_pred": K_PRED, "k_attr": K_ATTR, "weight": LAMBDA,
+                          "kd_weight": KD_ALPHA, "kd_temperature": KD_TAU}}
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 

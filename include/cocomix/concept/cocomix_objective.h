@@ -1,8 +1,11 @@
-// The CoCoMix training objective (method spec §3): the student GPT runs blocks
-// [0, L_s), its concept head predicts and compresses concepts, the sequence
-// becomes h0, c0, h1, c1, ... (2T) for blocks [L_s, n_layer), and the concept
-// slots go to ln_f and the LM head. Loss = L_NTP + λ · L_concept, the labels
-// coming from a ConceptLabeler (teacher + SAE) on the same batch.
+// The CoCoMix objective and the baselines and ablations that share its student
+// (method spec §3-4). The student GPT runs blocks [0, L_s); at L_s a vector is
+// inserted per token: the concept head's compressed concepts c interleaved as
+// h0, c0, h1, c1, ... (CoCoMix), added as h + c (intervention), a learned pause
+// vector interleaved the same way (pause tokens), or nothing; blocks
+// [L_s, n_layer) run on the result and the inserted slots (or the tokens, when
+// nothing is interleaved) go to ln_f and the LM head.
+// Loss = NTP (or (1-α)·NTP + α·KD) + λ·L_concept, labels from a ConceptLabeler.
 #pragma once
 
 #include <memory>
@@ -16,11 +19,28 @@
 
 namespace cocomix {
 
+/// What enters the residual stream at block L_s.
+enum class Insertion {
+  kConceptInterleave,  ///< h0, c0, h1, c1, ... [B, 2T, d] (CoCoMix)
+  kConceptAdd,         ///< h + c [B, T, d] (the "intervention" ablation)
+  kPauseInterleave,    ///< h0, p, h1, p, ... with one learned vector p [d] (pause tokens)
+  kNone,               ///< nothing (concept-loss-only ablation; KD)
+};
+
+struct CoCoMixOptions {
+  int64_t insert_layer = 0;  ///< L_s
+  Insertion insertion = Insertion::kConceptInterleave;
+  double concept_weight = 0;  ///< λ; > 0 needs a labeler (teacher + SAE)
+  double kd_weight = 0;       ///< α of (1-α)·NTP + α·KD; > 0 needs a teacher
+  double kd_temperature = 1;  ///< τ
+  bool teacher_bf16 = false;  ///< run the KD teacher under bf16 autocast
+};
+
 /// The tensors a student forward produces.
 struct CoCoMixForward {
-  torch::Tensor mixed;  ///< [B, 2T, d] the interleaved sequence entering block L_s
-  torch::Tensor slots;  ///< [B, T, d] the concept slots after the last block (before ln_f)
-  ConceptPrediction prediction;
+  torch::Tensor mixed;           ///< the sequence entering block L_s: [B, 2T, d] interleaved, else [B, T, d]
+  torch::Tensor slots;           ///< [B, T, d] after the last block, before ln_f: the positions that predict token t+1
+  ConceptPrediction prediction;  ///< defined when the objective has a concept head
 };
 
 /// Interleaves h and c [B, T, d] into [B, 2T, d] = h0, c0, h1, c1, ...
@@ -28,23 +48,29 @@ torch::Tensor interleave(const torch::Tensor& h, const torch::Tensor& c);
 
 class CoCoMixObjective : public Objective {
  public:
-  /// labeler may be null for evaluation (logits() needs no teacher); compute() then throws.
-  CoCoMixObjective(GPT student, ConceptHead head, std::unique_ptr<ConceptLabeler> labeler, int64_t insert_layer,
-                   double concept_weight);
+  /// head: null when nothing needs concepts (pause, KD). labeler: null when λ = 0
+  /// or for evaluation. kd_teacher: the KD teacher (null without KD; the labeler's
+  /// teacher may be passed again). compute() throws when a needed part is missing.
+  /// A pause vector [d] ~ N(0, init_std) is drawn here for kPauseInterleave.
+  CoCoMixObjective(GPT student, ConceptHead head, std::unique_ptr<ConceptLabeler> labeler, GPT kd_teacher,
+                   const CoCoMixOptions& options);
+  void set_labeler(std::unique_ptr<ConceptLabeler> labeler) { labeler_ = std::move(labeler); }
+  void set_kd_teacher(GPT teacher) { kd_teacher_ = std::move(teacher); }
 
   ObjectiveOutput compute(const Batch& batch) override;
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters() override;
   void train(bool on) override;
   void to(const torch::Device& device) override;
-  /// The GPT under Hugging Face names plus the head under "concept.*".
+  /// The GPT under Hugging Face names, the head under "concept.*", the pause vector as "pause.vector".
   TensorMap state_dict() override;
   void load_state_dict(const TensorMap& tensors, const std::string& source) override;
   torch::Tensor logits(const torch::Tensor& inputs) override;
 
   /// The student forward on inputs [B, T].
   CoCoMixForward forward(const torch::Tensor& inputs);
-  /// Both losses for given labels [B, T, K_attr]: {ntp, concept}.
-  std::pair<torch::Tensor, torch::Tensor> losses(const Batch& batch, const torch::Tensor& labels);
+  /// The loss and its named parts for given concept labels [B, T, K_attr]
+  /// (undefined when λ = 0).
+  ObjectiveOutput loss_with_labels(const Batch& batch, const torch::Tensor& labels);
 
   GPT& model() { return student_; }
   ConceptHead& head() { return head_; }
@@ -53,12 +79,14 @@ class CoCoMixObjective : public Objective {
  private:
   GPT student_;
   ConceptHead head_;
+  torch::Tensor pause_;  ///< [d], defined for kPauseInterleave
   std::unique_ptr<ConceptLabeler> labeler_;
-  int64_t insert_layer_;
-  double concept_weight_;
+  GPT kd_teacher_;
+  CoCoMixOptions options_;
 };
 
-/// Prefix of the concept head's tensors in checkpoints and parameter names.
+/// Checkpoint / parameter name prefixes of the parts beside the GPT.
 constexpr const char* kConceptPrefix = "concept.";
+constexpr const char* kPauseVectorName = "pause.vector";
 
 }  // namespace cocomix

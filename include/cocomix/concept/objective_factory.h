@@ -9,12 +9,14 @@
 
 namespace cocomix {
 
-/// mode "ntp": NextTokenObjective. mode "cocomix": CoCoMixObjective; with_teacher
-/// loads the teacher and SAE and checks them (SAE width = teacher width, L_t in
-/// [1, teacher n_layer], the same vocabulary, n_concepts = the SAE's latents,
-/// K_attr <= k_sae under "attribution"); without, it is built for evaluation.
-/// The student is built first, then the concept head, both from torch's default
-/// generator. Throws UsageError / RuntimeError naming the file and field.
+/// mode "ntp": NextTokenObjective; every other mode a CoCoMixObjective (the
+/// mode decides insertion, concept loss and KD; config.h lists them). with_teacher
+/// loads the teacher (and the SAE for concept-loss modes) and checks them: SAE
+/// width = teacher width, L_t in [1, teacher n_layer], the same vocabulary,
+/// n_concepts = the SAE's latents, K_attr <= k_sae under "attribution". Without,
+/// the objective is built for evaluation. Parameters are drawn from torch's
+/// default generator in a fixed order: student, concept head, pause vector.
+/// Throws UsageError / RuntimeError naming the file and field.
 std::unique_ptr<Objective> make_objective(const Config& config, bool with_teacher);
 
 }  // namespace cocomix

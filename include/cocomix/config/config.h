@@ -74,20 +74,33 @@ struct LogConfig {
   double peak_flops = 0;    ///< FLOP/s for MFU; 0 = measure a matmul at start (precision-matched)
 };
 
-/// The training objective: plain next-token prediction or CoCoMix (method spec
-/// §2-3). In mode "ntp" every other field is ignored (with a warning if set).
+/// The training objective (method spec §2-4). mode:
+///   "ntp"                plain next-token prediction (every other field ignored, with a warning if set)
+///   "cocomix"            concepts predicted at L_s, interleaved, loss NTP + λ·concept
+///   "intervention"       the same concepts added to h (h + c) instead of interleaved
+///   "concept_loss_only"  concept loss, nothing inserted
+///   "insertion_only"     concepts interleaved, no concept loss (λ unused; no teacher)
+///   "kd"                 (1-α)·NTP + α·KD from the teacher, nothing inserted (no SAE)
+///   "pause"              a learned pause vector interleaved after every token at L_s (no teacher)
+///   "pause_kd"           pause tokens trained with the KD loss
 struct ConceptConfig {
-  std::string mode = "ntp";                ///< "ntp" or "cocomix"
+  std::string mode = "ntp";
   std::string teacher_path;                ///< teacher GPT: a Hugging Face GPT-2 directory or a cocomix checkpoint/run
   std::string sae_path;                    ///< the teacher's SAE directory (sae.json + sae.safetensors); gives L_t
   int64_t n_concepts = 32768;              ///< C: must equal the SAE's n_latents (kept here so eval needs no SAE)
-  int64_t insert_layer = 3;                ///< L_s: concepts are predicted from the input of block L_s, in [0, n_layer)
+  int64_t insert_layer = 3;                ///< L_s: the insertion acts on the input of block L_s, in [0, n_layer)
   int64_t k_pred = 32;                     ///< predicted concepts kept (TopK) before compression
   int64_t k_attr = 4;                      ///< K_attr: concept labels per position
   double weight = 0.1;                     ///< λ: loss = NTP + λ · concept
   std::string selection = "attribution";   ///< "attribution" (post-TopK z, released code), "attribution_pre"
                                            ///< (z_pre, paper Eq. 1) or "activation" (ablation)
   std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
+  double kd_weight = 0.5;                  ///< α of the KD modes (the paper gives no value)
+  double kd_temperature = 1.0;             ///< τ of the KD modes
+
+  bool uses_concept_head() const;  ///< modes that predict concepts
+  bool uses_sae() const;           ///< modes with a concept loss (teacher + SAE labels)
+  bool uses_kd() const;            ///< modes with the KD loss (teacher)
 };
 
 /// Everything a run needs, as resolved from the file plus --set overrides.
