@@ -9,9 +9,11 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cocomix/concept/objective_factory.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
 #include "cocomix/data/window_sampler.h"
@@ -20,7 +22,6 @@
 #include "cocomix/model/gpt.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/train/lr_schedule.h"
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/train/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/train/replica_sync.h"
@@ -65,6 +66,9 @@ struct Trainer::State {
   int64_t skipped_steps = 0;
   double log_loss_sum = 0;  // losses of the steps since the last metrics record
   int64_t log_loss_count = 0;
+  std::map<std::string, double> log_part_sums;  // objective parts (ntp_loss, ...) over the same steps
+
+  std::vector<std::pair<std::string, double>> last_parts;  // of the last step (recomputed every step)
 
   double last_grad_norm = 0;  // of the last step (recomputed every step)
 
@@ -85,6 +89,7 @@ struct Trainer::State {
             {"skipped_steps", skipped_steps},
             {"log_loss_sum", log_loss_sum},
             {"log_loss_count", log_loss_count},
+            {"log_part_sums", log_part_sums},
             {"world_size", sync->world_size()},
             {"sampler", sampler->state()},
             {"rng", capture_rng_state()}};
@@ -170,6 +175,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
     s.skipped_steps = json_field<int64_t>(st, "skipped_steps", source);
     s.log_loss_sum = json_field<double>(st, "log_loss_sum", source);
     s.log_loss_count = json_field<int64_t>(st, "log_loss_count", source);
+    s.log_part_sums = json_field<std::map<std::string, double>>(st, "log_part_sums", source);
     if (!st.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
     s.sampler->restore(st["sampler"], source);
     if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
@@ -242,6 +248,7 @@ TrainSummary Trainer::run() {
     if (std::isfinite(loss)) {
       s.log_loss_sum += loss;
       ++s.log_loss_count;
+      for (const auto& [name, value] : s.last_parts) s.log_part_sums[name] += value;
     }
 
     if (s.step % c.log.every == 0 || s.step == c.train.max_steps) {
@@ -250,13 +257,18 @@ TrainSummary Trainer::run() {
       const double mfu = s.peak_flops > 0 ? tokens_per_second * s.flops_per_token / s.peak_flops : -1;
       const double mean_loss = s.log_loss_count > 0 ? s.log_loss_sum / static_cast<double>(s.log_loss_count)
                                                     : std::numeric_limits<double>::quiet_NaN();
-      s.metrics->write(s.step, {{"loss", finite_or_nan(mean_loss)},
-                                {"lr", lr},
-                                {"grad_norm", finite_or_nan(s.last_grad_norm)},
-                                {"tokens", static_cast<double>(s.tokens_seen)},
-                                {"tokens_per_second", tokens_per_second},
-                                {"mfu", mfu},
-                                {"skipped_steps", static_cast<double>(s.skipped_steps)}});
+      Scalars record = {{"loss", finite_or_nan(mean_loss)},
+                        {"lr", lr},
+                        {"grad_norm", finite_or_nan(s.last_grad_norm)},
+                        {"tokens", static_cast<double>(s.tokens_seen)},
+                        {"tokens_per_second", tokens_per_second},
+                        {"mfu", mfu},
+                        {"skipped_steps", static_cast<double>(s.skipped_steps)}};
+      // The objective's parts, meaned like the loss; the NTP objective's one part is the loss itself.
+      if (s.log_part_sums.size() > 1 && s.log_loss_count > 0)
+        for (const auto& [name, sum] : s.log_part_sums)
+          record.emplace_back(name, finite_or_nan(sum / static_cast<double>(s.log_loss_count)));
+      s.metrics->write(s.step, record);
       ProgressFields progress;
       progress.step = s.step;
       progress.max_steps = c.train.max_steps;
@@ -271,6 +283,7 @@ TrainSummary Trainer::run() {
       log_info(format_progress_line(progress));
       s.log_loss_sum = 0;
       s.log_loss_count = 0;
+      s.log_part_sums.clear();
       s.interval_start = Clock::now();
       s.interval_tokens = 0;
     }
@@ -302,6 +315,7 @@ double Trainer::State::train_step() {
       },
       step_options);
   last_grad_norm = result.grad_norm;
+  last_parts = result.parts;
   if (!result.skipped) {
     nonfinite_in_a_row = 0;
     return result.loss;

@@ -42,7 +42,7 @@ def write_config(path, train_path, val_path, **sections):
         "log": {"every": 1, "tensorboard": False, "peak_flops": 1e12},
     }
     for section, values in sections.items():
-        config[section].update(values)
+        config.setdefault(section, {}).update(values)
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
     return path

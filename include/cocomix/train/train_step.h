@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cocomix/config/config.h"
@@ -32,6 +34,9 @@ struct StepResult {
   double loss = 0;       ///< mean loss over the micro-steps (and replicas)
   double grad_norm = 0;  ///< global L2 norm before clipping
   bool skipped = false;  ///< loss or norm non-finite: gradients dropped, no update
+  /// The objective's named parts (ntp_loss, concept_loss, ...), each the mean
+  /// over the micro-steps (and replicas), in the objective's order.
+  std::vector<std::pair<std::string, double>> parts;
 };
 
 /// The step options of a config on `device`, with train.precision resolved

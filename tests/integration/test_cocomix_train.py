@@ -1,0 +1,118 @@
+"""CoCoMix through cocomix-train with the teacher in the loop: a tiny NTP teacher
+trained here, a random SAE on its layer 1, then a CoCoMix student. The run logs
+both loss parts, a SIGKILL after a checkpoint resumes to bitwise the same losses
+and weights, cocomix-eval reads the checkpoint (concept path inside), and every
+baseline mode trains. Bad teacher/SAE pairings fail at start with one line."""
+import filecmp
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import torch
+from safetensors.torch import save_file
+
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, write_config
+
+MAX_STEPS = 12
+C = 96
+
+
+def write_sae(directory, d, layer, k=8, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    os.makedirs(directory, exist_ok=True)
+    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
+               "encoder.weight": torch.randn(C, d, generator=generator) / d ** 0.5,
+               "decoder.weight": torch.randn(d, C, generator=generator) / d ** 0.5},
+              os.path.join(directory, "sae.safetensors"))
+    with open(os.path.join(directory, "sae.json"), "w") as f:
+        json.dump({"d": d, "n_latents": C, "k": k, "layer": layer, "teacher_sha256": ""}, f)
+    return directory
+
+
+class CoCoMixTrainTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = temp_dir()
+        cls.train, cls.val = make_corpus(os.path.join(cls.root, "data"))
+        teacher_config = write_config(os.path.join(cls.root, "teacher.json"), cls.train, cls.val,
+                                      train={"max_steps": 8, "checkpoint_every": 0})
+        cls.teacher = os.path.join(cls.root, "teacher")
+        run([app("cocomix-train"), "--config", teacher_config, "--out", cls.teacher])
+        cls.sae = write_sae(os.path.join(cls.root, "sae"), d=64, layer=1)
+        cls.concept = {"mode": "cocomix", "teacher_path": cls.teacher, "sae_path": cls.sae, "n_concepts": C,
+                       "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}
+        cls.config = write_config(os.path.join(cls.root, "cocomix.json"), cls.train, cls.val,
+                                  train={"max_steps": MAX_STEPS, "checkpoint_every": 4}, eval={"every": 6},
+                                  concept=cls.concept)
+        cls.straight = os.path.join(cls.root, "straight")
+        run([app("cocomix-train"), "--config", cls.config, "--out", cls.straight])
+
+    def losses(self, out):
+        return [(r["step"], r.get("loss"), r.get("concept_loss"), r.get("val_loss")) for r in read_metrics(out)]
+
+    def test_logs_both_parts_and_learns(self):
+        records = [r for r in read_metrics(self.straight) if "loss" in r]
+        self.assertEqual(len(records), MAX_STEPS)
+        for r in records:
+            self.assertAlmostEqual(r["loss"], r["ntp_loss"] + 0.1 * r["concept_loss"], places=5)
+        self.assertLess(records[-1]["loss"], records[0]["loss"])
+        self.assertLess(records[-1]["concept_loss"], records[0]["concept_loss"])
+
+    def test_sigkill_after_checkpoint_resumes_exactly(self):
+        out = os.path.join(self.root, "killed")
+        process = subprocess.Popen([app("cocomix-train"), "--config", self.config, "--out", out],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        marker = os.path.join(out, "checkpoints/step_00000004/COMPLETE")
+        deadline = time.time() + 300
+        while not os.path.exists(marker):
+            self.assertIsNone(process.poll(), "training ended early")
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        process.kill()
+        process.communicate(timeout=60)
+        run([app("cocomix-train"), "--config", self.config, "--out", out, "--resume"])
+        self.assertEqual(self.losses(out)[-MAX_STEPS:], self.losses(self.straight)[-MAX_STEPS:])
+        final = "checkpoints/step_%08d/model.safetensors" % MAX_STEPS
+        self.assertTrue(filecmp.cmp(os.path.join(self.straight, final), os.path.join(out, final), shallow=False))
+
+    def test_eval_reads_the_cocomix_checkpoint(self):
+        result = os.path.join(self.root, "eval.json")
+        run([app("cocomix-eval"), "--checkpoint", self.straight, "--val", self.val, "--json", result])
+        with open(result) as f:
+            evaluated = json.load(f)
+        last_val = [r["val_loss"] for r in read_metrics(self.straight) if "val_loss" in r][-1]
+        self.assertGreater(evaluated["val_loss"], 0)
+        self.assertLess(abs(evaluated["val_loss"] - last_val), 0.5)  # the trainer validates on a subset
+
+    def test_every_baseline_mode_trains(self):
+        for mode in ("intervention", "concept_loss_only", "insertion_only", "kd", "pause", "pause_kd"):
+            out = os.path.join(self.root, "mode_" + mode)
+            run([app("cocomix-train"), "--config", self.config, "--out", out, "--set", "concept.mode=" + mode,
+                 "--set", "train.max_steps=3", "--set", "train.checkpoint_every=0",
+                 "--set", "optim.warmup_steps=1"])
+            records = [r for r in read_metrics(out) if "loss" in r]
+            self.assertEqual(len(records), 3, mode)
+            self.assertEqual("kd_loss" in records[-1], mode in ("kd", "pause_kd"), mode)
+            self.assertEqual("concept_loss" in records[-1], mode in ("intervention", "concept_loss_only"), mode)
+
+    def test_mismatched_sae_fails_at_start(self):
+        wide = write_sae(os.path.join(self.root, "sae_wide"), d=48, layer=1)
+        deep = write_sae(os.path.join(self.root, "sae_deep"), d=64, layer=5)
+        cases = {("concept.sae_path=" + wide): "differs from the teacher's n_embd",
+                 ("concept.sae_path=" + deep): "beyond the teacher's",
+                 "concept.n_concepts=128": "differs from the SAE's n_latents",
+                 "concept.k_attr=9": "exceeds the SAE's k",
+                 "concept.insert_layer=2": "concept.insert_layer"}
+        for assignment, message in cases.items():
+            result = run([app("cocomix-train"), "--config", self.config, "--out", os.path.join(self.root, "bad"),
+                          "--set", assignment], check=False)
+            self.assertEqual(result.returncode, 2, assignment + result.stderr)
+            self.assertIn(message, result.stderr, assignment)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.root, "bad", "checkpoints")), assignment)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
