@@ -1,7 +1,8 @@
 // cocomix-bench: times the trainer's optimizer step (run_optimizer_step, the
 // code training runs) on random tokens for a config, and the matmul peak of the
 // same precision, and prints one JSON object. bench/run_benchmarks.py runs it
-// next to the same step in eager PyTorch.
+// next to the same step in eager PyTorch. Any concept.mode benches (teacher and
+// SAE loaded); FLOPs and MFU count the student GPT only.
 //   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
 #include <torch/torch.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/concept/objective_factory.h"
 #include "cocomix/config/config.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/train/autocast.h"
@@ -42,8 +44,8 @@ int main(int argc, char** argv) {
     const double peak = cocomix::measure_matmul_flops(precision, "cpu");
 
     torch::manual_seed(config.train.seed);
-    cocomix::NextTokenObjective objective{cocomix::GPT(config.model)};
-    auto named = objective.named_parameters();
+    const auto objective = cocomix::make_objective(config, /*with_teacher=*/true);
+    auto named = objective->named_parameters();
     std::vector<torch::Tensor> parameters;
     for (const auto& item : named) parameters.push_back(item.second);
     auto optimizer = cocomix::make_adamw(named, config.optim);
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < warmup + steps; ++i) {
       const auto start = std::chrono::steady_clock::now();
       loss = cocomix::run_optimizer_step(
-                 objective, *optimizer, sync, parameters, [&] { return batch; }, options)
+                 *objective, *optimizer, sync, parameters, [&] { return batch; }, options)
                  .loss;
       if (i >= warmup)
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
         static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
     const nlohmann::json out = {{"config", config_path},
+                                {"mode", config.concepts.mode},
                                 {"precision", precision},
                                 {"threads", threads},
                                 {"parameters", cocomix::gpt_parameter_count(config.model, true)},
