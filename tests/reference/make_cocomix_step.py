@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
+from make_gpt2_parity import randomize_gpt2
+
 TEACHER = dict(vocab_size=61, n_positions=32, n_embd=40, n_layer=3, n_head=4)
 STUDENT = dict(vocab_size=61, n_positions=32, n_embd=32, n_layer=3, n_head=4)
 C, K_SAE, LAYER_T = 96, 8, 2  # SAE latents, TopK, teacher layer L_t
@@ -43,14 +45,7 @@ def gpt2(shape, seed):
                         activation_function="gelu_new", attn_implementation="eager",
                         bos_token_id=0, eos_token_id=0)
     model = GPT2LMHeadModel(config).float().eval()
-    with torch.no_grad():  # larger weights than GPT-2's init so that bugs show
-        for name, p in model.named_parameters():
-            if ".ln_" in name:
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            else:
-                p.normal_(0.0, 0.15)
+    randomize_gpt2(model, weight_std=0.15)
     return model
 
 

@@ -34,8 +34,14 @@ def build_model() -> GPT2LMHeadModel:
                         attn_implementation="eager")
     model = GPT2LMHeadModel(config).float()
     assert model.config._attn_implementation == "eager"
-    # GPT-2's own init (std 0.02, zero biases, unit LayerNorms) makes near-uniform
-    # logits that hide bugs: draw larger weights and non-trivial biases and norms.
+    randomize_gpt2(model, weight_std=0.1)
+    assert model.lm_head.weight is model.transformer.wte.weight
+    return model
+
+
+def randomize_gpt2(model, weight_std):
+    """GPT-2's own init (std 0.02, zero biases, unit LayerNorms) makes near-uniform
+    logits that hide bugs: draw larger weights and non-trivial biases and norms."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if ".ln_" in name:
@@ -43,9 +49,7 @@ def build_model() -> GPT2LMHeadModel:
             elif name.endswith("bias"):
                 p.normal_(0.0, 0.05)
             else:
-                p.normal_(0.0, 0.1)
-    assert model.lm_head.weight is model.transformer.wte.weight
-    return model
+                p.normal_(0.0, weight_std)
 
 
 def mean_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
