@@ -90,42 +90,48 @@ torch::Tensor TopKSaeImpl::reconstruct(const SaeCode& code) {
   return decode_normalized(code.z) * code.norm.sigma + code.norm.mu;
 }
 
-TopKSae load_sae(const std::string& sae_dir) {
-  const std::string info_path = (std::filesystem::path(sae_dir) / kInfoFile).string();
-  const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
-  const SaeInfo info = read_info(info_path);
-  TensorMap tensors = load_safetensors(weights_path);
-  TopKSae sae(info);
-  const std::map<std::string, torch::Tensor*> targets = {{"pre_bias", &sae->pre_bias},
-                                                         {"latent_bias", &sae->latent_bias},
-                                                         {"encoder.weight", &sae->encoder->weight},
-                                                         {"decoder.weight", &sae->decoder->weight}};
+TensorMap sae_state(TopKSaeImpl& sae) {
+  return {{"pre_bias", sae.pre_bias.detach()},
+          {"latent_bias", sae.latent_bias.detach()},
+          {"encoder.weight", sae.encoder->weight.detach()},
+          {"decoder.weight", sae.decoder->weight.detach()}};
+}
+
+void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::string& source) {
+  const std::map<std::string, torch::Tensor*> targets = {{"pre_bias", &sae.pre_bias},
+                                                         {"latent_bias", &sae.latent_bias},
+                                                         {"encoder.weight", &sae.encoder->weight},
+                                                         {"decoder.weight", &sae.decoder->weight}};
   for (const auto& item : tensors)
-    if (targets.count(item.first) == 0) throw RuntimeError(weights_path + ": tensor " + item.first + ": unexpected");
+    if (targets.count(item.first) == 0) throw RuntimeError(source + ": tensor " + item.first + ": unexpected");
   torch::NoGradGuard no_grad;
   for (const auto& [name, target] : targets) {
     const auto it = tensors.find(name);
-    if (it == tensors.end()) throw RuntimeError(weights_path + ": tensor " + name + ": missing");
+    if (it == tensors.end()) throw RuntimeError(source + ": tensor " + name + ": missing");
     if (!it->second.sizes().equals(target->sizes()))
-      throw RuntimeError(weights_path + ": tensor " + name + ": shape " + c10::str(it->second.sizes()) +
-                         " does not match " + info_path + " (expected " + c10::str(target->sizes()) + ")");
+      throw RuntimeError(source + ": tensor " + name + ": shape " + c10::str(it->second.sizes()) +
+                         " does not match the SAE's " + c10::str(target->sizes()) + " (d " +
+                         std::to_string(sae.info().d) + ", n_latents " + std::to_string(sae.info().n_latents) + ")");
     if (!torch::isFloatingType(it->second.scalar_type()))
-      throw RuntimeError(weights_path + ": tensor " + name + ": not a floating-point tensor");
+      throw RuntimeError(source + ": tensor " + name + ": not a floating-point tensor");
     target->copy_(it->second);
   }
+}
+
+TopKSae load_sae(const std::string& sae_dir) {
+  const std::string info_path = (std::filesystem::path(sae_dir) / kInfoFile).string();
+  const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
+  TopKSae sae(read_info(info_path));
+  load_sae_state(*sae, load_safetensors(weights_path), weights_path);
   return sae;
 }
 
 void save_sae(TopKSaeImpl& sae, const std::string& sae_dir) {
   std::filesystem::create_directories(sae_dir);
   const auto& info = sae.info();
-  const TensorMap tensors = {{"pre_bias", sae.pre_bias.detach()},
-                             {"latent_bias", sae.latent_bias.detach()},
-                             {"encoder.weight", sae.encoder->weight.detach()},
-                             {"decoder.weight", sae.decoder->weight.detach()}};
   const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
   const std::string temporary = weights_path + ".tmp";
-  save_safetensors(temporary, tensors);
+  save_safetensors(temporary, sae_state(sae));
   fsync_file(temporary);
   if (std::rename(temporary.c_str(), weights_path.c_str()) != 0) throw_errno(weights_path, "rename failed", errno);
   fsync_parent_directory(weights_path);

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cocomix/io/safetensors.h"
+
 namespace cocomix {
 
 /// Per-position normalisation of the SAE and the concept head: x = (h - mu) /
@@ -62,6 +64,12 @@ class TopKSaeImpl : public torch::nn::Module {
   SaeInfo info_;
 };
 TORCH_MODULE(TopKSae);
+
+/// The four tensors by their OpenAI names (detached, aliasing the parameters).
+TensorMap sae_state(TopKSaeImpl& sae);
+/// Copies the four tensors of `tensors` into `sae` (strict: exactly those names,
+/// the SAE's shapes, floating point). Throws RuntimeError "SOURCE: tensor NAME: ...".
+void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::string& source);
 
 /// Loads SAE_DIR/sae.json and SAE_DIR/sae.safetensors (strict: the four names,
 /// shapes from sae.json). Throws RuntimeError naming the file and field.
