@@ -17,11 +17,20 @@ std::string printf_string(const char* format, double value) {
   return text;
 }
 
-std::string eta(const ProgressFields& f) {
-  if (f.step >= f.max_steps) return format_duration(0);
-  if (f.steps_this_session <= 0) return "--";
-  return format_duration(f.elapsed_seconds / static_cast<double>(f.steps_this_session) *
-                         static_cast<double>(f.max_steps - f.step));
+std::string eta(int64_t step, int64_t max_steps, double elapsed_seconds, int64_t steps_this_session) {
+  if (step >= max_steps) return format_duration(0);
+  if (steps_this_session <= 0) return "--";
+  return format_duration(elapsed_seconds / static_cast<double>(steps_this_session) *
+                         static_cast<double>(max_steps - step));
+}
+
+/// "step  120/1000": the step right-aligned to the width of max_steps.
+std::string step_field(int64_t step, int64_t max_steps) {
+  const int width = static_cast<int>(std::to_string(max_steps).size());
+  char text[64];
+  std::snprintf(text, sizeof text, "step %*lld/%lld", width, static_cast<long long>(step),
+                static_cast<long long>(max_steps));
+  return text;
 }
 
 }  // namespace
@@ -38,18 +47,25 @@ std::string format_thousands(double value) {
 }
 
 std::string format_progress_line(const ProgressFields& f) {
-  const int width = static_cast<int>(std::to_string(f.max_steps).size());
-  char step[64];
-  std::snprintf(step, sizeof step, "step %*lld/%lld", width, static_cast<long long>(f.step),
-                static_cast<long long>(f.max_steps));
-  std::string line = step;
+  std::string line = step_field(f.step, f.max_steps);
   line += " | loss " + printf_string("%.4f", f.loss);
   line += " | lr " + printf_string("%.2e", f.lr);
   line += " | gnorm " + printf_string("%.3f", f.grad_norm);
   line += " | tok/s " + format_thousands(f.tokens_per_second);
   line += " | mfu " + (f.mfu >= 0 && std::isfinite(f.mfu) ? printf_string("%.1f%%", 100 * f.mfu) : "--");
-  line += " | eta " + eta(f);
+  line += " | eta " + eta(f.step, f.max_steps, f.elapsed_seconds, f.steps_this_session);
   if (f.skipped_steps > 0) line += " | skipped " + std::to_string(f.skipped_steps);
+  return line;
+}
+
+std::string format_sae_progress_line(const SaeProgressFields& f) {
+  std::string line = step_field(f.step, f.max_steps);
+  line += " | nmse " + printf_string("%.4f", f.nmse);
+  line += " | fvu " + printf_string("%.4f", f.fvu);
+  line += " | aux " + printf_string("%.4f", f.aux_loss);
+  line += " | dead " + printf_string("%.1f%%", 100 * f.dead_fraction);
+  line += " | tok/s " + format_thousands(f.tokens_per_second);
+  line += " | eta " + eta(f.step, f.max_steps, f.elapsed_seconds, f.steps_this_session);
   return line;
 }
 

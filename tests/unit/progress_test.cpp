@@ -1,4 +1,4 @@
-// The progress line: exact strings for a typical line, unknown values, the end of
+// The progress lines: exact strings for a typical line, unknown values, the end of
 // training, and the thousands separators of tok/s.
 #include "cocomix/util/progress.h"
 
@@ -75,6 +75,26 @@ TEST(Progress, TokenizeLine) {
             " 42.0% | 120.5 MiB | 35.2 MB/s | docs 12,345 | tokens 30,123,456 | eta 5s");
   EXPECT_EQ(format_tokenize_progress_line(TokenizeProgressFields{}),
             "  0.0% | 0 B | -- MB/s | docs 0 | tokens 0 | eta --");
+}
+
+TEST(Progress, SaeLine) {
+  SaeProgressFields f;
+  f.step = 120;
+  f.max_steps = 1000;
+  f.nmse = 0.12344;
+  f.fvu = 0.04561;
+  f.aux_loss = 0.789;
+  f.dead_fraction = 0.1234;
+  f.tokens_per_second = 12345.4;
+  f.elapsed_seconds = 25.0;
+  f.steps_this_session = 100;  // 25 s / 100 steps * 880 steps left = 220 s
+  EXPECT_EQ(format_sae_progress_line(f),
+            "step  120/1000 | nmse 0.1234 | fvu 0.0456 | aux 0.7890 | dead 12.3% | tok/s 12,345 | eta 3m40s");
+  f.steps_this_session = 0;
+  f.tokens_per_second = -1;
+  f.nmse = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(format_sae_progress_line(f),
+            "step  120/1000 | nmse nan | fvu 0.0456 | aux 0.7890 | dead 12.3% | tok/s -- | eta --");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The console progress lines: the Trainer's every log.every steps (the same
-// numbers as the metrics.jsonl record) and cocomix-tokenize's, formatted for a person.
+// numbers as the metrics.jsonl record), cocomix-tokenize's and cocomix-sae
+// train's, formatted for a person.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,23 @@ struct TokenizeProgressFields {
 /// share of the input read, text tokenized, its rate in MB/s (10^6 bytes), and the ETA
 /// from the share read so far ("--" before anything is read).
 std::string format_tokenize_progress_line(const TokenizeProgressFields& fields);
+
+/// What one `cocomix-sae train` progress line shows.
+struct SaeProgressFields {
+  int64_t step = 0;                ///< optimizer steps done so far (this run and any it resumed)
+  int64_t max_steps = 0;           ///< --steps
+  double nmse = 0;                 ///< mean normalised MSE since the last line
+  double fvu = 0;                  ///< mean fraction of variance unexplained (teacher space) since the last line
+  double aux_loss = 0;             ///< mean AuxK loss since the last line
+  double dead_fraction = 0;        ///< share of dead latents now, in [0, 1]
+  double tokens_per_second = 0;    ///< activations per second since the last line; < 0 = unknown
+  double elapsed_seconds = 0;      ///< wall time since this process started training
+  int64_t steps_this_session = 0;  ///< steps done in that time (for the ETA)
+};
+
+/// "step  120/1000 | nmse 0.1234 | fvu 0.0456 | aux 0.7890 | dead 12.3% | tok/s 12,345 | eta 3m05s",
+/// aligned and with "--" for unknowns as format_progress_line.
+std::string format_sae_progress_line(const SaeProgressFields& fields);
 
 /// 12345.6 -> "12,346": rounded to an integer, thousands separated by commas; "--"
 /// when negative or not finite.
