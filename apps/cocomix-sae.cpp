@@ -1,0 +1,110 @@
+// cocomix-sae: the TopK sparse autoencoder of a teacher's residual stream.
+// Argument parsing only; concept/sae_trainer.h does the work.
+//   cocomix-sae train --teacher DIR --layer L --latents C --k K --data FILE [--val FILE]
+//                     [--steps N] [--batch B] [--seq-len T] [--lr X] [--seed S] [--threads N]
+//                     -o OUT_DIR [--resume]
+//   cocomix-sae eval --sae DIR --teacher DIR --data FILE [--seq-len T] [--batch B] [--windows N] [--json OUT]
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cocomix/concept/sae_trainer.h"
+#include "cocomix/concept/teacher.h"
+#include "cocomix/util/app.h"
+#include "cocomix/util/cli.h"
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/sha256.h"
+#include "cocomix/util/system.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"TopK sparse autoencoders of a teacher's residual stream (Gao et al. 2024)", "cocomix-sae"};
+  app.require_subcommand(1);
+  cocomix::SaeTrainOptions o;
+  auto* train = app.add_subcommand("train", "train an SAE on the activations after block --layer of --teacher");
+  train->add_option("--teacher", o.teacher, "Hugging Face GPT-2 directory or cocomix checkpoint/run directory")
+      ->required();
+  train->add_option("--layer", o.layer, "L: encode the residual stream after block L (1..n_layer)")->required();
+  train->add_option("--latents", o.latents, "C: number of latents")->required();
+  train->add_option("--k", o.k, "latents kept per token by TopK")->required();
+  train->add_option("--data", o.data, "training token file")->required();
+  train->add_option("--val", o.val, "validation token file (val_nmse and val_fvu records)");
+  train->add_option("--format", o.format, "token file layout: auto, llmc or u16")->capture_default_str();
+  train->add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
+  train->add_option("--batch", o.batch, "windows per step")->capture_default_str();
+  train->add_option("--seq-len", o.seq_len, "tokens per window")->capture_default_str();
+  train->add_option("--lr", o.lr, "Adam learning rate (constant)")->capture_default_str();
+  train->add_option("--k-aux", o.k_aux, "AuxK latents per token (0: min(d/2, C))")->capture_default_str();
+  train->add_option("--aux-coef", o.aux_coef, "AuxK loss coefficient")->capture_default_str();
+  train->add_option("--dead-tokens", o.dead_tokens, "a latent is dead after this many tokens without firing")
+      ->capture_default_str();
+  train->add_option("--seed", o.seed, "SAE init and window order")->capture_default_str();
+  train->add_option("--threads", o.threads, "intra-op threads (0: every core)")->capture_default_str();
+  train->add_option("--log-every", o.log_every, "steps between metrics records")->capture_default_str();
+  train->add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: end only)")
+      ->capture_default_str();
+  train->add_option("--keep-checkpoints", o.keep_checkpoints, "newest checkpoints kept")->capture_default_str();
+  train->add_option("--eval-every", o.eval_every, "steps between validation passes (0: end only)")
+      ->capture_default_str();
+  train->add_option("--val-windows", o.val_windows, "validation windows per pass (0: all)")->capture_default_str();
+  train->add_option("-o,--out", o.out_dir, "output directory")->required();
+  train->add_flag("--resume", o.resume, "continue from the newest complete checkpoint in OUT/checkpoints");
+
+  std::string sae_dir, eval_teacher, eval_data, json_path, eval_format = "auto";
+  int64_t eval_seq_len = 64, eval_batch = 16, eval_windows = 0, eval_threads = 0;
+  auto* eval = app.add_subcommand("eval", "normalised MSE, FVU and unused latents of an SAE on a token file");
+  eval->add_option("--sae", sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
+  eval->add_option("--teacher", eval_teacher, "the teacher the SAE encodes")->required();
+  eval->add_option("--data", eval_data, "token file; non-overlapping windows from its start")->required();
+  eval->add_option("--format", eval_format, "token file layout: auto, llmc or u16")->capture_default_str();
+  eval->add_option("--seq-len", eval_seq_len, "tokens per window")->capture_default_str()->check(CLI::PositiveNumber);
+  eval->add_option("--batch", eval_batch, "windows per forward")->capture_default_str()->check(CLI::PositiveNumber);
+  eval->add_option("--windows", eval_windows, "at most this many windows (0: all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  eval->add_option("--threads", eval_threads, "intra-op threads (0: every core)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  eval->add_option("--json", json_path, "also write the result as JSON to this file");
+
+  if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
+  if (eval->parsed()) {
+    return cocomix::run_app([&] {
+      torch::set_num_threads(static_cast<int>(eval_threads > 0 ? eval_threads : cocomix::available_cores()));
+      auto sae = cocomix::load_sae(sae_dir);
+      auto teacher = cocomix::load_teacher(eval_teacher);
+      if (eval_seq_len > teacher->config().n_positions)
+        throw cocomix::UsageError("--seq-len: " + std::to_string(eval_seq_len) + " exceeds the teacher's n_positions " +
+                                  std::to_string(teacher->config().n_positions));
+      const auto& recorded = sae->info().teacher_sha256;
+      const auto actual = cocomix::sha256_file_hex(cocomix::teacher_weights_file(eval_teacher));
+      if (!recorded.empty() && recorded != actual)
+        cocomix::log_warn(sae_dir + "/sae.json: teacher_sha256 " + recorded + " is not the sha256 of " + eval_teacher +
+                          "'s weights (" + actual + "): the SAE was trained on another teacher");
+      const auto file = cocomix::TokenFile::open(eval_data, cocomix::parse_token_format(eval_format));
+      const auto result = cocomix::evaluate_sae(*teacher, *sae, file, eval_seq_len, eval_batch, eval_windows);
+      const nlohmann::json out = {{"sae", sae_dir},
+                                  {"data", eval_data},
+                                  {"layer", sae->info().layer},
+                                  {"nmse", result.nmse},
+                                  {"fvu", result.fvu},
+                                  {"dead_fraction", result.dead_fraction},
+                                  {"windows", result.windows},
+                                  {"tokens", result.tokens},
+                                  {"seq_len", eval_seq_len}};
+      std::printf("%s\n", out.dump(2).c_str());
+      if (!json_path.empty()) cocomix::write_file_atomically(json_path, out.dump(2) + "\n");
+      return cocomix::kExitOk;
+    });
+  }
+  return cocomix::run_app([&] {
+    const auto summary = cocomix::train_sae(o);
+    if (!summary.interrupted)
+      cocomix::log_info("done: " + std::to_string(summary.steps) + " steps, training fvu " +
+                        std::to_string(summary.last_fvu) + ", SAE in " + o.out_dir);
+    return cocomix::kExitOk;
+  });
+}
