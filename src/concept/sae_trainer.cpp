@@ -25,6 +25,7 @@
 #include "cocomix/train/stop_signal.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/metrics.h"
 #include "cocomix/util/progress.h"
@@ -294,16 +295,6 @@ const char* const kResumeFixedOptions[] = {
 
 const char* const kTrackerTensor = "tokens_since_fired";
 
-template <typename T>
-T state_field(const json& state, const char* key, const std::string& source) {
-  if (!state.contains(key)) throw RuntimeError(source + ": " + key + ": missing");
-  try {
-    return state.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw RuntimeError(source + ": " + key + ": wrong type");
-  }
-}
-
 /// The run: everything train_sae sets up, then the loop.
 class SaeRun {
  public:
@@ -414,13 +405,13 @@ void SaeRun::resume(const std::string& checkpoint) {
   load_adamw_state(*optimizer_, named_parameters_, contents.optimizer, checkpoint + "/optimizer.safetensors");
   const std::string source = checkpoint + "/trainer_state.json";
   const auto& st = contents.trainer_state;
-  step_ = state_field<int64_t>(st, "step", source);
-  tokens_seen_ = state_field<int64_t>(st, "tokens_seen", source);
-  sum_loss_ = state_field<double>(st, "sum_loss", source);
-  sum_nmse_ = state_field<double>(st, "sum_nmse", source);
-  sum_fvu_ = state_field<double>(st, "sum_fvu", source);
-  sum_aux_ = state_field<double>(st, "sum_aux", source);
-  sum_count_ = state_field<int64_t>(st, "sum_count", source);
+  step_ = json_field<int64_t>(st, "step", source);
+  tokens_seen_ = json_field<int64_t>(st, "tokens_seen", source);
+  sum_loss_ = json_field<double>(st, "sum_loss", source);
+  sum_nmse_ = json_field<double>(st, "sum_nmse", source);
+  sum_fvu_ = json_field<double>(st, "sum_fvu", source);
+  sum_aux_ = json_field<double>(st, "sum_aux", source);
+  sum_count_ = json_field<int64_t>(st, "sum_count", source);
   if (!st.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
   sampler_->restore(st["sampler"], source);
   if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
