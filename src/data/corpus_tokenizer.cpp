@@ -189,7 +189,7 @@ void remove_corpus_outputs(const std::string& dir, const std::vector<std::string
 }
 
 /// The shards of an interrupted run, when progress.json matches `settings` and
-/// every shard it lists is on disk with the right size; else empty lists.
+/// lists the split's shards in order, each on disk with the right size; else none.
 std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, const json& settings, int split,
                                                         const json& progress) {
   std::vector<ShardedTokenWriter::Shard> shards;
@@ -199,6 +199,7 @@ std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, 
       const ShardedTokenWriter::Shard shard{entry.at("file").get<std::string>(), entry.at("tokens").get<int64_t>(),
                                             entry.at("next_document").get<int64_t>(),
                                             entry.at("next_token").get<int64_t>()};
+      if (shard.file != ShardedTokenWriter::shard_name(kSplits[split], static_cast<int64_t>(shards.size()))) return {};
       std::error_code error;
       const auto bytes = fs::file_size(dir + "/" + shard.file, error);
       if (error || static_cast<int64_t>(bytes) != kLlmcHeaderBytes + 2 * shard.tokens) return {};
