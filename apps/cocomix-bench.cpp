@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/concept/cocomix_objective.h"
 #include "cocomix/concept/objective_factory.h"
 #include "cocomix/config/config.h"
 #include "cocomix/model/flops.h"
@@ -21,6 +22,15 @@
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/system.h"
+
+namespace {
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmark one training step of a config", "cocomix-bench"};
@@ -65,8 +75,20 @@ int main(int argc, char** argv) {
       if (i >= warmup)
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    std::sort(seconds.begin(), seconds.end());
-    const double step = seconds[seconds.size() / 2];
+    const double step = median(seconds);
+    // The concept labels' share of the step: teacher forward, attribution backward
+    // above L_t, SAE encode and label selection, timed alone on the same batch.
+    double labeler_seconds = 0;
+    auto* family = dynamic_cast<cocomix::CoCoMixObjective*>(objective.get());
+    if (family != nullptr && family->labeler() != nullptr) {
+      std::vector<double> label_seconds;
+      for (int64_t i = 0; i < steps; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        family->labeler()->label(batch.inputs);
+        label_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+      labeler_seconds = median(label_seconds) * static_cast<double>(config.train.grad_accum_steps);
+    }
     const double step_tokens =
         static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
@@ -81,6 +103,7 @@ int main(int argc, char** argv) {
                                 {"matmul_peak_flops", peak},
                                 {"mfu", step_tokens / step * flops_per_token / peak},
                                 {"peak_rss_bytes", cocomix::peak_rss_bytes()},
+                                {"labeler_seconds", labeler_seconds},
                                 {"loss", loss}};
     std::printf("%s\n", out.dump().c_str());
     return cocomix::kExitOk;

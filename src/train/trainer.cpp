@@ -30,6 +30,7 @@
 #include "cocomix/train/train_step.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/metrics.h"
 #include "cocomix/util/progress.h"
@@ -100,16 +101,6 @@ namespace {
 
 int64_t tokens_per_step(const Config& c, int world_size) {
   return c.train.batch_size * c.data.seq_len * c.train.grad_accum_steps * world_size;
-}
-
-template <typename T>
-T json_field(const json& state, const char* key, const std::string& source) {
-  if (!state.contains(key)) throw RuntimeError(source + ": " + key + ": missing");
-  try {
-    return state.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw RuntimeError(source + ": " + key + ": wrong type");
-  }
 }
 
 double finite_or_nan(double value) { return std::isfinite(value) ? value : std::numeric_limits<double>::quiet_NaN(); }

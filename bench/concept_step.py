@@ -1,0 +1,75 @@
+"""CoCoMix-family step benchmark: the training step of cocomix, kd and pause
+against ntp at the same student config (configs/small.json by default), with the
+concept labels' share (teacher forward, attribution backward above L_t, SAE
+encode, label selection). The teacher is a randomly initialised GPT-2 small
+(124M, d_t 768, 12 layers) and its SAE a random 32768-latent TopK SAE at L_t=6:
+speed does not depend on the weights. Prints a markdown table and JSON lines.
+
+    ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("COCOMIX_BIN", os.path.join(ROOT, "build", "bin"))
+C, K_SAE, LAYER = 32768, 32, 6
+
+
+def make_teacher_and_sae(directory):
+    teacher = os.path.join(directory, "gpt2")
+    GPT2LMHeadModel(GPT2Config()).save_pretrained(teacher, safe_serialization=True)
+    sae = os.path.join(directory, "sae")
+    os.makedirs(sae)
+    d = 768
+    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
+               "encoder.weight": torch.randn(C, d) / d ** 0.5, "decoder.weight": torch.randn(d, C) / d ** 0.5},
+              os.path.join(sae, "sae.safetensors"))
+    with open(os.path.join(sae, "sae.json"), "w") as f:
+        json.dump({"d": d, "n_latents": C, "k": K_SAE, "layer": LAYER, "teacher_sha256": ""}, f)
+    return teacher, sae
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--config", default="configs/small.json")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cocomix-bench-") as directory:
+        teacher, sae = make_teacher_and_sae(directory)
+        rows = []
+        for mode in ("ntp", "cocomix", "kd", "pause"):
+            command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, args.config),
+                       "--steps", str(args.steps), "--warmup", "1", "--set", "model.dropout=0",
+                       "--set", f"train.threads={args.threads}", "--set", "train.grad_accum_steps=1",
+                       "--set", f"concept.mode={mode}"]
+            if mode != "ntp":
+                command += ["--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
+                            "--set", f"concept.n_concepts={C}"]
+            if mode == "cocomix":
+                command += ["--set", f"concept.sae_path={sae}"]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
+            record = json.loads(result.stdout.strip().splitlines()[-1])
+            print(json.dumps(record), flush=True)
+            rows.append((mode, record))
+    ntp_step = rows[0][1]["step_seconds"]
+    print("\n| mode | step (s) | × ntp | concept labels (s) | rest of the step (s) | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for mode, r in rows:
+        labels = r["labeler_seconds"]
+        print(f"| {mode} | {r['step_seconds']:.2f} | {r['step_seconds'] / ntp_step:.2f} | {labels:.2f} "
+              f"| {r['step_seconds'] - labels:.2f} | {r['peak_rss_bytes'] / 2**20:,.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
