@@ -6,6 +6,7 @@
 
 #include "cocomix/concept/distillation.h"
 #include "cocomix/model/gpt_weights.h"
+#include "cocomix/model/parameter_tensors.h"
 #include "cocomix/train/autocast.h"
 #include "cocomix/train/cross_entropy.h"
 #include "cocomix/util/error.h"
@@ -15,25 +16,6 @@ namespace {
 
 bool inserts_concepts(Insertion insertion) {
   return insertion == Insertion::kConceptInterleave || insertion == Insertion::kConceptAdd;
-}
-
-/// Copies `tensors` into `parameters` (strict both ways); names in errors get `prefix`.
-void load_parameters(torch::OrderedDict<std::string, torch::Tensor> parameters, const TensorMap& tensors,
-                     const std::string& prefix, const std::string& source) {
-  torch::NoGradGuard no_grad;
-  for (const auto& item : tensors)
-    if (!parameters.contains(item.first))
-      throw RuntimeError(source + ": tensor " + prefix + item.first +
-                         ": unexpected (not a parameter of this objective)");
-  for (auto& item : parameters) {
-    const auto it = tensors.find(item.key());
-    if (it == tensors.end())
-      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": missing (a checkpoint of another mode?)");
-    if (!it->second.sizes().equals(item.value().sizes()))
-      throw RuntimeError(source + ": tensor " + prefix + item.key() + ": shape " + c10::str(it->second.sizes()) +
-                         " does not match " + c10::str(item.value().sizes()));
-    item.value().copy_(it->second);
-  }
 }
 
 }  // namespace
@@ -149,9 +131,7 @@ void CoCoMixObjective::to(const torch::Device& device) {
 
 TensorMap CoCoMixObjective::state_dict() {
   TensorMap tensors = gpt_state_dict(*student_);
-  if (head_)
-    for (const auto& item : head_->named_parameters())
-      tensors.emplace(kConceptPrefix + item.key(), item.value().detach());
+  if (head_) tensors.merge(parameter_tensors(*head_, kConceptPrefix));
   if (pause_.defined()) tensors.emplace(kPauseVectorName, pause_.detach());
   return tensors;
 }
@@ -167,12 +147,12 @@ void CoCoMixObjective::load_state_dict(const TensorMap& tensors, const std::stri
     else
       gpt_part.emplace(name, tensor);
   }
-  load_gpt_state_dict(*student_, gpt_part, source);
   torch::OrderedDict<std::string, torch::Tensor> head_parameters, pause_parameters;
   if (head_) head_parameters = head_->named_parameters();
   if (pause_.defined()) pause_parameters.insert(kPauseVectorName, pause_);
-  load_parameters(head_parameters, head_part, prefix, source);
-  load_parameters(pause_parameters, pause_part, "", source);
+  load_gpt_state_dict(*student_, gpt_part, source);
+  load_parameter_tensors(head_parameters, head_part, source, "the concept head's", prefix);
+  load_parameter_tensors(pause_parameters, pause_part, source, "the pause vector's");
 }
 
 torch::Tensor CoCoMixObjective::logits(const torch::Tensor& inputs) { return student_->head(forward(inputs).slots); }

@@ -4,9 +4,8 @@
 
 #include <torch/torch.h>
 
-#include <sstream>
-
 #include "cocomix/model/gpt.h"
+#include "cocomix/model/parameter_tensors.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -26,14 +25,6 @@ bool is_attention_buffer(const std::string& name) {
   return starts_with(name, kPrefix + "h.") && (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias"));
 }
 
-std::string shape_string(c10::IntArrayRef sizes) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
-  out << "]";
-  return out.str();
-}
-
 [[noreturn]] void fail(const std::string& source, const std::string& name, const std::string& what) {
   throw RuntimeError(source + ": tensor " + name + ": " + what);
 }
@@ -50,38 +41,28 @@ TensorMap with_lm_head_names(const TensorMap& tensors) {
 
 }  // namespace
 
-TensorMap gpt_state_dict(GPTImpl& model) {
-  TensorMap state;
-  for (const auto& item : model.named_parameters()) state.emplace(item.key(), item.value().detach());
-  return state;
-}
+TensorMap gpt_state_dict(GPTImpl& model) { return parameter_tensors(model); }
 
 void load_gpt_state_dict(GPTImpl& model, const TensorMap& tensors, const std::string& source) {
   const TensorMap named = with_lm_head_names(tensors);
-  const auto parameters = model.named_parameters();
-  for (const auto& item : parameters) {
-    const auto found = named.find(item.key());
-    if (found == named.end()) fail(source, item.key(), "missing");
-    if (found->second.sizes() != item.value().sizes()) {
-      fail(source, item.key(),
-           "shape " + shape_string(found->second.sizes()) + " does not match the model's " +
-               shape_string(item.value().sizes()));
-    }
-  }
+  // What transformers writes besides the parameters: a tied lm_head (checked
+  // equal to wte) and, in older versions, attention-mask buffers; both dropped.
+  TensorMap parameters_only;
+  const auto wte = named.find(kPrefix + "wte.weight");
   for (const auto& [name, tensor] : named) {
-    if (parameters.contains(name) || is_attention_buffer(name)) continue;
-    if (name != kLmHead) fail(source, name, "unexpected");
-    const auto& wte = named.at(kPrefix + "wte.weight");
-    if (tensor.sizes() != wte.sizes()) {
+    if (is_attention_buffer(name)) continue;
+    if (name != kLmHead) {
+      parameters_only.emplace(name, tensor);
+      continue;
+    }
+    if (wte == named.end()) continue;  // reported as missing below
+    if (tensor.sizes() != wte->second.sizes())
       fail(source, name,
-           "shape " + shape_string(tensor.sizes()) + " does not match the model's " + shape_string(wte.sizes()));
-    }
-    if (!torch::equal(tensor.to(wte.dtype()), wte)) {
+           "shape " + c10::str(tensor.sizes()) + " does not match the model's " + c10::str(wte->second.sizes()));
+    if (!torch::equal(tensor.to(wte->second.dtype()), wte->second))
       fail(source, name, "differs from transformer.wte.weight (the LM head is tied)");
-    }
   }
-  torch::NoGradGuard no_grad;
-  for (const auto& item : parameters) item.value().copy_(named.at(item.key()));
+  load_parameter_tensors(model.named_parameters(), parameters_only, source, "the model's");
 }
 
 }  // namespace cocomix
