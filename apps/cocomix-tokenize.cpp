@@ -6,7 +6,6 @@
 // every output.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -150,9 +149,7 @@ int tokenize_documents(const Options& options, const CorpusEncoder& encoder) {
   TokenFileWriter train((dir / "train.bin").string()), val((dir / "val.bin").string());
   TokenFileWriter* writers[2] = {&train, &val};
   int64_t documents[2] = {0, 0};
-  const std::string jsonl_path = (dir / "documents.jsonl").string();
-  std::ofstream jsonl(jsonl_path + ".tmp", std::ios::binary | std::ios::trunc);
-  if (!jsonl) throw RuntimeError(jsonl_path + ".tmp: cannot open for writing");
+  std::string jsonl;  // documents.jsonl, written atomically once the shards are complete
 
   std::vector<uint32_t> ids;
   for (int64_t index = 0; index < count; ++index) {
@@ -168,15 +165,11 @@ int tokenize_documents(const Options& options, const CorpusEncoder& encoder) {
     record.update(doc.record);
     writers[split]->write(ids);
     ++documents[split];
-    jsonl << record.dump() << '\n';
+    jsonl += record.dump() + '\n';
   }
-  jsonl.close();
-  if (!jsonl) throw RuntimeError(jsonl_path + ".tmp: write failed (disk full?)");
   train.finish();
   val.finish();
-  fsync_file(jsonl_path + ".tmp");
-  std::filesystem::rename(jsonl_path + ".tmp", jsonl_path);
-  fsync_parent_directory(jsonl_path);
+  write_file_atomically((dir / "documents.jsonl").string(), jsonl);
 
   json manifest = {{"tokenizer", encoder.name},
                    {"vocab_size", encoder.vocab_size},

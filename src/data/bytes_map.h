@@ -79,8 +79,6 @@ class BytesMap {
   }
 
   size_t size() const { return entries_.size(); }
-  /// Bytes held by the keys.
-  size_t key_bytes() const { return arena_.size(); }
 
   void clear() {
     slots_.assign(kInitialSlots, Slot{});

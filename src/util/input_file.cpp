@@ -189,14 +189,6 @@ bool InputFile::fill() {
   return end_ > 0;
 }
 
-size_t InputFile::read(char* out, size_t capacity) {
-  if (position_ == end_ && !fill()) return 0;
-  const size_t take = std::min(capacity, end_ - position_);
-  std::memcpy(out, buffer_.data() + position_, take);
-  position_ += take;
-  return take;
-}
-
 bool InputFile::read_line(std::string& line) {
   line.clear();
   bool any = false;

@@ -27,8 +27,6 @@ class InputFile {
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;
 
-  /// Up to `capacity` decompressed bytes into `buffer`; 0 only at the end.
-  size_t read(char* buffer, size_t capacity);
   /// The next line without its "\n" (a last line without one counts too); false at the end.
   bool read_line(std::string& line);
   /// Everything not read yet.
