@@ -48,6 +48,15 @@ def write_config(path, train_path, val_path, **sections):
     return path
 
 
+def train_teacher(root, train_path, val_path, **sections):
+    """A tiny NTP model trained with cocomix-train into ROOT/teacher (the teacher of
+    the SAE and CoCoMix tests); `sections` as for write_config."""
+    config = write_config(os.path.join(root, "teacher.json"), train_path, val_path, **sections)
+    teacher = os.path.join(root, "teacher")
+    run([app("cocomix-train"), "--config", config, "--out", teacher])
+    return teacher
+
+
 def read_metrics(run_dir):
     """metrics.jsonl as a list of dicts (floats parsed exactly from their JSON text)."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:

@@ -13,7 +13,7 @@ import unittest
 import torch
 from safetensors.torch import save_file
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, write_config
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config
 
 MAX_STEPS = 12
 C = 96
@@ -36,10 +36,7 @@ class CoCoMixTrainTest(unittest.TestCase):
     def setUpClass(cls):
         cls.root = temp_dir()
         cls.train, cls.val = make_corpus(os.path.join(cls.root, "data"))
-        teacher_config = write_config(os.path.join(cls.root, "teacher.json"), cls.train, cls.val,
-                                      train={"max_steps": 8, "checkpoint_every": 0})
-        cls.teacher = os.path.join(cls.root, "teacher")
-        run([app("cocomix-train"), "--config", teacher_config, "--out", cls.teacher])
+        cls.teacher = train_teacher(cls.root, cls.train, cls.val, train={"max_steps": 8, "checkpoint_every": 0})
         cls.sae = write_sae(os.path.join(cls.root, "sae"), d=64, layer=1)
         cls.concept = {"mode": "cocomix", "teacher_path": cls.teacher, "sae_path": cls.sae, "n_concepts": C,
                        "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}

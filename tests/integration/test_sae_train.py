@@ -13,7 +13,7 @@ import unittest
 import torch
 from safetensors.torch import save_file
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, write_config
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher
 
 STEPS = 300
 
@@ -28,11 +28,9 @@ class SaeTrainTest(unittest.TestCase):
     def setUpClass(cls):
         cls.root = temp_dir()
         cls.train_file, cls.val_file = make_corpus(os.path.join(cls.root, "data"))
-        config = write_config(os.path.join(cls.root, "teacher.json"), cls.train_file, cls.val_file,
-                              train={"max_steps": 60, "checkpoint_every": 60, "precision": "fp32"},
-                              eval={"every": 60, "max_batches": 2, "batch_size": 4})
-        cls.teacher = os.path.join(cls.root, "teacher")
-        run([app("cocomix-train"), "--config", config, "--out", cls.teacher])
+        cls.teacher = train_teacher(cls.root, cls.train_file, cls.val_file,
+                                    train={"max_steps": 60, "checkpoint_every": 60, "precision": "fp32"},
+                                    eval={"every": 60, "max_batches": 2, "batch_size": 4})
         cls.straight = os.path.join(cls.root, "straight")
         run(cls.sae_command(cls.straight, STEPS))
 
