@@ -277,10 +277,7 @@ std::string teacher_weights_file(const std::string& teacher_dir) {
   namespace fs = std::filesystem;
   const auto direct = fs::path(teacher_dir) / "model.safetensors";
   if (fs::is_regular_file(direct)) return direct.string();
-  auto latest = latest_checkpoint((fs::path(teacher_dir) / "checkpoints").string());
-  if (!latest) latest = latest_checkpoint(teacher_dir);
-  if (!latest) throw RuntimeError(teacher_dir + ": holds no model.safetensors and no complete checkpoint");
-  return (fs::path(*latest) / "model.safetensors").string();
+  return (fs::path(resolve_checkpoint_dir(teacher_dir)) / "model.safetensors").string();
 }
 
 namespace {
@@ -343,12 +340,7 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
 
   ensure_writable_directory(o_.out_dir);
   checkpoints_dir_ = (fs::path(o_.out_dir) / "checkpoints").string();
-  const auto latest = latest_checkpoint(checkpoints_dir_);
-  if (o_.resume && !latest)
-    throw UsageError(checkpoints_dir_ + ": --resume given but there is no complete checkpoint to resume from");
-  if (!o_.resume && latest)
-    throw UsageError(o_.out_dir + ": already holds checkpoints (" + *latest +
-                     "); pass --resume to continue it or choose another -o");
+  const auto latest = checkpoint_to_resume(o_.out_dir, o_.resume, "-o");
 
   teacher_ = load_teacher(o_.teacher);
   const auto& tc = teacher_->config();

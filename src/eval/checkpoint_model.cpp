@@ -3,8 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <filesystem>
-
 #include "cocomix/concept/objective_factory.h"
 #include "cocomix/train/checkpoint.h"
 #include "cocomix/util/error.h"
@@ -12,18 +10,7 @@
 namespace cocomix {
 
 LoadedModel load_model_for_eval(const std::string& checkpoint_or_run_dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(checkpoint_or_run_dir))
-    throw RuntimeError(checkpoint_or_run_dir + ": not a directory (expected a checkpoint or run directory)");
-  std::string dir = checkpoint_or_run_dir;
-  const bool step_dir = fs::exists(fs::path(dir) / "COMPLETE") || fs::exists(fs::path(dir) / "trainer_state.json");
-  if (!step_dir) {
-    // A run directory (or its checkpoints/ folder): take the newest complete checkpoint.
-    auto latest = latest_checkpoint((fs::path(dir) / "checkpoints").string());
-    if (!latest) latest = latest_checkpoint(dir);
-    if (!latest) throw RuntimeError(checkpoint_or_run_dir + ": holds no complete checkpoint");
-    dir = *latest;
-  }
+  const std::string dir = resolve_checkpoint_dir(checkpoint_or_run_dir);
   const auto contents = load_checkpoint(dir, /*with_optimizer=*/false);
   LoadedModel loaded;
   loaded.config = config_from_json(contents.config, dir + "/config.json");

@@ -171,6 +171,27 @@ std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir)
   return std::max_element(found.begin(), found.end())->second.string();
 }
 
+std::string resolve_checkpoint_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(path)) throw RuntimeError(path + ": not a directory (expected a checkpoint or run directory)");
+  if (fs::exists(fs::path(path) / "COMPLETE") || fs::exists(fs::path(path) / "trainer_state.json")) return path;
+  auto latest = latest_checkpoint((fs::path(path) / "checkpoints").string());
+  if (!latest) latest = latest_checkpoint(path);
+  if (!latest) throw RuntimeError(path + ": holds no complete checkpoint");
+  return *latest;
+}
+
+std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
+  const std::string checkpoints_dir = (std::filesystem::path(out_dir) / "checkpoints").string();
+  const auto latest = latest_checkpoint(checkpoints_dir);
+  if (resume && !latest)
+    throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
+  if (!resume && latest)
+    throw UsageError(out_dir + ": already holds checkpoints (" + *latest +
+                     "); pass --resume to continue it or choose another " + out_flag);
+  return resume ? latest : std::nullopt;
+}
+
 CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
   const fs::path root(dir);
   std::error_code error;

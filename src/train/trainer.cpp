@@ -130,12 +130,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
 
   ensure_writable_directory(s.options.out_dir);
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
-  const auto latest = latest_checkpoint(s.checkpoints_dir);
-  if (s.options.resume && !latest)
-    throw UsageError(s.checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
-  if (!s.options.resume && latest)
-    throw UsageError(s.options.out_dir + ": already holds checkpoints (" + *latest +
-                     "); pass --resume to continue it or choose another --out");
+  const auto latest = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
 
   torch::manual_seed(c.train.seed);
   s.objective = make_objective(c, /*with_teacher=*/true);

@@ -47,6 +47,18 @@ std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, co
 /// `checkpoints_dir`, or nullopt when there is none (or no such directory).
 std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir);
 
+/// The checkpoint a user's path names: `path` itself when it is a step
+/// directory (holds COMPLETE or trainer_state.json), else the newest complete
+/// checkpoint under PATH/checkpoints or PATH (a run directory). Throws
+/// RuntimeError naming `path` when it is not a directory or holds none.
+std::string resolve_checkpoint_dir(const std::string& path);
+
+/// The start-up rule of every resumable run writing into OUT_DIR/checkpoints:
+/// with `resume`, the newest complete checkpoint (UsageError when there is none);
+/// without, nullopt (UsageError when checkpoints exist: never overwrite a run).
+/// `out_flag` names the app's output flag in the message ("--out", "-o").
+std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag);
+
 /// Reads the checkpoint directory `dir` (tensors on the CPU). Throws
 /// RuntimeError naming the file when COMPLETE is absent ("DIR/COMPLETE:
 /// missing: ..."), a file is missing ("DIR/FILE: missing from the checkpoint"),
