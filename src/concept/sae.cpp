@@ -94,10 +94,25 @@ torch::Tensor TopKSaeImpl::reconstruct(const SaeCode& code) {
 TensorMap sae_state(TopKSaeImpl& sae) { return parameter_tensors(sae); }
 
 void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::string& source) {
-  for (const auto& [name, tensor] : tensors)
-    if (!torch::isFloatingType(tensor.scalar_type()))
+  const std::map<std::string, torch::Tensor*> targets = {{"pre_bias", &sae.pre_bias},
+                                                         {"latent_bias", &sae.latent_bias},
+                                                         {"encoder.weight", &sae.encoder->weight},
+                                                         {"decoder.weight", &sae.decoder->weight}};
+  for (const auto& item : tensors)
+    if (targets.count(item.first) == 0) throw RuntimeError(source + ": tensor " + item.first + ": unexpected");
+  // Every check before the first copy: a bad file leaves the SAE as it was.
+  for (const auto& [name, target] : targets) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) throw RuntimeError(source + ": tensor " + name + ": missing");
+    if (!it->second.sizes().equals(target->sizes()))
+      throw RuntimeError(source + ": tensor " + name + ": shape " + c10::str(it->second.sizes()) +
+                         " does not match the SAE's " + c10::str(target->sizes()) + " (d " +
+                         std::to_string(sae.info().d) + ", n_latents " + std::to_string(sae.info().n_latents) + ")");
+    if (!torch::isFloatingType(it->second.scalar_type()))
       throw RuntimeError(source + ": tensor " + name + ": not a floating-point tensor");
-  load_parameter_tensors(sae.named_parameters(), tensors, source, "the SAE's");
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, target] : targets) target->copy_(tensors.at(name));
 }
 
 TopKSae load_sae(const std::string& sae_dir) {
