@@ -173,7 +173,6 @@ SaeStepResult sae_train_step(TopKSaeImpl& sae, torch::optim::Optimizer& optimize
   result.nmse = losses.nmse.item<double>();
   result.aux = losses.aux.item<double>();
   result.fvu = losses.fvu;
-  result.dead_fraction = tracker.dead_fraction();
   return result;
 }
 
@@ -317,7 +316,6 @@ class SaeRun {
   std::unique_ptr<MetricsLog> metrics_;
   std::string checkpoints_dir_;
   int64_t k_aux_ = 0;
-  int64_t vocab_size_ = 0;
   SaeTrainSummary summary_;
 
   // Saved in trainer_state.json.
@@ -350,7 +348,6 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   if (o_.seq_len > tc.n_positions)
     throw UsageError("--seq-len: " + std::to_string(o_.seq_len) + " exceeds the teacher's n_positions " +
                      std::to_string(tc.n_positions));
-  vocab_size_ = tc.vocab_size;
   teacher_sha256_ = sha256_file_hex(teacher_weights_file(o_.teacher));
 
   const auto format = parse_token_format(o_.format);
@@ -478,7 +475,7 @@ SaeTrainSummary SaeRun::run() {
       summary_.interrupted = true;
       break;
     }
-    const auto batch = read_batch(*train_file_, sampler_->next(o_.batch), o_.seq_len, vocab_size_);
+    const auto batch = read_batch(*train_file_, sampler_->next(o_.batch), o_.seq_len, teacher_->config().vocab_size);
     const auto h = teacher_->hidden_after(batch.inputs, o_.layer).reshape({-1, info.d});  // [N = B*T, d]
     if (step_ == 0) {
       // OpenAI's init_from_data_: pre_bias at the geometric median of the data

@@ -148,7 +148,7 @@ TEST_F(SaeStepReference, TrainStepMatchesGradientsAndAdamUpdate) {
   const auto result = sae_train_step(*sae_, *optimizer, *tracker_, ref_.at("h"), meta_["k_aux"].get<int64_t>(),
                                      meta_["aux_coef"].get<double>());
   EXPECT_NEAR(result.loss, ref_.at("total").item<double>(), 1e-5);
-  EXPECT_NEAR(result.dead_fraction, ref_.at("dead").to(torch::kFloat64).mean().item<double>(), 1e-12);
+  EXPECT_NEAR(tracker_->dead_fraction(), ref_.at("dead").to(torch::kFloat64).mean().item<double>(), 1e-12);
   for (const auto& item : sae_->named_parameters()) {
     const auto& name = item.key();
     // Gradients (the decoder's with its parallel part removed) as the step saw them.
@@ -184,7 +184,7 @@ TEST(SaeTrainer, DecoderConstraintsWithoutTheReference) {
     last = result.nmse;
     EXPECT_LT((sae->decoder->weight.norm(2, 0) - 1).abs().max().item<double>(), 1e-6);
     EXPECT_LT((before * sae->decoder->weight.grad()).sum(0).abs().max().item<double>(), 1e-5);
-    EXPECT_GE(result.dead_fraction, 0.0);
+    EXPECT_GE(tracker.dead_fraction(), 0.0);
   }
   EXPECT_LT(last, 0.5 * first);  // it learns the repeated batch
 }

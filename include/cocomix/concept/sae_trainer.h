@@ -134,7 +134,6 @@ struct SaeStepResult {
   double nmse = 0;
   double aux = 0;
   double fvu = 0;
-  double dead_fraction = 0;  ///< after this batch's update of the tracker
 };
 
 /// One training step on activations h [N, d]: encode, update `tracker`, losses,
