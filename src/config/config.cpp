@@ -173,6 +173,14 @@ void visit_fields(K& c, V& v, ConceptConfig*) {
   v("kd_temperature", c.kd_temperature);
 }
 
+template <typename V, typename D>
+void visit_fields(D& c, V& v, DistConfig*) {
+  v("backend", c.backend);
+  v("timeout_seconds", c.timeout_seconds);
+  v("bucket_mb", c.bucket_mb);
+  v("first_bucket_mb", c.first_bucket_mb);
+}
+
 /// Calls f(name, section) for every section of the config, in file order.
 template <typename C, typename F>
 void for_each_section(C& config, F&& f) {
@@ -183,6 +191,7 @@ void for_each_section(C& config, F&& f) {
   f("eval", config.eval);
   f("log", config.log);
   f("concept", config.concepts);
+  f("dist", config.dist);
 }
 
 template <typename S>
@@ -229,7 +238,7 @@ Config config_from_json(const json& document, const std::string& source) {
     for (const auto& k : known) ok = ok || k == item.key();
     if (!ok)
       throw UsageError(source + ": " + item.key() +
-                       ": unknown section (expected model, data, optim, train, eval, log, concept)");
+                       ": unknown section (expected model, data, optim, train, eval, log, concept, dist)");
   }
   config.validate();
   return config;
@@ -339,6 +348,17 @@ void Config::validate() const {
   require(eval.batch_size > 0, s, "eval.batch_size", "must be positive, got " + str(eval.batch_size));
   require(log.every > 0, s, "log.every", "must be positive, got " + str(log.every));
   require(log.peak_flops >= 0, s, "log.peak_flops", "must be >= 0 (0 = measure), got " + str(log.peak_flops));
+
+  const auto& d = dist;
+  require(d.backend == "auto" || d.backend == "gloo" || d.backend == "nccl", s, "dist.backend",
+          "must be \"auto\", \"gloo\" or \"nccl\", got \"" + d.backend + "\"");
+  require(d.backend != "nccl" || t.device == "cuda", s, "dist.backend",
+          "\"nccl\" needs train.device \"cuda\" (use \"gloo\" or \"auto\" on CPU)");
+  require(d.backend != "gloo" || t.device == "cpu", s, "dist.backend",
+          "\"gloo\" is the CPU backend; with train.device \"cuda\" use \"nccl\" or \"auto\"");
+  require(d.timeout_seconds > 0, s, "dist.timeout_seconds", "must be positive, got " + str(d.timeout_seconds));
+  require(d.bucket_mb > 0, s, "dist.bucket_mb", "must be positive, got " + str(d.bucket_mb));
+  require(d.first_bucket_mb > 0, s, "dist.first_bucket_mb", "must be positive, got " + str(d.first_bucket_mb));
 
   const auto& k = concepts;
   const std::vector<std::string> modes = {"ntp", "cocomix", "intervention", "concept_loss_only", "insertion_only",

@@ -32,6 +32,7 @@ StepResult run_optimizer_step(Objective& objective, torch::optim::Optimizer& opt
       AutocastScope autocast(options.device, options.bf16);
       out = objective.compute(batch);
     }
+    sync.prepare_backward(micro + 1 == options.grad_accum_steps);
     // Scaled so the accumulated gradient is that of the mean over all micro-batches.
     (out.loss / static_cast<double>(options.grad_accum_steps)).backward();
     loss_sum += out.loss.item<double>();

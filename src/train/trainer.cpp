@@ -17,6 +17,9 @@
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
 #include "cocomix/data/window_sampler.h"
+#include "cocomix/dist/gradient_reducer.h"
+#include "cocomix/dist/launch_env.h"
+#include "cocomix/dist/process_group.h"
 #include "cocomix/eval/perplexity.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/model/gpt.h"
@@ -34,6 +37,7 @@
 #include "cocomix/util/log.h"
 #include "cocomix/util/metrics.h"
 #include "cocomix/util/progress.h"
+#include "cocomix/util/sha256.h"
 #include "cocomix/util/system.h"
 
 namespace cocomix {
@@ -83,6 +87,10 @@ struct Trainer::State {
   /// skip. Returns the step's mean loss (non-finite when the step was skipped).
   double train_step();
 
+  bool is_first_rank() const { return sync->rank() == 0; }
+  /// This rank's part of a checkpoint: where its data and random streams are.
+  json rank_state() const { return {{"sampler", sampler->state()}, {"rng", capture_rng_state()}}; }
+
   json trainer_state() const {
     return {{"step", step},
             {"tokens_seen", tokens_seen},
@@ -112,13 +120,21 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.config = std::move(config);
   s.options = std::move(options);
   const auto& c = s.config;
-  s.sync = std::make_unique<ReplicaSync>();
+  // Data parallel when a launcher started several processes (docs/distributed.md).
+  const LaunchEnv launch = read_launch_env();
+  if (launch.world_size > 1) set_log_rank(launch.rank);
 
   if (c.train.device == "cuda") {
     if (!torch::cuda::is_available())
       throw UsageError(c.source + ": train.device: \"cuda\" requested but no CUDA device is present");
-    s.device = torch::Device(torch::kCUDA, 0);
+    if (launch.local_rank >= static_cast<int>(torch::cuda::device_count()))
+      throw UsageError("launcher environment: local rank " + std::to_string(launch.local_rank) + " has no GPU (" +
+                       std::to_string(torch::cuda::device_count()) + " on this node); start one process per GPU");
+    s.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
   }
+  std::shared_ptr<ProcessGroup> group;
+  if (launch.world_size > 1)
+    group = ProcessGroup::create(launch, c.dist, sha256_hex(config_to_string(c)), s.device, c.source);
   s.step_options = step_options_for(c, s.device.type());
   s.precision = s.step_options.bf16 ? "bf16" : "fp32";
   torch::set_num_threads(static_cast<int>(c.train.threads > 0 ? c.train.threads : available_cores()));
@@ -138,6 +154,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.objective->train(true);
   s.named_parameters = s.objective->named_parameters();
   for (const auto& [name, p] : s.named_parameters) s.parameters.push_back(p);
+  if (group) s.sync = std::make_unique<GradientReducer>(group, s.parameters, c.dist);
+  else s.sync = std::make_unique<ReplicaSync>();
   s.optimizer = make_adamw(s.named_parameters, c.optim);
   s.sampler = std::make_unique<WindowSampler>(s.train_file->size(), c.data.seq_len, c.data.sampling == "random",
                                               c.train.seed, s.sync->rank(), s.sync->world_size());
@@ -162,16 +180,25 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
     s.log_loss_sum = json_field<double>(st, "log_loss_sum", source);
     s.log_loss_count = json_field<int64_t>(st, "log_loss_count", source);
     s.log_part_sums = json_field<std::map<std::string, double>>(st, "log_part_sums", source);
-    if (!st.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
-    s.sampler->restore(st["sampler"], source);
-    if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
-    restore_rng_state(st["rng"], source);
+    // Data-parallel checkpoints hold every rank's sampler and RNG state in "ranks".
+    const json& own = s.sync->world_size() > 1 && st.contains("ranks") && st["ranks"].is_array() &&
+                              st["ranks"].size() == static_cast<size_t>(world)
+                          ? st["ranks"][s.sync->rank()]
+                          : st;
+    if (s.sync->world_size() > 1 && &own == &st)
+      throw RuntimeError(source + ": ranks: missing or not one entry per rank; the checkpoint has no per-rank state");
+    if (!own.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
+    s.sampler->restore(own["sampler"], source);
+    if (!own.contains("rng")) throw RuntimeError(source + ": rng: missing");
+    restore_rng_state(own["rng"], source);
     log_info("resumed from " + *latest + " at step " + std::to_string(s.step));
   }
 
-  write_file_atomically((std::filesystem::path(s.options.out_dir) / "config.json").string(),
-                        config_to_string(c) + "\n");
-  s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);
+  if (s.is_first_rank()) {  // one writer of the run directory
+    write_file_atomically((std::filesystem::path(s.options.out_dir) / "config.json").string(),
+                          config_to_string(c) + "\n");
+    s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);
+  }
   s.flops_per_token = gpt_training_flops_per_token(c.model, c.data.seq_len);
   s.peak_flops = c.log.peak_flops > 0 ? c.log.peak_flops : measure_matmul_flops(s.precision, c.train.device);
 }
@@ -191,17 +218,21 @@ TrainSummary Trainer::run() {
   s.session_start = Clock::now();
   s.interval_start = s.session_start;
   s.session_first_step = s.step;
-  int64_t last_saved = s.step;
+  int64_t last_saved = -1;  // step of this session's last checkpoint (-1: none yet)
 
   auto save = [&] {
+    const auto ranks = s.sync->gather_to_first(s.rank_state().dump());
+    last_saved = s.step;
+    if (!s.is_first_rank()) return;
     CheckpointContents contents{s.objective->state_dict(), adamw_state(*s.optimizer, s.named_parameters),
                                 s.trainer_state(), config_to_json(c)};
+    if (s.sync->world_size() > 1)
+      for (const auto& state : ranks) contents.trainer_state["ranks"].push_back(json::parse(state));
     summary.last_checkpoint = save_checkpoint(s.checkpoints_dir, s.step, contents, c.train.keep_checkpoints);
-    last_saved = s.step;
     log_info("checkpoint " + summary.last_checkpoint);
   };
   auto validate = [&] {
-    if (!s.val_file) return;
+    if (!s.val_file || !s.is_first_rank()) return;
     s.objective->train(false);
     PerplexityOptions options;
     options.seq_len = c.data.seq_len;
@@ -220,7 +251,7 @@ TrainSummary Trainer::run() {
   };
 
   while (s.step < c.train.max_steps) {
-    if (stop_requested()) {
+    if (s.sync->any(stop_requested())) {  // every rank stops at the same step
       summary.interrupted = true;
       break;
     }
@@ -254,7 +285,7 @@ TrainSummary Trainer::run() {
       if (s.log_part_sums.size() > 1 && s.log_loss_count > 0)
         for (const auto& [name, sum] : s.log_part_sums)
           record.emplace_back(name, finite_or_nan(sum / static_cast<double>(s.log_loss_count)));
-      s.metrics->write(s.step, record);
+      if (s.metrics) s.metrics->write(s.step, record);
       ProgressFields progress;
       progress.step = s.step;
       progress.max_steps = c.train.max_steps;
@@ -278,7 +309,7 @@ TrainSummary Trainer::run() {
     if ((c.train.checkpoint_every > 0 && s.step % c.train.checkpoint_every == 0) || last) save();
   }
   if (summary.interrupted) {
-    if (last_saved != s.step || summary.last_checkpoint.empty()) save();
+    if (last_saved != s.step) save();  // the same decision on every rank
     log_info("stopped by signal " + std::to_string(stop_signal()) + " at step " + std::to_string(s.step) +
              "; continue with --resume");
   }

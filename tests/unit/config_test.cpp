@@ -33,7 +33,24 @@ TEST(Config, DefaultsAreGpt2Small) {
 TEST(Config, RejectsUnknownKeyWithPath) {
   EXPECT_EQ(error_of({{"optim", {{"learning_rate", 1e-3}}}}), "c.json: optim.learning_rate: unknown key");
   EXPECT_EQ(error_of({{"optimizer", json::object()}}),
-            "c.json: optimizer: unknown section (expected model, data, optim, train, eval, log, concept)");
+            "c.json: optimizer: unknown section (expected model, data, optim, train, eval, log, concept, dist)");
+}
+
+TEST(Config, DistSection) {
+  const auto config = config_from_json({{"dist", {{"timeout_seconds", 30}, {"bucket_mb", 4}}}}, "c.json");
+  EXPECT_EQ(config.dist.backend, "auto");
+  EXPECT_EQ(config.dist.timeout_seconds, 30);
+  EXPECT_EQ(config.dist.bucket_mb, 4);
+  EXPECT_EQ(config.dist.first_bucket_mb, 1);
+  EXPECT_EQ(error_of({{"dist", {{"backend", "mpi"}}}}),
+            "c.json: dist.backend: must be \"auto\", \"gloo\" or \"nccl\", got \"mpi\"");
+  EXPECT_EQ(error_of({{"dist", {{"backend", "nccl"}}}}),
+            "c.json: dist.backend: \"nccl\" needs train.device \"cuda\" (use \"gloo\" or \"auto\" on CPU)");
+  EXPECT_EQ(error_of({{"dist", {{"backend", "gloo"}}}, {"train", {{"device", "cuda"}}}}),
+            "c.json: dist.backend: \"gloo\" is the CPU backend; with train.device \"cuda\" use \"nccl\" or \"auto\"");
+  EXPECT_EQ(error_of({{"dist", {{"timeout_seconds", 0}}}}), "c.json: dist.timeout_seconds: must be positive, got 0");
+  EXPECT_EQ(error_of({{"dist", {{"bucket_mb", -1}}}}), "c.json: dist.bucket_mb: must be positive, got -1");
+  EXPECT_EQ(error_of({{"dist", {{"first_bucket_mb", 0}}}}), "c.json: dist.first_bucket_mb: must be positive, got 0");
 }
 
 TEST(Config, RejectsWrongTypes) {

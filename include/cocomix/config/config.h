@@ -74,6 +74,17 @@ struct LogConfig {
   double peak_flops = 0;    ///< FLOP/s for MFU; 0 = measure a matmul at start (precision-matched)
 };
 
+/// Data parallelism on PyTorch's c10d (docs/distributed.md). Read only when a
+/// launcher (torchrun, srun) starts more than one process; one process ignores it.
+struct DistConfig {
+  std::string backend = "auto";    ///< "auto" (nccl with train.device cuda, else gloo), "gloo" (CPU) or "nccl" (CUDA)
+  int64_t timeout_seconds = 1800;  ///< longest wait for the rendezvous, a peer or a collective before every rank
+                                   ///< fails naming the rank that stopped (PyTorch's default: 30 minutes)
+  double bucket_mb = 25;           ///< gradient bucket size in MiB (PyTorch DDP's bucket_cap_mb)
+  double first_bucket_mb = 1;      ///< the first bucket (the last layers' gradients, ready first) is small so
+                                   ///< communication starts early in the backward pass (DDP's first bucket)
+};
+
 /// The training objective (method spec §2-4). mode:
 ///   "ntp"                plain next-token prediction (every other field ignored, with a warning if set)
 ///   "cocomix"            concepts predicted at L_s, interleaved, loss NTP + λ·concept
@@ -112,6 +123,7 @@ struct Config {
   EvalConfig eval;
   LogConfig log;
   ConceptConfig concepts;  ///< JSON section "concept" (`concept` is a C++20 keyword)
+  DistConfig dist;         ///< data parallelism (torchrun / srun launches)
   std::string source;      ///< file the config came from (for error messages)
 
   /// Checks cross-field constraints; throws UsageError naming source and key.
