@@ -47,14 +47,14 @@ std::unique_ptr<ConceptLabeler> make_labeler(const Config& config, GPT teacher) 
                                           k.teacher_precision == "bf16");
 }
 
+}  // namespace
+
 Insertion insertion_of(const std::string& mode) {
   if (mode == "cocomix" || mode == "insertion_only") return Insertion::kConceptInterleave;
   if (mode == "intervention") return Insertion::kConceptAdd;
   if (mode == "pause" || mode == "pause_kd") return Insertion::kPauseInterleave;
-  return Insertion::kNone;  // concept_loss_only, kd
+  return Insertion::kNone;  // ntp, concept_loss_only, kd
 }
-
-}  // namespace
 
 std::unique_ptr<Objective> make_objective(const Config& config, bool with_teacher) {
   const auto& k = config.concepts;

@@ -127,11 +127,7 @@ void save_sae(TopKSaeImpl& sae, const std::string& sae_dir) {
   std::filesystem::create_directories(sae_dir);
   const auto& info = sae.info();
   const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
-  const std::string temporary = weights_path + ".tmp";
-  save_safetensors(temporary, sae_state(sae));
-  fsync_file(temporary);
-  if (std::rename(temporary.c_str(), weights_path.c_str()) != 0) throw_errno(weights_path, "rename failed", errno);
-  fsync_parent_directory(weights_path);
+  save_safetensors_atomically(weights_path, sae_state(sae));
   const json document = {{"d", info.d},
                          {"n_latents", info.n_latents},
                          {"k", info.k},

@@ -4,13 +4,16 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
 
 namespace cocomix {
 namespace {
@@ -126,6 +129,14 @@ TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
     tensors.emplace(name, std::move(tensor));
   }
   return tensors;
+}
+
+void save_safetensors_atomically(const std::string& path, const TensorMap& tensors, const StringMap& metadata) {
+  const std::string temporary = path + ".tmp";
+  save_safetensors(temporary, tensors, metadata);
+  fsync_file(temporary);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw_errno(path, "rename failed", errno);
+  fsync_parent_directory(path);
 }
 
 }  // namespace cocomix

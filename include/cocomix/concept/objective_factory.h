@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
+#include "cocomix/concept/cocomix_objective.h"
 #include "cocomix/config/config.h"
 #include "cocomix/train/objective.h"
 
@@ -18,5 +20,9 @@ namespace cocomix {
 /// default generator in a fixed order: student, concept head, pause vector.
 /// Throws UsageError / RuntimeError naming the file and field.
 std::unique_ptr<Objective> make_objective(const Config& config, bool with_teacher);
+
+/// What concept.mode inserts at block L_s (kNone for ntp, kd, concept_loss_only:
+/// their forward is the plain GPT's).
+Insertion insertion_of(const std::string& mode);
 
 }  // namespace cocomix

@@ -21,6 +21,10 @@ using StringMap = std::map<std::string, std::string>;
 /// Not atomic by itself: checkpoints write into a temporary directory.
 void save_safetensors(const std::string& path, const TensorMap& tensors, const StringMap& metadata = {});
 
+/// save_safetensors to PATH.tmp, fsynced, renamed to `path`, parent fsynced: a
+/// reader never sees a partial file. Throws RuntimeError on I/O failure.
+void save_safetensors_atomically(const std::string& path, const TensorMap& tensors, const StringMap& metadata = {});
+
 /// Reads every tensor of `path` onto the CPU. Throws RuntimeError naming the file
 /// and the tensor when the file is truncated, the header is not valid JSON, a
 /// dtype is unknown, or offsets do not match shapes.

@@ -1,0 +1,45 @@
+"""Hugging Face GPT-2 directory dump for tests/unit/hugging_face_test.cpp.
+
+Builds a small random transformers.GPT2LMHeadModel (fp32, eager attention,
+weights drawn by make_gpt2_parity.randomize_gpt2) and writes OUT/hf_convert/:
+  hf/                    its save_pretrained directory (config.json, model.safetensors, ...)
+  reference.safetensors  inputs [B, T] int64 and HF's logits [B, T, V] for them (eval mode)
+"""
+import argparse
+import os
+
+import torch
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from make_gpt2_parity import randomize_gpt2
+
+MODEL = dict(vocab_size=101, n_positions=24, n_embd=32, n_layer=2, n_head=4)
+B, T = 2, 24
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="reference directory (COCOMIX_REFERENCE_DIR)")
+    args = parser.parse_args()
+    out = os.path.join(args.out, "hf_convert")
+    os.makedirs(out, exist_ok=True)
+
+    torch.manual_seed(4321)
+    torch.set_num_threads(1)
+    config = GPT2Config(**MODEL, layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                        activation_function="gelu_new", bos_token_id=0, eos_token_id=0, attn_implementation="eager")
+    model = GPT2LMHeadModel(config).float()
+    randomize_gpt2(model, weight_std=0.1)
+    model.eval()
+    model.save_pretrained(os.path.join(out, "hf"), safe_serialization=True)
+
+    inputs = torch.randint(0, MODEL["vocab_size"], (B, T))
+    with torch.no_grad():
+        logits = model(inputs).logits
+    save_file({"inputs": inputs, "logits": logits.contiguous()}, os.path.join(out, "reference.safetensors"))
+    print(f"wrote {out}: logits {tuple(logits.shape)}")
+
+
+if __name__ == "__main__":
+    main()
