@@ -52,14 +52,17 @@ def main():
         common = ["--config", os.path.join(ROOT, args.config), "--set", f"data.train_path={tokens}",
                   "--set", "data.val_path=", "--set", "data.format=u16", "--set", "model.dropout=0",
                   "--set", "train.precision=fp32", "--set", "train.grad_accum_steps=1",
-                  "--set", f"train.max_steps={args.steps}", "--set", "train.checkpoint_every=0",
+                  "--set", f"train.max_steps={args.steps}", "--set", "optim.warmup_steps=0",
+                  "--set", "train.checkpoint_every=0",
                   "--set", "log.every=1", "--set", "log.tensorboard=false", "--set", "log.peak_flops=1e12"]
         tokens_per_step = args.batch * seq_len
         rows = []
         single = os.path.join(directory, "single")
         command = [os.path.join(BIN, "cocomix-train")] + common + [
             "--out", single, "--set", "train.threads=2", "--set", f"train.batch_size={args.batch}"]
-        subprocess.run(command, check=True, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(result.stdout + result.stderr)
         rows.append(("1 rank x 2 threads", step_seconds(single, tokens_per_step, 1), None))
         double = os.path.join(directory, "double")
         command = [TORCHRUN, "--nproc-per-node", "2", "--master-port", str(free_port()), "--no-python",
