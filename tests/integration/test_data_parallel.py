@@ -1,8 +1,9 @@
 """Data parallelism on Gloo over loopback (docs/distributed.md): 2 ranks x batch b
 train to the same weights as 1 rank x 2b (fp32, within TOLERANCE) for NTP, under
 torchrun, and for CoCoMix with a teacher; a rank killed by SIGKILL makes the other
-exit non-zero within the timeout naming it; the killed run resumed on 2 ranks ends
-bitwise equal to the straight 2-rank run; bad launches fail with one line."""
+exit non-zero within the timeout naming it, and so does a frozen (SIGSTOP) rank;
+the killed run resumed on 2 ranks ends bitwise equal to the straight 2-rank run;
+bad launches fail with one line."""
 import os
 import signal
 import socket
@@ -162,6 +163,30 @@ class DataParallelTest(unittest.TestCase):
                       "--set", "train.max_steps=8"], check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("world_size", result.stderr)
+
+    def test_frozen_rank_stops_the_other_within_the_timeout(self):
+        out = os.path.join(self.root, "frozen")
+        processes = start_ranks(["--config", self.config, "--out", out])
+        marker = os.path.join(out, "checkpoints/step_00000002/COMPLETE")
+        deadline = time.time() + 120
+        while not os.path.exists(marker):
+            self.assertTrue(all(p.poll() is None for p in processes), "training ended early")
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.01)
+        processes[1].send_signal(signal.SIGSTOP)  # alive but silent: a hang
+        frozen_at = time.time()
+        try:
+            code, err = finish(processes[:1], timeout=TIMEOUT + 60)[0]
+        finally:
+            processes[1].kill()
+            processes[1].communicate()
+        if code == 0:
+            self.skipTest("rank 0 finished before rank 1 was stopped")
+        self.assertEqual(code, 1, err)
+        self.assertLess(time.time() - frozen_at, TIMEOUT + 15)  # the collective's timeout, then the diagnosis
+        lines = [l for l in err.splitlines() if l.startswith("error:")]
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn("rank 1 stopped (no heartbeat", lines[0])
 
     def assert_one_line_failure(self, results, *needles, code=None):
         for rc, err in results:
