@@ -126,11 +126,8 @@ class DataParallelTest(unittest.TestCase):
         concept = [r["concept_loss"] for r in read_metrics(double) if "concept_loss" in r]
         self.assertEqual(len(concept), STEPS)
 
-    def test_killed_rank_stops_the_other_and_resume_is_exact(self):
-        straight = os.path.join(self.root, "straight2")
-        for code, err in finish(start_ranks(["--config", self.config, "--out", straight])):
-            self.assertEqual(code, 0, err)
-        out = os.path.join(self.root, "killed2")
+    def start_until_first_checkpoint(self, out):
+        """2 ranks training into OUT, returned once the step-2 checkpoint is complete."""
         processes = start_ranks(["--config", self.config, "--out", out])
         marker = os.path.join(out, "checkpoints/step_00000002/COMPLETE")
         deadline = time.time() + 120
@@ -138,6 +135,14 @@ class DataParallelTest(unittest.TestCase):
             self.assertTrue(all(p.poll() is None for p in processes), "training ended early")
             self.assertLess(time.time(), deadline)
             time.sleep(0.01)
+        return processes
+
+    def test_killed_rank_stops_the_other_and_resume_is_exact(self):
+        straight = os.path.join(self.root, "straight2")
+        for code, err in finish(start_ranks(["--config", self.config, "--out", straight])):
+            self.assertEqual(code, 0, err)
+        out = os.path.join(self.root, "killed2")
+        processes = self.start_until_first_checkpoint(out)
         processes[1].send_signal(signal.SIGKILL)
         killed_at = time.time()
         code, err = finish(processes[:1], timeout=TIMEOUT + 30)[0]
@@ -166,13 +171,7 @@ class DataParallelTest(unittest.TestCase):
 
     def test_frozen_rank_stops_the_other_within_the_timeout(self):
         out = os.path.join(self.root, "frozen")
-        processes = start_ranks(["--config", self.config, "--out", out])
-        marker = os.path.join(out, "checkpoints/step_00000002/COMPLETE")
-        deadline = time.time() + 120
-        while not os.path.exists(marker):
-            self.assertTrue(all(p.poll() is None for p in processes), "training ended early")
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.01)
+        processes = self.start_until_first_checkpoint(out)
         processes[1].send_signal(signal.SIGSTOP)  # alive but silent: a hang
         frozen_at = time.time()
         try:
