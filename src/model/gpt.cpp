@@ -4,12 +4,15 @@
 #include "cocomix/model/gpt.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
 #include <string>
 
+#include "cocomix/model/gelu.h"
+#include "cocomix/util/cpu_features.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -28,6 +31,19 @@ double residual_std(const ModelConfig& config) {
 
 torch::nn::LayerNorm make_layer_norm(const ModelConfig& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.n_embd}).eps(config.layer_norm_epsilon));
+}
+
+/// Causal SDPA. Under CPU bf16 autocast on a CPU without AMX the attention runs
+/// in fp32 from the bf16 q, k, v: there ATen's bf16 flash-attention backward is
+/// ~3x slower than its fp32 one (docs/benchmarks.md), and fp32 is the more
+/// accurate of the two. With AMX, and on CUDA, it stays in bf16 as autocast says.
+torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double p) {
+  if (q.device().is_cpu() && at::autocast::is_autocast_enabled(c10::DeviceType::CPU) && !cpu_has_amx_bf16()) {
+    const c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::DispatchKey::AutocastCPU);
+    return at::scaled_dot_product_attention(q.to(torch::kFloat32), k.to(torch::kFloat32), v.to(torch::kFloat32), {}, p,
+                                            /*is_causal=*/true);
+  }
+  return at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true);
 }
 
 }  // namespace
@@ -60,8 +76,8 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x) {
   const auto k = qkv[1].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
   const auto v = qkv[2].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
   const double p = is_training() ? dropout_ : 0.0;
-  auto y = at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/true);  // [B, nh, S, hs]
-  y = y.transpose(1, 2).reshape({B, S, d});                                       // [B, S, d]
+  auto y = causal_attention(q, k, v, p);     // [B, nh, S, hs]
+  y = y.transpose(1, 2).reshape({B, S, d});  // [B, S, d]
   return maybe_dropout(c_proj(y), dropout_, is_training());
 }
 
@@ -71,7 +87,7 @@ MLPImpl::MLPImpl(const ModelConfig& config) : dropout_(config.dropout) {
 }
 
 torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  const auto hidden = torch::gelu(c_fc(x), "tanh");  // [B, S, 4d]
+  const auto hidden = gelu_tanh(c_fc(x));  // [B, S, 4d]
   return maybe_dropout(c_proj(hidden), dropout_, is_training());
 }
 

@@ -3,27 +3,13 @@
 
 #include <ATen/autocast_mode.h>
 
-#include <fstream>
+#include "cocomix/util/cpu_features.h"
 
 namespace cocomix {
-namespace {
-
-/// True when /proc/cpuinfo lists the amx_bf16 flag (Sapphire Rapids and later).
-bool cpu_has_amx_bf16() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string word;
-  while (cpuinfo >> word)
-    if (word == "amx_bf16") return true;
-  return false;
-}
-
-}  // namespace
-
 std::string resolve_precision(const std::string& precision, c10::DeviceType device) {
   if (precision != "auto") return precision;
   if (device == c10::DeviceType::CUDA) return "bf16";
-  static const bool amx = cpu_has_amx_bf16();
-  return amx ? "bf16" : "fp32";
+  return cpu_has_amx_bf16() ? "bf16" : "fp32";
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, bool enabled) : device_(device), enabled_(enabled) {
