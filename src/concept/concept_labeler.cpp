@@ -1,8 +1,11 @@
 // ConceptLabeler::label: teacher forward (no autograd below L_t), the gradient
-// of its loss at h by torch::autograd::grad, SAE encode, scores, top_k_indices.
+// of its loss at h by torch::autograd::grad, SAE encode, scores, top_k_indices
+// (post-TopK attribution: only the kept latents are scored, top_k_indices_sparse).
 #include "cocomix/concept/concept_labeler.h"
 
 #include <torch/torch.h>
+
+#include <algorithm>
 
 #include "cocomix/concept/top_k.h"
 #include "cocomix/train/autocast.h"
@@ -17,6 +20,20 @@ LabelSelection parse_label_selection(const std::string& name, const std::string&
   if (name == "activation") return LabelSelection::kActivation;
   throw UsageError(key + ": unknown label selection \"" + name +
                    "\" (expected attribution, attribution_pre or activation)");
+}
+
+torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& decoder, const torch::Tensor& kept) {
+  const int64_t N = g.size(0), m = kept.size(1), d = g.size(1);
+  const auto columns = decoder.t().contiguous();  // [C, d]: each latent's direction, contiguous for the gather
+  const auto g32 = g.to(decoder.dtype());
+  auto out = torch::empty({N, m}, g32.options());
+  const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, m * d));  // <= 4M gathered
+  for (int64_t begin = 0; begin < N; begin += rows) {
+    const int64_t n = std::min(rows, N - begin);
+    const auto gathered = columns.index_select(0, kept.narrow(0, begin, n).reshape({-1})).view({n, m, d});
+    out.narrow(0, begin, n).copy_(torch::bmm(gathered, g32.narrow(0, begin, n).unsqueeze(2)).squeeze(2));
+  }
+  return out;
 }
 
 ConceptLabeler::ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16)
@@ -54,19 +71,20 @@ ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
   out.teacher_loss = out.teacher_loss.detach();
   const auto code = sae_->encode(out.hidden);
   const auto& decoder = sae_->decoder->weight;  // [d_t, C]
-  switch (selection_) {
-    case LabelSelection::kAttribution:
-      out.scores = torch::matmul(g.to(decoder.dtype()), decoder) * code.z;  // [B, T, C]
-      break;
-    case LabelSelection::kAttributionPre:
-      out.scores = torch::matmul(g.to(decoder.dtype()), decoder) * code.z_pre;
-      break;
-    case LabelSelection::kActivation:
-      out.scores = code.z;
-      break;
+  const int64_t C = decoder.size(1), d = decoder.size(0);
+  if (selection_ == LabelSelection::kAttribution) {
+    const int64_t m = code.kept.size(-1);
+    out.kept = code.kept;                                                             // [B, T, m]
+    const auto kept = code.kept.reshape({B * T, m});                                  // [N, m]
+    const auto z_kept = code.z.reshape({B * T, C}).gather(1, kept);                   // [N, m]
+    const auto scores = (decoder_dots(g.reshape({B * T, d}), decoder, kept) * z_kept).to(torch::kFloat32);
+    out.kept_scores = scores.view({B, T, m});
+    out.labels = top_k_indices_sparse(kept, scores, C, k_attr_).view({B, T, k_attr_});
+    return out;
   }
+  out.scores = selection_ == LabelSelection::kAttributionPre ? torch::matmul(g.to(decoder.dtype()), decoder) * code.z_pre
+                                                             : code.z;  // [B, T, C]
   out.scores = out.scores.to(torch::kFloat32);
-  const int64_t C = out.scores.size(-1);
   out.labels = top_k_indices(out.scores.reshape({B * T, C}), k_attr_).view({B, T, k_attr_});
   return out;
 }

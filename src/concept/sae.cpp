@@ -79,7 +79,7 @@ SaeCode TopKSaeImpl::encode(const torch::Tensor& h) {
   SaeCode code;
   code.norm = normalize_positions(h);
   code.z_pre = torch::nn::functional::linear(code.norm.x - pre_bias, encoder->weight) + latent_bias;  // [..., C]
-  code.z = torch::relu(keep_top_k(code.z_pre, info_.k));
+  code.z = torch::relu(keep_top_k(code.z_pre, info_.k, &code.kept));
   return code;
 }
 

@@ -23,10 +23,21 @@ enum class LabelSelection {
 /// Parses the config name; throws UsageError naming `key` for another name.
 LabelSelection parse_label_selection(const std::string& name, const std::string& key);
 
+/// g · W_dec[:, kept] for each row: g [N, d], decoder [d, C], kept [N, m] int64
+/// -> [N, m] (gathered columns and a batched dot, in row chunks that bound the
+/// [rows, m, d] gather; never the [N, C] product).
+torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& decoder, const torch::Tensor& kept);
+
 /// One batch's labels and what produced them.
 struct ConceptLabels {
   torch::Tensor labels;        ///< [B, T, K_attr] int64, by score descending, ties to the smaller latent index
-  torch::Tensor scores;        ///< [B, T, C] the ranking scores
+  /// [B, T, C] the ranking scores of attribution_pre and activation. Undefined
+  /// for attribution: every latent outside the SAE's TopK has z = 0 and score 0,
+  /// so only the k_sae kept ones are scored (below) and the dense [N, d] x [d, C]
+  /// product is never formed; the labels are those of the dense scores.
+  torch::Tensor scores;
+  torch::Tensor kept;          ///< [B, T, k_sae] attribution: the SAE's kept latents
+  torch::Tensor kept_scores;   ///< [B, T, k_sae] attribution: (g · W_dec[:, kept]) * z[kept]
   torch::Tensor hidden;        ///< [B, T, d_t] teacher residual after block L_t (detached)
   torch::Tensor hidden_grad;   ///< [B, T, d_t] g = dL_teacher/dh
   torch::Tensor teacher_loss;  ///< scalar, mean CE of the teacher over the B·(T-1) in-window predictions

@@ -40,6 +40,7 @@ struct SaeCode {
   PositionNorm norm;
   torch::Tensor z_pre;  ///< [..., C] W_enc (x - pre_bias) + latent_bias
   torch::Tensor z;      ///< [..., C] ReLU(TopK_k(z_pre))
+  torch::Tensor kept;   ///< [..., k] int64: the latents TopK kept (z is 0 everywhere else)
 };
 
 class TopKSaeImpl : public torch::nn::Module {
