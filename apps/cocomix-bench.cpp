@@ -2,7 +2,9 @@
 // code training runs) on random tokens for a config, and the matmul peak of the
 // same precision, and prints one JSON object. bench/run_benchmarks.py runs it
 // next to the same step in eager PyTorch. Any concept.mode benches (teacher and
-// SAE loaded); FLOPs and MFU count the student GPT only.
+// SAE loaded, or with concept.label_cache the labels read from the cache every
+// step, for the first train.batch_size windows of data.train_path: no teacher in
+// the loop); FLOPs and MFU count the student GPT only.
 //   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
 #include <torch/torch.h>
 
@@ -10,10 +12,14 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cocomix/concept/cocomix_objective.h"
+#include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/objective_factory.h"
 #include "cocomix/config/config.h"
+#include "cocomix/data/batch.h"
+#include "cocomix/data/token_file.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/train/autocast.h"
 #include "cocomix/train/objective.h"
@@ -62,7 +68,24 @@ int main(int argc, char** argv) {
     cocomix::ReplicaSync sync;
     const auto tokens = torch::randint(config.model.vocab_size, {config.train.batch_size, config.data.seq_len + 1},
                                        torch::kInt64);  // [B, T+1]
-    const cocomix::Batch batch{tokens.slice(1, 0, -1), tokens.slice(1, 1)};
+    cocomix::Batch batch;
+    batch.inputs = tokens.slice(1, 0, -1);
+    batch.targets = tokens.slice(1, 1);
+    // From a label cache: its windows' tokens, and each step reads their labels as training does.
+    std::optional<cocomix::LabelCache> cache;
+    std::vector<int64_t> starts;
+    if (!config.concepts.label_cache.empty()) {
+      cache.emplace(cocomix::LabelCache::open_for(config));
+      for (int64_t i = 0; i < config.train.batch_size; ++i) starts.push_back(i * config.data.seq_len);
+      const auto file = cocomix::TokenFile::open(config.data.train_path, cocomix::parse_token_format(config.data.format));
+      batch = cocomix::read_batch(file, starts, config.data.seq_len, config.model.vocab_size);
+    }
+    const auto next_batch = [&] {
+      if (!cache) return batch;
+      auto with_labels = batch;
+      with_labels.concept_labels = cache->labels(starts);  // [B, T, K_attr]
+      return with_labels;
+    };
     const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);
 
     std::vector<double> seconds;
@@ -70,7 +93,7 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < warmup + steps; ++i) {
       const auto start = std::chrono::steady_clock::now();
       loss = cocomix::run_optimizer_step(
-                 *objective, *optimizer, sync, parameters, [&] { return batch; }, options)
+                 *objective, *optimizer, sync, parameters, next_batch, options)
                  .loss;
       if (i >= warmup)
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

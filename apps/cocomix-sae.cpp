@@ -4,13 +4,16 @@
 //                     [--steps N] [--batch B] [--seq-len T] [--lr X] [--seed S] [--threads N]
 //                     -o OUT_DIR [--resume]
 //   cocomix-sae eval --sae DIR --teacher DIR --data FILE [--seq-len T] [--batch B] [--windows N] [--json OUT]
+//   cocomix-sae label --config FILE [--set section.key=value]... [-o CACHE]
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/sae_trainer.h"
+#include "cocomix/config/config.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
@@ -70,7 +73,31 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   eval->add_option("--json", json_path, "also write the result as JSON to this file");
 
+  std::string label_config, label_out;
+  std::vector<std::string> label_overrides;
+  auto* label = app.add_subcommand(
+      "label", "precompute the concept labels of every fixed window of a training config's data (docs/label-cache.md)");
+  label->add_option("--config", label_config, "the training config (data, concept and train.batch_size/threads)")
+      ->required();
+  label->add_option("--set", label_overrides, "override a config value: section.key=value (repeatable)");
+  label->add_option("-o,--out", label_out, "cache file (default: the config's concept.label_cache)");
+
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
+  if (label->parsed()) {
+    return cocomix::run_app([&] {
+      const auto config = cocomix::load_config(label_config, label_overrides);
+      if (!config.concepts.uses_sae())
+        throw cocomix::UsageError(config.source + ": concept.mode: \"" + config.concepts.mode +
+                                  "\" has no concept labels (use cocomix, intervention or concept_loss_only)");
+      const std::string out = label_out.empty() ? config.concepts.label_cache : label_out;
+      if (out.empty()) throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
+      torch::set_num_threads(
+          static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores()));
+      const auto windows = cocomix::build_label_cache(config, out);
+      cocomix::log_info("done: labels of " + std::to_string(windows) + " windows in " + out);
+      return cocomix::kExitOk;
+    });
+  }
   if (eval->parsed()) {
     return cocomix::run_app([&] {
       torch::set_num_threads(static_cast<int>(eval_threads > 0 ? eval_threads : cocomix::available_cores()));

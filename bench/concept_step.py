@@ -3,7 +3,10 @@ against ntp at the same student config (configs/small.json by default), with the
 concept labels' share (teacher forward, attribution backward above L_t, SAE
 encode, label selection). The teacher is a randomly initialised GPT-2 small
 (124M, d_t 768, 12 layers) and its SAE a random 32768-latent TopK SAE at L_t=6:
-speed does not depend on the weights. Prints a markdown table and JSON lines.
+speed does not depend on the weights. Also "cocomix (cache)": the same CoCoMix
+step with the labels read from a concept-label cache (docs/label-cache.md) that
+`cocomix-sae label` builds first over train.batch_size windows of random tokens:
+no teacher in the loop. Prints a markdown table and JSON lines.
 
     ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
 """
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -37,6 +41,24 @@ def make_teacher_and_sae(directory):
     return teacher, sae
 
 
+def make_label_cache(directory, base_command, config):
+    """Random uint16 tokens for batch_size windows and the cache of their labels; returns the
+    --set arguments that make cocomix-bench read them."""
+    with open(os.path.join(ROOT, config)) as f:
+        data = json.load(f)
+    seq_len, batch = data.get("data", {}).get("seq_len", 1024), data.get("train", {}).get("batch_size", 8)
+    vocab = data.get("model", {}).get("vocab_size", 50257)
+    tokens = os.path.join(directory, "tokens.bin")
+    np.random.default_rng(0).integers(0, vocab, batch * seq_len + 1, dtype=np.uint16).tofile(tokens)
+    cache = os.path.join(directory, "tokens.labels")
+    settings = ["--set", f"data.train_path={tokens}", "--set", "data.format=u16", "--set", "data.sampling=fixed"]
+    label = [os.path.join(BIN, "cocomix-sae"), "label", "--config", os.path.join(ROOT, config), "-o", cache]
+    result = subprocess.run(label + base_command + settings, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(label)} failed:\n{result.stderr}")
+    return settings + ["--set", f"concept.label_cache={cache}"]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3)
@@ -45,17 +67,24 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cocomix-bench-") as directory:
         teacher, sae = make_teacher_and_sae(directory)
+        cocomix_settings = ["--set", "model.dropout=0", "--set", f"train.threads={args.threads}",
+                            "--set", "train.grad_accum_steps=1", "--set", "concept.mode=cocomix",
+                            "--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
+                            "--set", f"concept.n_concepts={C}", "--set", f"concept.sae_path={sae}"]
+        from_cache = make_label_cache(directory, cocomix_settings, args.config)
         rows = []
-        for mode in ("ntp", "cocomix", "kd", "pause"):
+        for mode in ("ntp", "cocomix", "cocomix (cache)", "kd", "pause"):
             command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, args.config),
                        "--steps", str(args.steps), "--warmup", "1", "--set", "model.dropout=0",
                        "--set", f"train.threads={args.threads}", "--set", "train.grad_accum_steps=1",
-                       "--set", f"concept.mode={mode}"]
+                       "--set", f"concept.mode={mode.split()[0]}"]
             if mode != "ntp":
                 command += ["--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
                             "--set", f"concept.n_concepts={C}"]
-            if mode == "cocomix":
+            if mode.startswith("cocomix"):
                 command += ["--set", f"concept.sae_path={sae}"]
+            if mode == "cocomix (cache)":
+                command += from_cache
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")

@@ -100,8 +100,9 @@ ObjectiveOutput CoCoMixObjective::loss_with_labels(const Batch& batch, const tor
 ObjectiveOutput CoCoMixObjective::compute(const Batch& batch) {
   torch::Tensor labels;
   if (options_.concept_weight > 0) {
+    if (batch.concept_labels.defined()) return loss_with_labels(batch, batch.concept_labels);  // a label cache's
     if (!labeler_)
-      throw UsageError("CoCoMixObjective: the concept loss needs a teacher and SAE (built for evaluation?)");
+      throw UsageError("CoCoMixObjective: the concept loss needs a teacher and SAE, or labels from a label cache");
     labels = labeler_->label(batch.inputs).labels;  // [B, T, K_attr]
   }
   return loss_with_labels(batch, labels);

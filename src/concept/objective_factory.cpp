@@ -7,6 +7,7 @@
 
 #include "cocomix/concept/cocomix_objective.h"
 #include "cocomix/concept/teacher.h"
+#include "cocomix/concept/tokenizer_identity.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -14,6 +15,7 @@ namespace {
 
 /// The teacher, checked against the student.
 GPT checked_teacher(const Config& config) {
+  check_same_tokenizer(config);
   GPT teacher = load_teacher(config.concepts.teacher_path);
   const auto& t = teacher->config();
   if (t.vocab_size != config.model.vocab_size)
@@ -47,6 +49,22 @@ std::unique_ptr<ConceptLabeler> make_labeler(const Config& config, GPT teacher) 
                                           k.teacher_precision == "bf16");
 }
 
+/// Keeps torch's default CPU generator where it was across the teacher's and the
+/// SAE's loading: their constructors draw a throwaway init, and the student's
+/// dropout stream must not depend on whether they are loaded (a run from a label
+/// cache loads neither, and must train exactly as the online one).
+class KeepDefaultGenerator {
+ public:
+  KeepDefaultGenerator() : generator_(at::detail::getDefaultCPUGenerator()), state_(generator_.get_state()) {}
+  ~KeepDefaultGenerator() { generator_.set_state(state_); }
+  KeepDefaultGenerator(const KeepDefaultGenerator&) = delete;
+  KeepDefaultGenerator& operator=(const KeepDefaultGenerator&) = delete;
+
+ private:
+  at::Generator generator_;
+  torch::Tensor state_;
+};
+
 }  // namespace
 
 Insertion insertion_of(const std::string& mode) {
@@ -69,16 +87,24 @@ std::unique_ptr<Objective> make_objective(const Config& config, bool with_teache
   options.kd_weight = k.uses_kd() ? k.kd_weight : 0.0;
   options.kd_temperature = k.kd_temperature;
   options.teacher_bf16 = k.teacher_precision == "bf16";
-  // The objective's own parameters (pause vector) draw next, then the teacher
-  // (whose construction draws an init it then overwrites).
+  // The objective's own parameters (pause vector) draw next; the teacher and SAE
+  // leave the generator as they found it.
   auto objective =
       std::make_unique<CoCoMixObjective>(std::move(student), std::move(head), nullptr, GPT(nullptr), options);
-  if (with_teacher && (k.uses_sae() || k.uses_kd())) {
+  // A label cache replaces the labeler (and the concept modes have no KD teacher).
+  const bool labels_online = k.uses_sae() && k.label_cache.empty();
+  if (with_teacher && (labels_online || k.uses_kd())) {
+    KeepDefaultGenerator keep_generator;
     GPT teacher = checked_teacher(config);
     if (k.uses_kd()) objective->set_kd_teacher(teacher);
-    if (k.uses_sae()) objective->set_labeler(make_labeler(config, teacher));
+    if (labels_online) objective->set_labeler(make_labeler(config, teacher));
   }
   return objective;
+}
+
+std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config) {
+  KeepDefaultGenerator keep_generator;
+  return make_labeler(config, checked_teacher(config));
 }
 
 }  // namespace cocomix

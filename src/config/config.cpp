@@ -169,6 +169,7 @@ void visit_fields(K& c, V& v, ConceptConfig*) {
   v("weight", c.weight);
   v("selection", c.selection);
   v("teacher_precision", c.teacher_precision);
+  v("label_cache", c.label_cache);
   v("kd_weight", c.kd_weight);
   v("kd_temperature", c.kd_temperature);
 }
@@ -314,8 +315,8 @@ void Config::validate() const {
   require(data.seq_len > 0, s, "data.seq_len", "must be positive, got " + str(data.seq_len));
   require(data.seq_len <= m.n_positions, s, "data.seq_len",
           str(data.seq_len) + " exceeds model.n_positions = " + str(m.n_positions));
-  require(data.sampling == "random" || data.sampling == "sequential", s, "data.sampling",
-          "must be \"random\" or \"sequential\", got \"" + data.sampling + "\"");
+  require(data.sampling == "random" || data.sampling == "fixed" || data.sampling == "sequential", s, "data.sampling",
+          "must be \"random\", \"fixed\" or \"sequential\", got \"" + data.sampling + "\"");
 
   const auto& o = optim;
   require(o.lr > 0, s, "optim.lr", "must be positive, got " + str(o.lr));
@@ -391,6 +392,8 @@ void Config::validate() const {
   require(k.kd_weight >= 0 && k.kd_weight <= 1, s, "concept.kd_weight", "must be in [0, 1], got " + str(k.kd_weight));
   require(k.kd_temperature > 0, s, "concept.kd_temperature", "must be positive, got " + str(k.kd_temperature));
   require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");
+  require(k.label_cache.empty() || k.uses_sae(), s, "concept.label_cache",
+          "mode \"" + k.mode + "\" has no concept labels to read from a cache");
 }
 
 }  // namespace cocomix

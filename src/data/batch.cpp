@@ -14,7 +14,9 @@ Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int6
   if (starts.empty()) throw UsageError("read_batch: no windows to read");
   const auto batch = static_cast<int64_t>(starts.size());
   const auto options = torch::TensorOptions().dtype(torch::kInt64);
-  Batch out{torch::empty({batch, seq_len}, options), torch::empty({batch, seq_len}, options)};  // [B, T] each
+  Batch out;
+  out.inputs = torch::empty({batch, seq_len}, options);  // [B, T]
+  out.targets = torch::empty({batch, seq_len}, options);
   int64_t* inputs = out.inputs.data_ptr<int64_t>();
   int64_t* targets = out.targets.data_ptr<int64_t>();
   const auto check = [&](int64_t id, int64_t position) {

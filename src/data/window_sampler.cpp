@@ -11,8 +11,28 @@
 
 namespace cocomix {
 
-WindowSampler::WindowSampler(int64_t num_tokens, int64_t seq_len, bool random, uint64_t seed, int rank, int world_size)
-    : num_tokens_(num_tokens), seq_len_(seq_len), random_(random), seed_(seed), rank_(rank), world_size_(world_size) {
+WindowOrder parse_window_order(const std::string& name, const std::string& key) {
+  if (name == "random") return WindowOrder::kRandom;
+  if (name == "fixed") return WindowOrder::kFixed;
+  if (name == "sequential") return WindowOrder::kSequential;
+  throw UsageError(key + ": must be \"random\", \"fixed\" or \"sequential\", got \"" + name + "\"");
+}
+
+std::string window_order_name(WindowOrder order) {
+  switch (order) {
+    case WindowOrder::kRandom:
+      return "random";
+    case WindowOrder::kFixed:
+      return "fixed";
+    case WindowOrder::kSequential:
+      break;
+  }
+  return "sequential";
+}
+
+WindowSampler::WindowSampler(int64_t num_tokens, int64_t seq_len, WindowOrder order, uint64_t seed, int rank,
+                             int world_size)
+    : num_tokens_(num_tokens), seq_len_(seq_len), order_(order), seed_(seed), rank_(rank), world_size_(world_size) {
   if (seq_len < 1) throw UsageError("window sampler: seq_len must be positive, got " + std::to_string(seq_len));
   if (world_size < 1 || rank < 0 || rank >= world_size)
     throw UsageError("window sampler: rank " + std::to_string(rank) + " is outside world size " +
@@ -30,14 +50,14 @@ void WindowSampler::start_epoch(int64_t epoch) {
   cursor_ = 0;
   int64_t offset = 0;
   std::mt19937_64 engine(stream_seed(seed_, static_cast<uint64_t>(epoch)));
-  if (random_) {
+  if (order_ == WindowOrder::kRandom) {
     const int64_t max_offset = std::min(seq_len_, num_tokens_ - 1 - world_size_ * seq_len_);
     offset = static_cast<int64_t>(uniform_below(engine, static_cast<uint64_t>(max_offset) + 1));
   }
   const int64_t windows = (num_tokens_ - 1 - offset) / seq_len_;
   std::vector<int64_t> all(static_cast<size_t>(windows));
   for (int64_t i = 0; i < windows; ++i) all[static_cast<size_t>(i)] = offset + i * seq_len_;
-  if (random_) {
+  if (order_ != WindowOrder::kSequential) {
     for (int64_t i = windows - 1; i > 0; --i) {
       const auto j = static_cast<int64_t>(uniform_below(engine, static_cast<uint64_t>(i) + 1));
       std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
@@ -62,7 +82,8 @@ std::vector<int64_t> WindowSampler::next(int64_t count) {
 
 nlohmann::json WindowSampler::state() const {
   return {{"seed", seed_},       {"epoch", epoch_},   {"cursor", cursor_}, {"num_tokens", num_tokens_},
-          {"seq_len", seq_len_}, {"random", random_}, {"rank", rank_},     {"world_size", world_size_}};
+          {"seq_len", seq_len_}, {"random", order_ == WindowOrder::kRandom},
+          {"sampling", window_order_name(order_)}, {"rank", rank_}, {"world_size", world_size_}};
 }
 
 void WindowSampler::restore(const nlohmann::json& state, const std::string& source) {
@@ -81,6 +102,11 @@ void WindowSampler::restore(const nlohmann::json& state, const std::string& sour
   const auto saved_tokens = integer("num_tokens").get<int64_t>();
   const auto saved_seq_len = integer("seq_len").get<int64_t>();
   const bool saved_random = state.at("random").get<bool>();
+  std::string saved_order = saved_random ? "random" : "sequential";  // states written before "sampling"
+  if (state.contains("sampling")) {
+    if (!state.at("sampling").is_string()) throw RuntimeError(where + ": sampling must be a string");
+    saved_order = state.at("sampling").get<std::string>();
+  }
   const auto saved_rank = integer("rank").get<int64_t>();
   const auto saved_world = integer("world_size").get<int64_t>();
   if (saved_tokens != num_tokens_)
@@ -89,10 +115,9 @@ void WindowSampler::restore(const nlohmann::json& state, const std::string& sour
   if (saved_seq_len != seq_len_)
     throw RuntimeError(where + " was made for seq_len " + std::to_string(saved_seq_len) + ", but data.seq_len is " +
                        std::to_string(seq_len_));
-  const auto mode = [](bool random) { return std::string(random ? "random" : "sequential"); };
-  if (saved_random != random_)
-    throw RuntimeError(where + " was made for " + mode(saved_random) + " sampling, but data.sampling is " +
-                       mode(random_));
+  if (saved_order != window_order_name(order_))
+    throw RuntimeError(where + " was made for " + saved_order + " sampling, but data.sampling is " +
+                       window_order_name(order_));
   if (saved_rank != rank_ || saved_world != world_size_)
     throw RuntimeError(where + " was made for rank " + std::to_string(saved_rank) + " of " +
                        std::to_string(saved_world) + ", but this is rank " + std::to_string(rank_) + " of " +

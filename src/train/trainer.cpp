@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/objective_factory.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
@@ -58,6 +59,7 @@ struct Trainer::State {
   std::optional<TokenFile> train_file;
   std::optional<TokenFile> val_file;
   std::unique_ptr<WindowSampler> sampler;
+  std::optional<LabelCache> label_cache;  // concept.label_cache: the labels of every fixed window
   std::unique_ptr<ReplicaSync> sync;
   std::unique_ptr<MetricsLog> metrics;
   std::string checkpoints_dir;
@@ -148,6 +150,12 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
   const auto latest = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
 
+  // Checked (hashes, layout, sampling) before anything is built or trained.
+  if (!c.concepts.label_cache.empty()) {
+    s.label_cache.emplace(LabelCache::open_for(c));
+    log_info("concept labels from " + c.concepts.label_cache + " (" + s.label_cache->header().at("windows").dump() +
+             " windows); no teacher in the loop");
+  }
   torch::manual_seed(c.train.seed);
   s.objective = make_objective(c, /*with_teacher=*/true);
   s.objective->to(s.device);
@@ -157,7 +165,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   if (group) s.sync = std::make_unique<GradientReducer>(group, s.parameters, c.dist);
   else s.sync = std::make_unique<ReplicaSync>();
   s.optimizer = make_adamw(s.named_parameters, c.optim);
-  s.sampler = std::make_unique<WindowSampler>(s.train_file->size(), c.data.seq_len, c.data.sampling == "random",
+  s.sampler = std::make_unique<WindowSampler>(s.train_file->size(), c.data.seq_len,
+                                              parse_window_order(c.data.sampling, "data.sampling"),
                                               c.train.seed, s.sync->rank(), s.sync->world_size());
 
   if (s.options.resume) {
@@ -323,10 +332,13 @@ double Trainer::State::train_step() {
   const auto result = run_optimizer_step(
       *objective, *optimizer, *sync, parameters,
       [&] {
-        auto batch = read_batch(*train_file, sampler->next(c.train.batch_size), c.data.seq_len, c.model.vocab_size);
+        const auto starts = sampler->next(c.train.batch_size);
+        auto batch = read_batch(*train_file, starts, c.data.seq_len, c.model.vocab_size);
+        if (label_cache) batch.concept_labels = label_cache->labels(starts);  // [B, T, K_attr]
         if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
           batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
           batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);
+          if (label_cache) batch.concept_labels = batch.concept_labels.pin_memory().to(device, /*non_blocking=*/true);
         }
         return batch;
       },

@@ -57,6 +57,21 @@ def train_teacher(root, train_path, val_path, **sections):
     return teacher
 
 
+def write_sae(directory, d, layer, k=8, seed=0, n_latents=96):
+    """A random TopK SAE (sae.json + sae.safetensors) of width d on the teacher's layer."""
+    import torch
+    from safetensors.torch import save_file
+    generator = torch.Generator().manual_seed(seed)
+    os.makedirs(directory, exist_ok=True)
+    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(n_latents),
+               "encoder.weight": torch.randn(n_latents, d, generator=generator) / d ** 0.5,
+               "decoder.weight": torch.randn(d, n_latents, generator=generator) / d ** 0.5},
+              os.path.join(directory, "sae.safetensors"))
+    with open(os.path.join(directory, "sae.json"), "w") as f:
+        json.dump({"d": d, "n_latents": n_latents, "k": k, "layer": layer, "teacher_sha256": ""}, f)
+    return directory
+
+
 def read_metrics(run_dir):
     """metrics.jsonl as a list of dicts (floats parsed exactly from their JSON text)."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:

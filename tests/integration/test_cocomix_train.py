@@ -10,25 +10,10 @@ import subprocess
 import time
 import unittest
 
-import torch
-from safetensors.torch import save_file
-
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config, write_sae
 
 MAX_STEPS = 12
-C = 96
-
-
-def write_sae(directory, d, layer, k=8, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    os.makedirs(directory, exist_ok=True)
-    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
-               "encoder.weight": torch.randn(C, d, generator=generator) / d ** 0.5,
-               "decoder.weight": torch.randn(d, C, generator=generator) / d ** 0.5},
-              os.path.join(directory, "sae.safetensors"))
-    with open(os.path.join(directory, "sae.json"), "w") as f:
-        json.dump({"d": d, "n_latents": C, "k": k, "layer": layer, "teacher_sha256": ""}, f)
-    return directory
+C = 96  # write_sae's default n_latents
 
 
 class CoCoMixTrainTest(unittest.TestCase):

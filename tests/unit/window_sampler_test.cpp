@@ -52,6 +52,31 @@ TEST(WindowSampler, RandomEpochsMatchTheReferenceImplementation) {
   EXPECT_EQ(sampler.next(8), (Starts{39, 7, 27, 31, 11, 35, 3, 15}));
 }
 
+TEST(WindowSampler, FixedShufflesTheSameWindowsEveryEpoch) {
+  // N = 50, T = 4, seed 1337: the 12 windows 0, 4, ..., 44 in the order of the
+  // same Python reference with no offset draw (its random epochs are the ones above).
+  WindowSampler sampler(50, 4, WindowOrder::kFixed, 1337);
+  EXPECT_EQ(sampler.windows_per_epoch(), 12);
+  EXPECT_EQ(sampler.next(12), (Starts{12, 20, 8, 28, 40, 16, 32, 4, 36, 24, 44, 0}));
+  EXPECT_EQ(sampler.next(12), (Starts{40, 44, 16, 36, 4, 24, 28, 8, 32, 0, 12, 20}));
+  EXPECT_EQ(sampler.state()["sampling"], "fixed");
+  EXPECT_EQ(sampler.state()["random"], false);
+  // Ranks split each epoch's shuffled order r, r + w, ...
+  WindowSampler rank0(50, 4, WindowOrder::kFixed, 1337, 0, 2), rank1(50, 4, WindowOrder::kFixed, 1337, 1, 2);
+  EXPECT_EQ(rank0.next(6), (Starts{12, 8, 40, 32, 36, 44}));
+  EXPECT_EQ(rank1.next(6), (Starts{20, 28, 16, 4, 24, 0}));
+  // Its state resumes only as "fixed".
+  sampler.next(5);
+  WindowSampler resumed(50, 4, WindowOrder::kFixed, 1);
+  resumed.restore(sampler.state(), "state.json");
+  EXPECT_EQ(resumed.next(20), sampler.next(20));
+  WindowSampler random(50, 4, WindowOrder::kRandom, 1337);
+  EXPECT_EQ(restore_error(random, sampler.state()),
+            "ckpt/trainer_state.json: sampler state was made for fixed sampling, but data.sampling is random");
+  EXPECT_EQ(parse_window_order("fixed", "data.sampling"), WindowOrder::kFixed);
+  EXPECT_THROW(parse_window_order("shuffled", "data.sampling"), UsageError);
+}
+
 TEST(WindowSampler, SequentialWalksTheFileInOrder) {
   WindowSampler sampler(20, 4, /*random=*/false, 1);
   EXPECT_EQ(sampler.windows_per_epoch(), 4);  // (20 - 1) / 4

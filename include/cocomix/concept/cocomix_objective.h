@@ -5,7 +5,8 @@
 // vector interleaved the same way (pause tokens), or nothing; blocks
 // [L_s, n_layer) run on the result and the inserted slots (or the tokens, when
 // nothing is interleaved) go to ln_f and the LM head.
-// Loss = NTP (or (1-α)·NTP + α·KD) + λ·L_concept, labels from a ConceptLabeler.
+// Loss = NTP (or (1-α)·NTP + α·KD) + λ·L_concept, labels from a ConceptLabeler
+// or, when the batch carries them, from a label cache (concept/label_cache.h).
 #pragma once
 
 #include <memory>

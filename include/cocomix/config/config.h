@@ -29,7 +29,9 @@ struct DataConfig {
   std::string val_path;             ///< validation token file ("" = no validation)
   std::string format = "auto";      ///< "auto" (llm.c header if present, else raw uint16), "llmc", "u16"
   int64_t seq_len = 1024;           ///< context T of a training window; <= model.n_positions
-  std::string sampling = "random";  ///< "random": shuffled windows at a random epoch offset; "sequential"
+  std::string sampling = "random";  ///< "random": shuffled windows at a random epoch offset; "fixed": the
+                                    ///< windows 0, T, 2T, ... shuffled per epoch (a label cache's layout);
+                                    ///< "sequential": those windows in order
 };
 
 /// AdamW and the learning-rate schedule.
@@ -106,6 +108,8 @@ struct ConceptConfig {
   std::string selection = "attribution";   ///< "attribution" (post-TopK z, released code), "attribution_pre"
                                            ///< (z_pre, paper Eq. 1) or "activation" (ablation)
   std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
+  std::string label_cache;                 ///< concept labels precomputed by `cocomix-sae label` ("" = run the
+                                           ///< teacher in the loop); needs data.sampling "fixed" (docs/label-cache.md)
   double kd_weight = 0.5;                  ///< α of the KD modes (the paper gives no value)
   double kd_temperature = 1.0;             ///< τ of the KD modes
 

@@ -1,5 +1,6 @@
 // Which windows of a token file each rank trains on, epoch after epoch: a random
-// offset and a seeded shuffle per epoch (or plain sequential order), split
+// offset and a seeded shuffle per epoch, the fixed windows 0, T, 2T, ... in a
+// seeded shuffle (what a concept-label cache covers), or plain sequential order, split
 // disjointly across data-parallel ranks, with a JSON state that resumes exactly.
 #pragma once
 
@@ -12,6 +13,16 @@
 
 namespace cocomix {
 
+/// data.sampling: the order of a token file's windows.
+enum class WindowOrder {
+  kRandom,      ///< "random": a random offset in [0, T] and a shuffle per epoch
+  kFixed,       ///< "fixed": the windows at 0, T, 2T, ..., shuffled per epoch
+  kSequential,  ///< "sequential": the windows at 0, T, 2T, ... in order
+};
+/// "random" / "fixed" / "sequential"; throws UsageError naming `key` otherwise.
+WindowOrder parse_window_order(const std::string& name, const std::string& key);
+std::string window_order_name(WindowOrder order);
+
 /// Hands out window starts (a window is seq_len + 1 tokens: inputs
 /// start..start+T-1, targets start+1..start+T) for one rank.
 ///
@@ -22,6 +33,8 @@ namespace cocomix {
 /// file); the same engine then shuffles them (Fisher-Yates: for i = k-1 .. 1,
 /// swap entries i and uniform_below(engine, i+1)). Rank r of world w takes
 /// shuffled entries r, r+w, r+2w, ... of the first floor(k/w)*w.
+/// Fixed mode: o = 0, the same engine's shuffle (no offset draw), so every
+/// epoch visits the same windows 0, T, 2T, ... in a new order.
 /// Sequential mode: o = 0 and no shuffle. next() rolls into the next epoch
 /// seamlessly.
 class WindowSampler {
@@ -29,12 +42,18 @@ class WindowSampler {
   /// Throws UsageError for seq_len < 1 or a rank outside [0, world_size), and
   /// RuntimeError when the file holds fewer than world_size*seq_len + 1 tokens
   /// (fewer than seq_len + 1 on one rank).
-  WindowSampler(int64_t num_tokens, int64_t seq_len, bool random, uint64_t seed, int rank = 0, int world_size = 1);
+  WindowSampler(int64_t num_tokens, int64_t seq_len, WindowOrder order, uint64_t seed, int rank = 0,
+                int world_size = 1);
+  /// random: kRandom, else kSequential.
+  WindowSampler(int64_t num_tokens, int64_t seq_len, bool random, uint64_t seed, int rank = 0, int world_size = 1)
+      : WindowSampler(num_tokens, seq_len, random ? WindowOrder::kRandom : WindowOrder::kSequential, seed, rank,
+                      world_size) {}
 
   /// The next `count` window starts of this rank, advancing the cursor.
   std::vector<int64_t> next(int64_t count);
 
-  /// {seed, epoch, cursor, num_tokens, seq_len, random, rank, world_size}.
+  /// {seed, epoch, cursor, num_tokens, seq_len, random, sampling, rank, world_size}
+  /// (random: sampling == "random", kept for states written before "sampling").
   nlohmann::json state() const;
   /// Resumes from state(). Throws RuntimeError naming `source` when the state is
   /// malformed or was made for a different file size, seq_len, sampling mode,
@@ -54,7 +73,7 @@ class WindowSampler {
 
   int64_t num_tokens_;
   int64_t seq_len_;
-  bool random_;
+  WindowOrder order_;
   uint64_t seed_;
   int rank_;
   int world_size_;

@@ -1,0 +1,155 @@
+// The label-cache file (concept/label_cache.h) through its writer and reader:
+// ids round-trip in both id types at the windows' offsets, a PATH.partial of
+// the same header resumes at its last whole window (another header starts
+// over), nothing is named PATH before finish(), every header field mismatch is
+// refused naming the file and the field, and a run with a cache builds its
+// objective without loading the teacher or the SAE.
+#include "cocomix/concept/label_cache.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cocomix/concept/cocomix_objective.h"
+#include "cocomix/concept/objective_factory.h"
+#include "cocomix/util/error.h"
+#include "temp_dir.h"
+
+namespace cocomix {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+/// A header as label_cache_header writes it, for T = 3, K = 2 and `windows` windows.
+json header_for(int64_t windows, int64_t n_concepts) {
+  return {{"format_version", kLabelCacheVersion}, {"token_file", "train.bin"}, {"token_file_bytes", 2048},
+          {"token_file_sha256", "aa"},            {"num_tokens", 3 * windows + 1}, {"seq_len", 3},
+          {"window_stride", 3},                   {"windows", windows},  {"k_attr", 2},
+          {"selection", "attribution"},           {"teacher_precision", "fp32"}, {"teacher_sha256", "bb"},
+          {"sae_sha256", "cc"},                   {"sae_k", 8},          {"teacher_layer", 1},
+          {"n_concepts", n_concepts},             {"id_type", n_concepts <= 65536 ? "uint16" : "int32"}};
+}
+
+std::string open_error(const std::string& path, const json& expected) {
+  try {
+    LabelCache::open(path, expected);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LabelCache, RoundTripsIdsOfBothTypesAtTheirWindows) {
+  testing::TempDir dir;
+  for (const int64_t C : {int64_t{65536}, int64_t{100000}}) {
+    const std::string path = dir.path() + "/labels_" + std::to_string(C);
+    const auto header = header_for(5, C);
+    const auto labels = torch::randint(0, C, {5, 3, 2}, torch::kInt64);  // [windows, T, K]
+    {
+      LabelCacheWriter writer(path, header);
+      writer.append(labels.narrow(0, 0, 2));
+      EXPECT_FALSE(fs::exists(path));  // only PATH.partial until finish()
+      writer.append(labels.narrow(0, 2, 3));
+      writer.finish();
+    }
+    EXPECT_TRUE(fs::exists(path));
+    EXPECT_FALSE(fs::exists(path + ".partial"));
+    const auto cache = LabelCache::open(path, header);
+    const auto read = cache.labels({12, 0, 6});  // windows 4, 0, 2
+    EXPECT_TRUE(torch::equal(read, torch::stack({labels[4], labels[0], labels[2]})));
+    EXPECT_THROW(cache.labels({1}), RuntimeError);   // not a window start
+    EXPECT_THROW(cache.labels({15}), RuntimeError);  // beyond the last window
+  }
+}
+
+TEST(LabelCache, WriterResumesWholeWindowsOfTheSameHeaderOnly) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/labels";
+  const auto header = header_for(4, 50);
+  const auto labels = torch::randint(0, 50, {4, 3, 2}, torch::kInt64);
+  {
+    LabelCacheWriter writer(path, header);
+    writer.append(labels.narrow(0, 0, 3));
+  }  // interrupted: no finish()
+  fs::resize_file(path + ".partial", fs::file_size(path + ".partial") - 5);  // window 2 incomplete
+  {
+    LabelCacheWriter writer(path, header);
+    EXPECT_EQ(writer.windows_done(), 2);
+    EXPECT_THROW(writer.finish(), RuntimeError);  // windows missing: nothing renamed
+    EXPECT_FALSE(fs::exists(path));
+    writer.append(labels.narrow(0, 2, 2));
+    writer.finish();
+  }
+  EXPECT_TRUE(torch::equal(LabelCache::open(path, header).labels({0, 3, 6, 9}), labels));
+  // A partial file of another header is started over.
+  {
+    LabelCacheWriter writer(path + "2", header_for(4, 50));
+    writer.append(labels.narrow(0, 0, 1));
+  }
+  LabelCacheWriter other(path + "2", header_for(4, 60));
+  EXPECT_EQ(other.windows_done(), 0);
+  EXPECT_THROW(other.append(torch::full({1, 3, 2}, 60, torch::kInt64)), RuntimeError);  // id >= n_concepts
+}
+
+TEST(LabelCache, RefusesEveryMismatchedFieldNamingIt) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/labels";
+  const auto header = header_for(2, 50);
+  {
+    LabelCacheWriter writer(path, header);
+    writer.append(torch::zeros({2, 3, 2}, torch::kInt64));
+    writer.finish();
+  }
+  for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+           {"token_file_sha256", "ab"}, {"token_file_bytes", 2050}, {"seq_len", 4}, {"k_attr", 3},
+           {"selection", "activation"}, {"teacher_precision", "bf16"}, {"teacher_sha256", "bc"},
+           {"sae_sha256", "cd"}, {"sae_k", 16}, {"teacher_layer", 2}, {"n_concepts", 51}}) {
+    json expected = header;
+    expected[field] = value;
+    EXPECT_EQ(open_error(path, expected).rfind(path + ": " + field + ": the cache was built for ", 0), 0u)
+        << field << ": " << open_error(path, expected);
+  }
+  json renamed = header;
+  renamed["token_file"] = "elsewhere/train.bin";  // where the file lies is not what it holds
+  EXPECT_EQ(open_error(path, renamed), "");
+  fs::resize_file(path, fs::file_size(path) - 1);
+  EXPECT_NE(open_error(path, header).find("truncated or damaged"), std::string::npos);
+}
+
+TEST(LabelCache, ObjectiveOfACachedRunLoadsNoTeacher) {
+  Config config;
+  config.model.vocab_size = 64;
+  config.model.n_positions = 8;
+  config.model.n_embd = 16;
+  config.model.n_layer = 2;
+  config.model.n_head = 2;
+  config.model.dropout = 0;  // compute() twice must give the same loss
+  config.concepts.mode = "cocomix";
+  config.concepts.teacher_path = "/nonexistent/teacher";  // loading either would throw
+  config.concepts.sae_path = "/nonexistent/sae";
+  config.concepts.n_concepts = 32;
+  config.concepts.insert_layer = 1;
+  config.concepts.k_pred = 4;
+  config.concepts.label_cache = "/nonexistent/labels";
+  const auto objective = make_objective(config, /*with_teacher=*/true);
+  auto* cocomix = dynamic_cast<CoCoMixObjective*>(objective.get());
+  ASSERT_NE(cocomix, nullptr);
+  EXPECT_EQ(cocomix->labeler(), nullptr);
+  // The labels come with the batch.
+  Batch batch;
+  batch.inputs = torch::randint(0, 64, {2, 8}, torch::kInt64);
+  batch.targets = torch::randint(0, 64, {2, 8}, torch::kInt64);
+  EXPECT_THROW(cocomix->compute(batch), UsageError);
+  batch.concept_labels = torch::randint(0, 32, {2, 8, 4}, torch::kInt64);
+  const auto from_batch = cocomix->compute(batch);
+  const auto direct = cocomix->loss_with_labels(batch, batch.concept_labels);
+  EXPECT_EQ(from_batch.loss.item<double>(), direct.loss.item<double>());
+  config.concepts.label_cache.clear();
+  EXPECT_THROW(make_objective(config, /*with_teacher=*/true), std::exception);  // the online path loads them
+}
+
+}  // namespace
+}  // namespace cocomix
