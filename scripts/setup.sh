@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DEBIAN_PACKAGES=(cmake ninja-build ccache g++ python3-venv nlohmann-json3-dev libcli11-dev
-                 libspdlog-dev libfmt-dev libgtest-dev libutf8proc-dev zlib1g-dev libzstd-dev zstd
+                 libspdlog-dev libfmt-dev libgtest-dev libutf8proc-dev zlib1g-dev libzstd-dev zstd libbz2-dev
                  libgloo-dev)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,8 +1,9 @@
 // InputFile: a raw-file reader under a decoder per compression (plain copy,
-// zlib inflate with gzip headers, zstd streaming), plus a line splitter over a
+// zlib inflate with gzip headers, zstd streaming, bzip2 streaming), plus a line splitter over a
 // 1 MiB buffer of decompressed bytes.
 #include "cocomix/util/input_file.h"
 
+#include <bzlib.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -29,6 +30,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 Compression compression_of(const std::string& path) {
   if (ends_with(path, ".gz")) return Compression::kGzip;
   if (ends_with(path, ".zst")) return Compression::kZstd;
+  if (ends_with(path, ".bz2")) return Compression::kBzip2;
   return Compression::kNone;
 }
 
@@ -37,6 +39,7 @@ std::string without_compression_suffix(const std::string& path) {
     case Compression::kGzip:
       return path.substr(0, path.size() - 3);
     case Compression::kZstd:
+    case Compression::kBzip2:
       return path.substr(0, path.size() - 4);
     case Compression::kNone:
       break;
@@ -162,6 +165,45 @@ class ZstdDecoder final : public StreamDecoder {
   bool in_frame_ = false;
 };
 
+class Bzip2Decoder final : public StreamDecoder {
+ public:
+  explicit Bzip2Decoder(const std::string& path) : StreamDecoder(path) {
+    if (BZ2_bzDecompressInit(&stream_, 0, 0) != BZ_OK) throw RuntimeError(path + ": cannot initialise bzip2");
+  }
+  ~Bzip2Decoder() override { BZ2_bzDecompressEnd(&stream_); }
+
+  size_t decode(char* out, size_t capacity) override {
+    size_t produced = 0;
+    while (produced == 0) {
+      // At the end of the file a stream may still hold output that did not fit.
+      const bool at_end = !have_input();
+      if (at_end && !in_stream_) return 0;
+      stream_.next_in = in_.data() + in_position_;
+      stream_.avail_in = at_end ? 0 : static_cast<unsigned>(in_size_ - in_position_);
+      stream_.next_out = out;
+      stream_.avail_out = static_cast<unsigned>(capacity);
+      in_stream_ = true;
+      const int status = BZ2_bzDecompress(&stream_);
+      if (!at_end) in_position_ = in_size_ - stream_.avail_in;
+      produced = capacity - stream_.avail_out;
+      if (status == BZ_STREAM_END) {
+        in_stream_ = false;  // another bzip2 stream may follow (concatenated .bz2 files)
+        BZ2_bzDecompressEnd(&stream_);
+        if (BZ2_bzDecompressInit(&stream_, 0, 0) != BZ_OK) throw RuntimeError(path_ + ": cannot initialise bzip2");
+      } else if (status != BZ_OK) {
+        throw RuntimeError(path_ + ": corrupt bzip2 data (error " + std::to_string(status) + ")");
+      }
+      if (at_end && produced == 0 && in_stream_)
+        throw RuntimeError(path_ + ": truncated bzip2 data (the file ends inside a stream)");
+    }
+    return produced;
+  }
+
+ private:
+  bz_stream stream_{};
+  bool in_stream_ = false;
+};
+
 }  // namespace
 
 InputFile::InputFile(const std::string& path) : path_(path) {
@@ -171,6 +213,9 @@ InputFile::InputFile(const std::string& path) : path_(path) {
       break;
     case Compression::kZstd:
       decoder_ = std::make_unique<ZstdDecoder>(path);
+      break;
+    case Compression::kBzip2:
+      decoder_ = std::make_unique<Bzip2Decoder>(path);
       break;
     case Compression::kNone:
       decoder_ = std::make_unique<PlainDecoder>(path);

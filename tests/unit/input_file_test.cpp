@@ -1,8 +1,9 @@
 // util/input_file.h: the same text read plain, gzip'ed (also as two concatenated
-// members) and zstd'ed, whole and by lines; truncated and corrupt files fail
+// members), zstd'ed and bzip2'ed (also two streams), whole and by lines; truncated and corrupt files fail
 // with one line naming the file.
 #include "cocomix/util/input_file.h"
 
+#include <bzlib.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -28,6 +29,16 @@ std::string gzip(const std::string& data) {
   EXPECT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
   out.resize(stream.total_out);
   deflateEnd(&stream);
+  return out;
+}
+
+std::string bzip2(const std::string& data) {
+  std::string out(data.size() + data.size() / 100 + 1024, '\0');
+  auto size = static_cast<unsigned>(out.size());
+  EXPECT_EQ(BZ2_bzBuffToBuffCompress(out.data(), &size, const_cast<char*>(data.data()),
+                                     static_cast<unsigned>(data.size()), 9, 0, 0),
+            BZ_OK);
+  out.resize(size);
   return out;
 }
 
@@ -68,7 +79,9 @@ class InputFileTest : public ::testing::Test {
 TEST_F(InputFileTest, PlainGzipAndZstdReadTheSame) {
   const std::string text = sample_text();
   for (const std::string& path : {write("a.txt", text), write("a.txt.gz", gzip(text)), write("a.txt.zst", zstd(text)),
-                                  write("twice.gz", gzip(text.substr(0, 1000)) + gzip(text.substr(1000)))}) {
+                                  write("twice.gz", gzip(text.substr(0, 1000)) + gzip(text.substr(1000))),
+                                  write("a.txt.bz2", bzip2(text)),
+                                  write("twice.bz2", bzip2(text.substr(0, 1000)) + bzip2(text.substr(1000)))}) {
     EXPECT_EQ(InputFile(path).read_all(), text) << path;
     InputFile lines(path);
     std::string line, joined;
@@ -80,6 +93,8 @@ TEST_F(InputFileTest, PlainGzipAndZstdReadTheSame) {
     EXPECT_GT(lines.disk_bytes_read(), 0) << path;
   }
   EXPECT_EQ(compression_of("x.jsonl.zst"), Compression::kZstd);
+  EXPECT_EQ(compression_of("x.txt.bz2"), Compression::kBzip2);
+  EXPECT_EQ(without_compression_suffix("x.txt.bz2"), "x.txt");
   EXPECT_EQ(without_compression_suffix("x.jsonl.gz"), "x.jsonl");
   EXPECT_EQ(without_compression_suffix("x.txt"), "x.txt");
 }
@@ -98,6 +113,11 @@ TEST_F(InputFileTest, TruncatedAndCorruptDataAreErrors) {
   EXPECT_EQ(error_of(cut_gz), cut_gz + ": truncated gzip data (the file ends inside a member)");
   const std::string cut_zst = write("cut.zst", zst.substr(0, zst.size() / 2));
   EXPECT_EQ(error_of(cut_zst), cut_zst + ": truncated zstd data (the file ends inside a frame)");
+  const std::string bz = bzip2(text);
+  const std::string cut_bz = write("cut.bz2", bz.substr(0, bz.size() / 2));
+  EXPECT_EQ(error_of(cut_bz), cut_bz + ": truncated bzip2 data (the file ends inside a stream)");
+  const std::string bad_bz = write("bad.bz2", "this is not bzip2 at all");
+  EXPECT_EQ(error_of(bad_bz).rfind(bad_bz + ": corrupt bzip2 data", 0), 0u) << error_of(bad_bz);
   const std::string bad_gz = write("bad.gz", "this is not gzip at all");
   EXPECT_EQ(error_of(bad_gz).rfind(bad_gz + ": corrupt gzip data: ", 0), 0u) << error_of(bad_gz);
   const std::string bad_zst = write("bad.zst", "this is not zstd at all");

@@ -1,6 +1,6 @@
 // Sequential reading of input text, decompressing by file name: ".gz" through
-// zlib (concatenated gzip members too) and ".zst" through libzstd, anything else
-// as is. Whole files, lines, or raw chunks; corrupt or truncated data is a
+// zlib (concatenated gzip members too), ".zst" through libzstd, ".bz2" through
+// libbz2, anything else as is. Whole files, lines, or raw chunks; corrupt or truncated data is a
 // one-line RuntimeError naming the file. No LibTorch here.
 #pragma once
 
@@ -11,12 +11,12 @@
 
 namespace cocomix {
 
-enum class Compression { kNone, kGzip, kZstd };
+enum class Compression { kNone, kGzip, kZstd, kBzip2 };
 
-/// kGzip for a name ending in ".gz", kZstd for ".zst", else kNone.
+/// kGzip for a name ending in ".gz", kZstd for ".zst", kBzip2 for ".bz2", else kNone.
 Compression compression_of(const std::string& path);
 
-/// `path` without a ".gz" / ".zst" ending: the name that tells the content type.
+/// `path` without a ".gz" / ".zst" / ".bz2" ending: the name that tells the content type.
 std::string without_compression_suffix(const std::string& path);
 
 class InputFile {
