@@ -1,60 +1,152 @@
-// cocomix-eval: validation perplexity of a checkpoint on a token file.
-//   cocomix-eval --checkpoint DIR --val FILE [--json OUT] [--batch-size N] [--max-windows N]
+// cocomix-eval: zero-shot tasks (lm-evaluation-harness rules) and validation
+// perplexity of a checkpoint, in one run.
+//   cocomix-eval --checkpoint DIR [--tasks a,b,c --data-dir DIR] [--val FILE]
+//                [--limit N] [--json OUT] [--markdown OUT] [--batch-size N] [--precision fp32|bf16]
 // DIR is a checkpoint directory (step_XXXXXXXX) or a run directory, whose newest
-// complete checkpoint is used.
+// complete checkpoint is used. The JSON goes to stdout (and --json), a markdown
+// table of the task metrics to stderr (and --markdown).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/data/gpt2_tokenizer.h"
 #include "cocomix/eval/checkpoint_model.h"
+#include "cocomix/eval/eval_report.h"
 #include "cocomix/eval/perplexity.h"
-#include "cocomix/train/autocast.h"
+#include "cocomix/eval/task_runner.h"
+#include "cocomix/eval/tasks/tasks.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/log.h"
+
+namespace {
+
+/// "name=path" pairs of a repeated flag.
+std::map<std::string, std::string> name_paths(const std::vector<std::string>& items, const char* flag) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      throw cocomix::UsageError(std::string(flag) + ": \"" + item + "\" is not TASK=PATH");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Evaluate a cocomix checkpoint", "cocomix-eval"};
+  CLI::App app{"Evaluate a cocomix checkpoint: zero-shot tasks and validation perplexity", "cocomix-eval"};
   std::string checkpoint;
   std::string val_path;
   std::string json_path;
+  std::string markdown_path;
   std::string format = "auto";
+  std::string tasks_list;
+  std::string data_dir;
+  std::string tokenizer_dir;
+  std::string precision = "fp32";
+  std::vector<std::string> task_files;
+  std::vector<std::string> label_files;
   int64_t batch_size = 8;
   int64_t max_windows = 0;
   int64_t seq_len = 0;
+  int64_t limit = 0;
   app.add_option("--checkpoint", checkpoint, "checkpoint directory, or a run directory (newest checkpoint)")
       ->required();
-  app.add_option("--val", val_path, "token file to evaluate (llm.c shard or raw uint16)")->required();
-  app.add_option("--format", format, "token file format: auto, llmc, u16")->capture_default_str();
-  app.add_option("--json", json_path, "also write the result as JSON to this file");
-  app.add_option("--batch-size", batch_size, "windows per forward pass")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-windows", max_windows, "evaluate at most this many windows (0 = all)")
+  app.add_option("--tasks", tasks_list, "comma-separated zero-shot tasks: lambada_openai, wikitext, hellaswag, "
+                                        "piqa, arc_easy, arc_challenge, social_iqa, winogrande");
+  app.add_option("--data-dir", data_dir, "directory laid out like shared/data (eval_lambada/, eval_piqa/, ...)");
+  app.add_option("--task-file", task_files, "TASK=PATH: the data file of TASK instead of the --data-dir one");
+  app.add_option("--labels-file", label_files, "TASK=PATH: the label file of TASK (piqa, social_iqa)");
+  app.add_option("--tokenizer", tokenizer_dir, "GPT-2 tokenizer files (default: DATA_DIR/gpt2_tokenizer)");
+  app.add_option("--limit", limit, "score only the first N documents of each task (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--seq-len", seq_len, "window length T (default: the checkpoint's data.seq_len)")
+  app.add_option("--val", val_path, "token file for validation perplexity (llm.c shard or raw uint16)");
+  app.add_option("--format", format, "token file format of --val: auto, llmc, u16")->capture_default_str();
+  app.add_option("--json", json_path, "also write the result as JSON to this file");
+  app.add_option("--markdown", markdown_path, "also write the task metrics as a markdown table to this file");
+  app.add_option("--batch-size", batch_size, "sequences per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--precision", precision, "fp32 or bf16 (autocast) forward passes")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--max-windows", max_windows, "--val: evaluate at most this many windows (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seq-len", seq_len, "--val: window length T (default: the checkpoint's data.seq_len)")
       ->check(CLI::NonNegativeNumber);
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
+    if (val_path.empty() && tasks_list.empty())
+      throw cocomix::UsageError("give --val FILE (validation perplexity) and/or --tasks a,b,c with --data-dir DIR");
+    const auto names = cocomix::split_task_list(tasks_list);
+    const auto files = name_paths(task_files, "--task-file");
+    const auto labels = name_paths(label_files, "--labels-file");
+    std::vector<std::pair<std::string, cocomix::TaskFiles>> task_paths;
+    for (const auto& name : names) {
+      if (data_dir.empty() && !files.count(name))
+        throw cocomix::UsageError("--data-dir: needed for task \"" + name + "\" (or give --task-file " + name +
+                                  "=PATH)");
+      auto paths = cocomix::default_task_files(name, data_dir);  // also rejects unknown names
+      if (files.count(name)) paths.data = files.at(name);
+      if (labels.count(name)) paths.labels = labels.at(name);
+      task_paths.emplace_back(name, paths);
+    }
+    const bool bf16 = precision == "bf16";
     auto loaded = cocomix::load_model_for_eval(checkpoint);
-    const auto file = cocomix::TokenFile::open(val_path, cocomix::parse_token_format(format));
-    cocomix::PerplexityOptions options;
-    options.seq_len = seq_len > 0 ? seq_len : loaded.config.data.seq_len;
-    if (options.seq_len > loaded.config.model.n_positions)
-      throw cocomix::UsageError("--seq-len: " + std::to_string(options.seq_len) + " exceeds the model's n_positions " +
-                                std::to_string(loaded.config.model.n_positions));
-    options.batch_size = batch_size;
-    options.max_windows = max_windows;
-    options.vocab_size = loaded.config.model.vocab_size;
-    options.bf16 = cocomix::resolve_precision(loaded.config.train.precision, c10::DeviceType::CPU) == "bf16";
-    const auto result = cocomix::evaluate_perplexity(
-        [&](const torch::Tensor& x) { return loaded.objective->logits(x); }, file, options);
-    const nlohmann::json out = {
-        {"checkpoint", loaded.checkpoint_dir}, {"val_file", val_path},    {"val_loss", result.loss},
-        {"val_ppl", result.perplexity},        {"tokens", result.tokens}, {"windows", result.windows},
-        {"seq_len", options.seq_len}};
+    auto logits_of = [&](const torch::Tensor& x) { return loaded.objective->logits(x); };
+    nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}};
+    if (!names.empty()) {
+      const auto tokenizer = cocomix::Gpt2Tokenizer::load(tokenizer_dir.empty() ? data_dir + "/gpt2_tokenizer"
+                                                                                 : tokenizer_dir);
+      if (loaded.config.model.vocab_size != tokenizer.vocab_size())
+        throw cocomix::RuntimeError(loaded.checkpoint_dir + "/config.json: model.vocab_size " +
+                                    std::to_string(loaded.config.model.vocab_size) + " is not the " +
+                                    std::to_string(tokenizer.vocab_size()) +
+                                    " ids of the GPT-2 tokenizer the tasks use; evaluate a GPT-2-vocabulary model");
+      cocomix::ScorerOptions options;
+      options.max_length = loaded.config.model.n_positions;
+      options.batch_size = batch_size;
+      options.bf16 = bf16;
+      std::vector<cocomix::TaskReport> reports;
+      for (const auto& [name, paths] : task_paths) {
+        const auto task = cocomix::load_task(name, paths, limit);
+        cocomix::log_info(name + ": " + std::to_string(task.docs.size()) + " documents from " + paths.data);
+        reports.push_back({name, cocomix::run_task(task, tokenizer, logits_of, options)});
+        cocomix::log_info(name + ": " + std::to_string(reports.back().run.requests) + " requests in " +
+                          std::to_string(reports.back().run.seconds) + " s");
+      }
+      out["tasks"] = cocomix::tasks_json(reports);
+      const std::string table = cocomix::tasks_markdown(reports);
+      std::fprintf(stderr, "%s", table.c_str());
+      if (!markdown_path.empty()) cocomix::write_file_atomically(markdown_path, table);
+    }
+    if (!val_path.empty()) {
+      const auto file = cocomix::TokenFile::open(val_path, cocomix::parse_token_format(format));
+      cocomix::PerplexityOptions options;
+      options.seq_len = seq_len > 0 ? seq_len : loaded.config.data.seq_len;
+      if (options.seq_len > loaded.config.model.n_positions)
+        throw cocomix::UsageError("--seq-len: " + std::to_string(options.seq_len) +
+                                  " exceeds the model's n_positions " +
+                                  std::to_string(loaded.config.model.n_positions));
+      options.batch_size = batch_size;
+      options.max_windows = max_windows;
+      options.vocab_size = loaded.config.model.vocab_size;
+      options.bf16 = bf16;
+      const auto result = cocomix::evaluate_perplexity(logits_of, file, options);
+      out["val_file"] = val_path;
+      out["val_loss"] = result.loss;
+      out["val_ppl"] = result.perplexity;
+      out["tokens"] = result.tokens;
+      out["windows"] = result.windows;
+      out["seq_len"] = options.seq_len;
+    }
     std::printf("%s\n", out.dump(2).c_str());
     if (!json_path.empty()) cocomix::write_file_atomically(json_path, out.dump(2) + "\n");
     return cocomix::kExitOk;
