@@ -42,7 +42,6 @@ def main():
             config = json.load(f)
         m, d, t = config["model"], config["data"], config["train"]
         for precision in ("fp32", "bf16"):
-            cpp_runs, py_runs = [], []
             cpp_command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, config_path),
                            "--steps", str(args.steps), "--set", f"train.precision={precision}",
                            "--set", f"train.threads={args.threads}", "--set", "model.dropout=0",

@@ -3,8 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
