@@ -40,10 +40,11 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-/// A two-parameter model y = tanh(x W^T) . v; rank r's weights start at seed r.
+/// A two-parameter model y = tanh(x W^T) . v; rank r's weights start at seed r. A
+/// generator of its own: the two rank threads must not race on torch's global one.
 std::vector<torch::Tensor> make_parameters(int seed) {
-  torch::manual_seed(seed);
-  return {torch::randn({3, 4}).requires_grad_(), torch::randn({3}).requires_grad_()};
+  auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+  return {torch::randn({3, 4}, generator).requires_grad_(), torch::randn({3}, generator).requires_grad_()};
 }
 torch::Tensor loss_of(const std::vector<torch::Tensor>& p, const torch::Tensor& x) {
   return torch::tanh(torch::matmul(x, p[0].t())).matmul(p[1]).pow(2).mean();
