@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 BIN = os.environ.get("COCOMIX_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin"))
 SOURCE_DIR = os.environ.get("COCOMIX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -76,6 +77,19 @@ def read_metrics(run_dir):
     """metrics.jsonl as a list of dicts (floats parsed exactly from their JSON text)."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def wait_for_checkpoint(processes, run_dir, step, timeout=300, poll=0.02):
+    """Returns once RUN_DIR's checkpoint of STEP is complete; AssertionError if any of the
+    training PROCESSES ends first or TIMEOUT seconds pass (the callers then kill them)."""
+    marker = os.path.join(run_dir, "checkpoints", f"step_{step:08d}", "COMPLETE")
+    deadline = time.time() + timeout
+    while not os.path.exists(marker):
+        if any(p.poll() is not None for p in processes):
+            raise AssertionError("training ended early")
+        if time.time() > deadline:
+            raise AssertionError(f"no checkpoint {marker} after {timeout} s")
+        time.sleep(poll)
 
 
 def temp_dir():

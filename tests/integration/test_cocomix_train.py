@@ -7,10 +7,9 @@ import filecmp
 import json
 import os
 import subprocess
-import time
 import unittest
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config, write_sae
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint, write_config, write_sae
 
 MAX_STEPS = 12
 C = 96  # write_sae's default n_latents
@@ -46,12 +45,7 @@ class CoCoMixTrainTest(unittest.TestCase):
         out = os.path.join(self.root, "killed")
         process = subprocess.Popen([app("cocomix-train"), "--config", self.config, "--out", out],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        marker = os.path.join(out, "checkpoints/step_00000004/COMPLETE")
-        deadline = time.time() + 300
-        while not os.path.exists(marker):
-            self.assertIsNone(process.poll(), "training ended early")
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.05)
+        wait_for_checkpoint([process], out, 4)
         process.kill()
         process.communicate(timeout=60)
         run([app("cocomix-train"), "--config", self.config, "--out", out, "--resume"])

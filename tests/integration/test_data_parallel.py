@@ -15,7 +15,7 @@ import unittest
 import torch
 from safetensors.torch import load_file
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint, write_config
 
 try:
     from cocomix_testlib import write_sae
@@ -129,12 +129,7 @@ class DataParallelTest(unittest.TestCase):
     def start_until_first_checkpoint(self, out):
         """2 ranks training into OUT, returned once the step-2 checkpoint is complete."""
         processes = start_ranks(["--config", self.config, "--out", out])
-        marker = os.path.join(out, "checkpoints/step_00000002/COMPLETE")
-        deadline = time.time() + 120
-        while not os.path.exists(marker):
-            self.assertTrue(all(p.poll() is None for p in processes), "training ended early")
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.01)
+        wait_for_checkpoint(processes, out, 2, timeout=120, poll=0.01)
         return processes
 
     def test_killed_rank_stops_the_other_and_resume_is_exact(self):

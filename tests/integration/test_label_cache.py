@@ -11,10 +11,9 @@ import os
 import shutil
 import struct
 import subprocess
-import time
 import unittest
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, write_config, write_sae
+from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint, write_config, write_sae
 
 MAX_STEPS = 12
 FINAL = "checkpoints/step_%08d/model.safetensors" % MAX_STEPS
@@ -77,12 +76,7 @@ class LabelCacheTest(unittest.TestCase):
         process = subprocess.Popen([app("cocomix-train"), "--config", self.config, "--out", out,
                                     "--set", "concept.label_cache=" + self.cache],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        marker = os.path.join(out, "checkpoints/step_00000003/COMPLETE")
-        deadline = time.time() + 300
-        while not os.path.exists(marker):
-            self.assertIsNone(process.poll(), "training ended early")
-            self.assertLess(time.time(), deadline)
-            time.sleep(0.02)
+        wait_for_checkpoint([process], out, 3)
         process.kill()
         process.communicate(timeout=60)
         run([app("cocomix-train"), "--config", self.config, "--out", out, "--resume",
