@@ -46,14 +46,16 @@ if [ ! -f "$work/data/manifest.json" ]; then
     "$data/text_gutenberg_pg/1661-0.txt"
 fi
 
-# 2. A small model (GPT-2 vocabulary, context 128, d 64, 2 blocks), fp32, a few minutes on 2 cores.
+# 2. A small model (GPT-2 vocabulary, context 256, d 64, 2 blocks), fp32, a few minutes on 2 cores. The
+#    context holds the longest continuation of every task (PIQA's reach 246 tokens); with a shorter one the
+#    harness cannot score them (and cocomix-eval refuses them).
 if ! ls "$work"/run/checkpoints/step_*/COMPLETE >/dev/null 2>&1; then
   cat >"$work/train.json" <<JSON
 {
-  "model": {"vocab_size": 50257, "n_positions": 128, "n_embd": 64, "n_layer": 2, "n_head": 2, "dropout": 0.0},
-  "data": {"train_path": "$work/data/train_000000.bin", "val_path": "$work/data/val_000000.bin", "seq_len": 128},
+  "model": {"vocab_size": 50257, "n_positions": 256, "n_embd": 64, "n_layer": 2, "n_head": 2, "dropout": 0.0},
+  "data": {"train_path": "$work/data/train_000000.bin", "val_path": "$work/data/val_000000.bin", "seq_len": 256},
   "optim": {"lr": 3e-3, "min_lr": 3e-4, "warmup_steps": 20, "weight_decay": 0.0},
-  "train": {"batch_size": 8, "max_steps": $steps, "seed": 1, "precision": "fp32", "checkpoint_every": 0,
+  "train": {"batch_size": 4, "max_steps": $steps, "seed": 1, "precision": "fp32", "checkpoint_every": 0,
             "keep_checkpoints": 1},
   "eval": {"every": 0, "max_batches": 4, "batch_size": 8},
   "log": {"every": 50, "tensorboard": false}
