@@ -442,7 +442,7 @@ def logistic_fit(z, y, lam, start=None, iterations=50):
     penalty = np.full(r + 1, lam)
     penalty[-1] = 0.0
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(a @ theta)))
+        p = 0.5 * (1.0 + np.tanh(0.5 * (a @ theta)))  # the logistic function, without overflow
         gradient = a.T @ (p - y) + penalty * theta
         hessian = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty) + 1e-10 * np.eye(r + 1)
         step = np.linalg.solve(hessian, gradient)
