@@ -1,0 +1,101 @@
+"""scripts/pipeline_tiny.sh end to end at toy sizes: synthetic corpus, teacher, SAE,
+label cache, CoCoMix and the NTP/KD/pause baselines, evaluation, summary.json,
+summary.md and the PNG. Checks the parameter matching against the GPT-2 and
+concept-head parameter counts worked out by hand, the summary's fields, and that
+a second call reuses every finished stage and reproduces the same summary."""
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+from cocomix_testlib import SOURCE_DIR, temp_dir
+
+VOCAB, SEQ, LAYERS, HEADS, WIDTH, LATENTS = 257, 64, 2, 2, 32, 128
+STEPS, BATCH = 6, 4
+OPTIONS = ["--documents", "120", "--seq-len", str(SEQ), "--batch", str(BATCH), "--teacher-width", "64",
+           "--teacher-layers", "2", "--teacher-steps", "10", "--sae-layer", "1", "--latents", str(LATENTS),
+           "--sae-k", "8", "--sae-steps", "10", "--student-width", str(WIDTH), "--student-layers", str(LAYERS),
+           "--student-heads", str(HEADS), "--student-steps", str(STEPS), "--insert-layer", "1", "--k-pred", "8",
+           "--eval-points", "2", "--threads", "2", "--no-alignment"]
+
+
+def gpt_params(d):
+    """wte + wpe, per block ln_1, c_attn, c_proj, ln_2, c_fc, mlp.c_proj (with biases), ln_f."""
+    block = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d)
+    return (VOCAB + SEQ) * d + LAYERS * block + 2 * d
+
+
+def concept_head_params(d, c):
+    """pre_bias [d], predictor [d, C] + [C], compressor [C, d] + [d]."""
+    return d + d * c + c + c * d + d
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class PipelineTinyTest(unittest.TestCase):
+    def run_pipeline(self, work):
+        result = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "pipeline_tiny.sh"), "--work", work]
+                                + OPTIONS, capture_output=True, text=True, timeout=1200)
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout[-10000:] + result.stderr[-10000:])
+        self.assertEqual(result.returncode, 0)
+        return result.stdout
+
+    def test_pipeline(self):
+        work = temp_dir()
+        try:
+            out = self.run_pipeline(work)
+            summary = read_json(os.path.join(work, "summary.json"))
+            self.assertEqual([r["mode"] for r in summary], ["cocomix", "ntp", "kd", "pause"])
+            by_mode = {r["mode"]: r for r in summary}
+            for r in summary:
+                self.assertEqual(set(r), {"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds"})
+                self.assertEqual(r["tokens"], STEPS * BATCH * SEQ)
+                self.assertAlmostEqual(r["val_ppl"], math.exp(r["val_loss"]), delta=1e-9 * r["val_ppl"])
+                self.assertTrue(0 < r["val_loss"] < math.log(VOCAB) + 1, r)
+
+            cocomix = gpt_params(WIDTH) + concept_head_params(WIDTH, LATENTS)
+            self.assertEqual(by_mode["cocomix"]["params"], cocomix)
+            # The matched width: a multiple of the head count, no other one closer to CoCoMix's count.
+            widths = range(HEADS, 8 * WIDTH, HEADS)
+            best = min(widths, key=lambda d: abs(gpt_params(d) - cocomix))
+            self.assertEqual(by_mode["ntp"]["params"], gpt_params(best))
+            self.assertEqual(by_mode["kd"]["params"], gpt_params(best))
+            self.assertEqual(by_mode["pause"]["params"], gpt_params(best) + best)  # + the pause vector
+
+            with open(os.path.join(work, "val_loss.png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+            with open(os.path.join(work, "summary.md")) as f:
+                table = f.read()
+            self.assertIn("margin over the NTP student", table)
+            self.assertIn("validation fvu", table)
+            self.assertIn(table.strip().splitlines()[-1], out)
+
+            # A second call reuses every stage (no training: the checkpoints keep their time) and agrees.
+            teacher_ckpt = os.path.join(work, "teacher", "checkpoints")
+            before = {d: os.stat(os.path.join(teacher_ckpt, d)).st_mtime_ns for d in os.listdir(teacher_ckpt)}
+            self.run_pipeline(work)
+            after = {d: os.stat(os.path.join(teacher_ckpt, d)).st_mtime_ns for d in os.listdir(teacher_ckpt)}
+            self.assertEqual(before, after)
+            self.assertEqual(read_json(os.path.join(work, "summary.json")), summary)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_bad_options(self):
+        for options, message in ((["--modes", "cocomix,bogus"], "--modes: unknown mode 'bogus'"),
+                                 (["--insert-layer", "4", "--student-layers", "4"], "--insert-layer 4")):
+            result = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "pipeline_tiny.sh"), "--work",
+                                     os.path.join(temp_dir(), "w")] + options, capture_output=True, text=True)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn(message, result.stderr)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
