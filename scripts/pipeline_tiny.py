@@ -16,7 +16,6 @@ entry point (it sets the paths); run with --help for the knobs of the regime stu
 """
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -39,7 +38,7 @@ def parse_args():
     p.add_argument("--corpus", choices=("synthetic", "text"), default="synthetic",
                    help="synthetic: the hidden-variable corpus, byte tokens; text: tinyshakespeare + three "
                         "Gutenberg novels, GPT-2 BPE")
-    p.add_argument("--documents", type=int, default=2500, help="synthetic documents")
+    p.add_argument("--documents", type=int, default=1500, help="synthetic documents")
     p.add_argument("--seq-len", type=int, default=256)
     p.add_argument("--batch", type=int, default=16, help="windows per step (every run)")
     p.add_argument("--threads", type=int, default=0, help="0 = every core")
@@ -47,18 +46,18 @@ def parse_args():
     # Teacher.
     p.add_argument("--teacher-width", type=int, default=128)
     p.add_argument("--teacher-layers", type=int, default=4)
-    p.add_argument("--teacher-steps", type=int, default=1500)
+    p.add_argument("--teacher-steps", type=int, default=800)
     # SAE.
     p.add_argument("--sae-layer", type=int, default=2, help="L_t: the SAE reads the teacher after this block")
     p.add_argument("--latents", type=int, default=512, help="C")
     p.add_argument("--sae-k", type=int, default=16)
-    p.add_argument("--sae-steps", type=int, default=3000)
+    p.add_argument("--sae-steps", type=int, default=2000)
     p.add_argument("--sae-lr", type=float, default=1e-3)
     # Students.
     p.add_argument("--student-width", type=int, default=96, help="CoCoMix's d (NTP's is raised to match params)")
     p.add_argument("--student-layers", type=int, default=4)
     p.add_argument("--student-heads", type=int, default=4)
-    p.add_argument("--student-steps", type=int, default=800)
+    p.add_argument("--student-steps", type=int, default=500)
     p.add_argument("--insert-layer", type=int, default=1, help="L_s")
     p.add_argument("--k-pred", type=int, default=16)
     p.add_argument("--k-attr", type=int, default=4)
@@ -67,6 +66,8 @@ def parse_args():
     p.add_argument("--kd-weight", type=float, default=0.5)
     p.add_argument("--modes", default=",".join(STUDENT_MODES[:4]), help="students to train, from " + ",".join(STUDENT_MODES))
     p.add_argument("--eval-points", type=int, default=10, help="validation points on each student's curve")
+    p.add_argument("--reuse", help="another work directory whose corpus, teacher, SAE and labels this run shares "
+                                    "(symlinked; for regime studies that change only the students)")
     p.add_argument("--no-alignment", action="store_true", help="skip the hidden-variable alignment (synthetic)")
     return p.parse_args()
 
@@ -78,6 +79,13 @@ class Pipeline:
         self.bin = Path(args.bin).resolve()
         self.data = self.work / "data"
         self.work.mkdir(parents=True, exist_ok=True)
+        if args.reuse:
+            shared = Path(args.reuse).resolve()
+            for stage in ("data", "teacher", "sae", "labels"):
+                if not (shared / stage).exists():
+                    sys.exit(f"error: pipeline_tiny: --reuse {shared}: no {stage}/ there (run the pipeline in it first)")
+                if not (self.work / stage).exists():
+                    (self.work / stage).symlink_to(shared / stage)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -149,8 +157,9 @@ class Pipeline:
             return
         a = self.args
         if a.corpus == "synthetic":
+            # A tenth of the documents for validation: enough for the alignment's per-document statistics.
             command = [self.bin / "cocomix-tokenize", "--synthetic", "--documents", a.documents, "--seed", a.seed,
-                       "-o", self.data]
+                       "--val-fraction", 0.1, "-o", self.data]
         else:
             texts = Path(a.data_dir)
             command = [self.bin / "cocomix-tokenize", "--tokenizer", texts / "gpt2_tokenizer", "--blocks",
@@ -187,7 +196,8 @@ class Pipeline:
         a = self.args
         section = {"mode": mode, "insert_layer": a.insert_layer, "teacher_path": str(teacher_dir)}
         if mode == "cocomix":
-            section.update({"sae_path": str(sae_dir), "n_concepts": a.latents, "k_pred": a.k_pred,
+            n_concepts = json.loads((sae_dir / "sae.json").read_text())["n_latents"]
+            section.update({"sae_path": str(sae_dir), "n_concepts": n_concepts, "k_pred": a.k_pred,
                             "k_attr": a.k_attr, "weight": a.weight,
                             "label_cache": str(self.work / "labels" / "train.labels")})
         if mode == "kd":
@@ -226,11 +236,14 @@ class Pipeline:
         return run_dir, seconds
 
 
+def newest_checkpoint(run_dir):
+    return sorted(d for d in (run_dir / "checkpoints").glob("step_*") if (d / "COMPLETE").exists())[-1]
+
+
 def parameter_count(run_dir):
     """Every tensor the newest checkpoint's model.safetensors holds (GPT, concept head, pause vector)."""
-    newest = sorted(d for d in (run_dir / "checkpoints").glob("step_*") if (d / "COMPLETE").exists())[-1]
     total = 0
-    with safe_open(str(newest / "model.safetensors"), "np") as f:
+    with safe_open(str(newest_checkpoint(run_dir) / "model.safetensors"), "np") as f:
         for key in f.keys():
             total += int(np.prod(f.get_slice(key).get_shape()))
     return total
@@ -306,14 +319,20 @@ def main():
     plot(curves, p.work / "val_loss.png")
 
     ntp = next((r for r in rows if r["mode"] == "ntp"), None)
+    # What the teacher and SAE are, from their own files (with --reuse they come from another call).
+    teacher_config = json.loads((newest_checkpoint(teacher_dir) / "config.json").read_text())
+    teacher_model = teacher_config["model"]
+    sae_info = json.loads((sae_dir / "sae.json").read_text())
     lines = [
         f"corpus {args.corpus}; students {args.student_layers} layers, {args.student_steps} steps x {args.batch} x "
-        f"{args.seq_len} tokens; L_s={args.insert_layer}, C={args.latents}, k_pred={args.k_pred}, "
+        f"{args.seq_len} tokens; L_s={args.insert_layer}, k_pred={args.k_pred}, "
         f"K_attr={args.k_attr}, λ={args.weight}, lr={args.lr}, seed {args.seed}",
-        f"teacher: d={args.teacher_width}, {args.teacher_layers} layers, {args.teacher_steps} steps, "
+        f"teacher: d={teacher_model['n_embd']}, {teacher_model['n_layer']} layers, "
+        f"{teacher_config['train']['max_steps']} steps, "
         f"val loss {teacher_eval['val_loss']:.4f}"
         + (f", margin over the NTP student {ntp['val_loss'] - teacher_eval['val_loss']:.4f} nats" if ntp else ""),
-        f"SAE (layer {args.sae_layer}, C={args.latents}, k={args.sae_k}): validation fvu {sae_quality['fvu']:.4f}, "
+        f"SAE (layer {sae_info['layer']}, C={sae_info['n_latents']}, k={sae_info['k']}): "
+        f"validation fvu {sae_quality['fvu']:.4f}, "
         f"nmse {sae_quality['nmse']:.4f}, dead latents {sae_quality['dead_fraction']:.3f}",
         "",
         "| run | mode | d | params | tokens | val loss | val ppl | vs ntp (nats) | wall (s) |",
