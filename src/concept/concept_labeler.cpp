@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "cocomix/concept/teacher.h"
 #include "cocomix/concept/top_k.h"
 #include "cocomix/train/autocast.h"
 #include "cocomix/train/objective.h"
@@ -52,11 +53,7 @@ ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
   if (T < 2) throw UsageError("concept labels need windows of at least 2 tokens, got " + std::to_string(T));
   AutocastScope precision(inputs.device().type(), bf16_);
   ConceptLabels out;
-  torch::Tensor h;
-  {
-    torch::NoGradGuard no_grad;                                   // nothing below L_t is differentiated
-    h = teacher_->run_blocks(teacher_->embed(inputs), 0, layer);  // [B, T, d_t]
-  }
+  auto h = teacher_hidden_state(teacher_, inputs, layer, bf16_);  // [B, T, d_t]: nothing below L_t is differentiated
   torch::Tensor g;
   {
     torch::AutoGradMode enable_grad(true);

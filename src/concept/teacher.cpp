@@ -1,10 +1,12 @@
-// load_teacher: Hugging Face GPT-2 directory or cocomix checkpoint, then frozen.
+// load_teacher: Hugging Face GPT-2 directory or cocomix checkpoint, then frozen;
+// teacher_hidden_state: its residual after block L_t.
 #include "cocomix/concept/teacher.h"
 
 #include <torch/torch.h>
 
 #include "cocomix/eval/checkpoint_model.h"
 #include "cocomix/model/hugging_face.h"
+#include "cocomix/train/autocast.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -23,6 +25,12 @@ GPT load_teacher(const std::string& path) {
   teacher->eval();
   for (auto& parameter : teacher->parameters()) parameter.requires_grad_(false);
   return teacher;
+}
+
+torch::Tensor teacher_hidden_state(GPT& teacher, const torch::Tensor& inputs, int64_t layer, bool bf16) {
+  AutocastScope precision(inputs.device().type(), bf16);
+  torch::NoGradGuard no_grad;
+  return teacher->run_blocks(teacher->embed(inputs), 0, layer);  // [B, T, d_t]
 }
 
 }  // namespace cocomix
