@@ -49,6 +49,19 @@ std::unique_ptr<ConceptLabeler> make_labeler(const Config& config, GPT teacher) 
                                           k.teacher_precision == "bf16");
 }
 
+/// hidden_prediction's L_t and d_t against the teacher.
+void check_hidden_target(const Config& config, GPT& teacher) {
+  const auto& k = config.concepts;
+  const auto& t = teacher->config();
+  if (k.teacher_layer > t.n_layer)
+    throw UsageError(config.source + ": concept.teacher_layer: " + std::to_string(k.teacher_layer) +
+                     " is beyond the teacher's " + std::to_string(t.n_layer) + " blocks (" + k.teacher_path +
+                     "); use 1.." + std::to_string(t.n_layer));
+  if (k.teacher_n_embd != t.n_embd)
+    throw UsageError(config.source + ": concept.teacher_n_embd: " + std::to_string(k.teacher_n_embd) +
+                     " differs from the teacher's n_embd = " + std::to_string(t.n_embd) + " (" + k.teacher_path + ")");
+}
+
 /// Keeps torch's default CPU generator where it was across the teacher's and the
 /// SAE's loading: their constructors draw a throwaway init, and the student's
 /// dropout stream must not depend on whether they are loaded (a run from a label
@@ -68,7 +81,8 @@ class KeepDefaultGenerator {
 }  // namespace
 
 Insertion insertion_of(const std::string& mode) {
-  if (mode == "cocomix" || mode == "insertion_only") return Insertion::kConceptInterleave;
+  if (mode == "cocomix" || mode == "insertion_only" || mode == "hidden_prediction")
+    return Insertion::kConceptInterleave;
   if (mode == "intervention") return Insertion::kConceptAdd;
   if (mode == "pause" || mode == "pause_kd") return Insertion::kPauseInterleave;
   return Insertion::kNone;  // ntp, concept_loss_only, kd
@@ -80,6 +94,10 @@ std::unique_ptr<Objective> make_objective(const Config& config, bool with_teache
   GPT student(config.model);
   ConceptHead head{nullptr};
   if (k.uses_concept_head()) head = ConceptHead(config.model.n_embd, k.n_concepts, k.k_pred, config.model.init_std);
+  HiddenPredictor hidden{nullptr};
+  if (k.uses_hidden_prediction())
+    hidden = HiddenPredictor(config.model.n_embd, k.hidden_width(config.model.n_embd), k.teacher_n_embd,
+                             config.model.init_std);
   CoCoMixOptions options;
   options.insert_layer = k.insert_layer;
   options.insertion = insertion_of(k.mode);
@@ -87,16 +105,22 @@ std::unique_ptr<Objective> make_objective(const Config& config, bool with_teache
   options.kd_weight = k.uses_kd() ? k.kd_weight : 0.0;
   options.kd_temperature = k.kd_temperature;
   options.teacher_bf16 = k.teacher_precision == "bf16";
+  if (k.uses_hidden_prediction()) {
+    options.hidden_weight = k.weight;
+    options.hidden_loss = parse_hidden_loss(k.hidden_loss, config.source + ": concept.hidden_loss");
+    options.teacher_layer = k.teacher_layer;
+  }
   // The objective's own parameters (pause vector) draw next; the teacher and SAE
   // leave the generator as they found it.
-  auto objective =
-      std::make_unique<CoCoMixObjective>(std::move(student), std::move(head), nullptr, GPT(nullptr), options);
+  auto objective = std::make_unique<CoCoMixObjective>(std::move(student), std::move(head), std::move(hidden), nullptr,
+                                                      GPT(nullptr), options);
   // A label cache replaces the labeler (and the concept modes have no KD teacher).
   const bool labels_online = k.uses_sae() && k.label_cache.empty();
-  if (with_teacher && (labels_online || k.uses_kd())) {
+  if (with_teacher && (labels_online || k.uses_kd() || k.uses_hidden_prediction())) {
     KeepDefaultGenerator keep_generator;
     GPT teacher = checked_teacher(config);
-    if (k.uses_kd()) objective->set_kd_teacher(teacher);
+    if (k.uses_hidden_prediction()) check_hidden_target(config, teacher);
+    if (k.uses_kd() || k.uses_hidden_prediction()) objective->set_teacher(teacher);
     if (labels_online) objective->set_labeler(make_labeler(config, teacher));
   }
   return objective;

@@ -172,6 +172,10 @@ void visit_fields(K& c, V& v, ConceptConfig*) {
   v("label_cache", c.label_cache);
   v("kd_weight", c.kd_weight);
   v("kd_temperature", c.kd_temperature);
+  v("teacher_layer", c.teacher_layer);
+  v("teacher_n_embd", c.teacher_n_embd);
+  v("hidden_mlp_width", c.hidden_mlp_width);
+  v("hidden_loss", c.hidden_loss);
 }
 
 template <typename V, typename D>
@@ -219,6 +223,10 @@ bool ConceptConfig::uses_sae() const {
   return mode == "cocomix" || mode == "intervention" || mode == "concept_loss_only";
 }
 bool ConceptConfig::uses_kd() const { return mode == "kd" || mode == "pause_kd"; }
+bool ConceptConfig::uses_hidden_prediction() const { return mode == "hidden_prediction"; }
+int64_t ConceptConfig::hidden_width(int64_t n_embd) const {
+  return hidden_mlp_width > 0 ? hidden_mlp_width : 4 * n_embd;
+}
 
 Config config_from_json(const json& document, const std::string& source) {
   if (!document.is_object()) throw UsageError(source + ": the config must be a JSON object of sections");
@@ -363,17 +371,37 @@ void Config::validate() const {
 
   const auto& k = concepts;
   const std::vector<std::string> modes = {"ntp", "cocomix", "intervention", "concept_loss_only", "insertion_only",
-                                          "kd",  "pause",   "pause_kd"};
+                                          "kd",  "pause",   "pause_kd",     "hidden_prediction"};
   require(std::find(modes.begin(), modes.end(), k.mode) != modes.end(), s, "concept.mode",
-          "must be one of ntp, cocomix, intervention, concept_loss_only, insertion_only, kd, pause, pause_kd; got \"" +
+          "must be one of ntp, cocomix, intervention, concept_loss_only, insertion_only, kd, pause, pause_kd, "
+          "hidden_prediction; got \"" +
               k.mode + "\"");
   if (k.mode == "ntp") {
     if (config_to_json(*this)["concept"] != config_to_json(Config{})["concept"])
       log_warn(s + ": concept: fields other than mode are ignored in mode \"ntp\"");
     return;
   }
-  if (k.uses_sae() || k.uses_kd())
+  if (k.uses_sae() || k.uses_kd() || k.uses_hidden_prediction())
     require(!k.teacher_path.empty(), s, "concept.teacher_path", "mode \"" + k.mode + "\" needs a teacher directory");
+  if (k.uses_hidden_prediction()) {
+    require(k.teacher_layer > 0, s, "concept.teacher_layer",
+            "mode \"hidden_prediction\" needs the teacher block L_t whose output is the target (1 = the first), got " +
+                str(k.teacher_layer));
+    require(k.teacher_n_embd > 0, s, "concept.teacher_n_embd",
+            "mode \"hidden_prediction\" needs the teacher's width d_t (its n_embd, 768 for GPT-2 small), got " +
+                str(k.teacher_n_embd));
+    require(k.sae_path.empty(), s, "concept.sae_path",
+            "mode \"hidden_prediction\" uses no SAE (L_t is concept.teacher_layer); remove it");
+  } else {
+    require(k.teacher_layer == 0, s, "concept.teacher_layer",
+            "only mode \"hidden_prediction\" reads it, not \"" + k.mode +
+                "\" (the concept modes take L_t from the SAE's sae.json)");
+  }
+  require(k.teacher_n_embd >= 0, s, "concept.teacher_n_embd", "must be >= 0, got " + str(k.teacher_n_embd));
+  require(k.hidden_mlp_width >= 0, s, "concept.hidden_mlp_width",
+          "must be >= 0 (0 = 4·model.n_embd), got " + str(k.hidden_mlp_width));
+  require(k.hidden_loss == "l1" || k.hidden_loss == "l2" || k.hidden_loss == "cosine", s, "concept.hidden_loss",
+          "must be \"l1\", \"l2\" or \"cosine\", got \"" + k.hidden_loss + "\"");
   if (k.uses_sae())
     require(!k.sae_path.empty(), s, "concept.sae_path", "mode \"" + k.mode + "\" needs the teacher's SAE directory");
   require(k.n_concepts > 0, s, "concept.n_concepts", "must be positive, got " + str(k.n_concepts));

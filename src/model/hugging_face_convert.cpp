@@ -149,7 +149,7 @@ HuggingFaceExport export_hugging_face(const std::string& checkpoint_or_run_dir, 
     const auto& k = config.concepts;
     json names = json::array();
     for (const auto& entry : extra) names.push_back(entry.first);
-    const json info = {
+    json info = {
         {"format", "cocomix_concept"},
         {"version", 1},
         {"mode", k.mode},
@@ -165,6 +165,11 @@ HuggingFaceExport export_hugging_face(const std::string& checkpoint_or_run_dir, 
                      : "model.safetensors holds the student's GPT weights; the CoCoMix forward inserts a vector per "
                        "token at block insert_layer, so GPT2LMHeadModel on these weights is NOT this model "
                        "(see docs/convert.md)"}};
+    if (k.uses_hidden_prediction())  // c = compressor(c_proj(GELU_erf(c_fc(h)))) instead of the concept head
+      info.update({{"teacher_layer", k.teacher_layer},
+                   {"teacher_n_embd", k.teacher_n_embd},
+                   {"hidden_mlp_width", k.hidden_width(model.n_embd)},
+                   {"hidden_activation", "gelu"}});
     save_safetensors_atomically((out / kConceptExportWeightsFile).string(), extra, kPytorchMetadata);
     write_file_atomically((out / kConceptExportInfoFile).string(), info.dump(2) + "\n");
     result.concept_files = true;

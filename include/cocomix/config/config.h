@@ -96,15 +96,21 @@ struct DistConfig {
 ///   "kd"                 (1-α)·NTP + α·KD from the teacher, nothing inserted (no SAE)
 ///   "pause"              a learned pause vector interleaved after every token at L_s (no teacher)
 ///   "pause_kd"           pause tokens trained with the KD loss
+///   "hidden_prediction"  direct hidden-state prediction (no SAE): a 2-layer MLP predicts the teacher's
+///                        raw residual h_t after block teacher_layer (detached, no gradient into the
+///                        teacher) from the student's h entering L_s; loss NTP + λ·D(ĥ, h_t) with D =
+///                        hidden_loss; ĥ compressed by Linear(d_t -> d) and interleaved like c, so the NTP
+///                        loss also trains the MLP through ĥ (parameters "hidden_prediction.*")
 struct ConceptConfig {
   std::string mode = "ntp";
   std::string teacher_path;                ///< teacher GPT: a Hugging Face GPT-2 directory or a cocomix checkpoint/run
   std::string sae_path;                    ///< the teacher's SAE directory (sae.json + sae.safetensors); gives L_t
+                                           ///< (not in hidden_prediction: an error there)
   int64_t n_concepts = 32768;              ///< C: must equal the SAE's n_latents (kept here so eval needs no SAE)
   int64_t insert_layer = 3;                ///< L_s: the insertion acts on the input of block L_s, in [0, n_layer)
   int64_t k_pred = 32;                     ///< predicted concepts kept (TopK) before compression
   int64_t k_attr = 4;                      ///< K_attr: concept labels per position
-  double weight = 0.1;                     ///< λ: loss = NTP + λ · concept
+  double weight = 0.1;                     ///< λ: loss = NTP + λ · concept (hidden_prediction: NTP + λ · D)
   std::string selection = "attribution";   ///< "attribution" (post-TopK z, released code), "attribution_pre"
                                            ///< (z_pre, paper Eq. 1) or "activation" (ablation)
   std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
@@ -112,10 +118,22 @@ struct ConceptConfig {
                                            ///< teacher in the loop); needs data.sampling "fixed" (docs/label-cache.md)
   double kd_weight = 0.5;                  ///< α of the KD modes (the paper gives no value)
   double kd_temperature = 1.0;             ///< τ of the KD modes
+  int64_t teacher_layer = 0;               ///< hidden_prediction's L_t: the target is the teacher's residual after
+                                           ///< this block, in [1, teacher n_layer] (HF hidden_states[L_t], without
+                                           ///< ln_f at n_layer); required there, an error in the other modes
+                                           ///< (they take L_t from the SAE)
+  int64_t teacher_n_embd = 0;              ///< hidden_prediction: d_t, must equal the teacher's n_embd (kept here
+                                           ///< so eval needs no teacher); required there
+  int64_t hidden_mlp_width = 0;            ///< hidden_prediction: the MLP's hidden width (d -> width -> d_t, GELU
+                                           ///< erf); 0 = 4·model.n_embd, like GPT-2's own MLP
+  std::string hidden_loss = "l2";          ///< hidden_prediction's D: "l1" (mean |ĥ - h_t|), "l2" (mean squared
+                                           ///< error) or "cosine" (mean over positions of 1 - cos(ĥ, h_t))
 
-  bool uses_concept_head() const;  ///< modes that predict concepts
-  bool uses_sae() const;           ///< modes with a concept loss (teacher + SAE labels)
-  bool uses_kd() const;            ///< modes with the KD loss (teacher)
+  bool uses_concept_head() const;              ///< modes that predict concepts
+  bool uses_sae() const;                       ///< modes with a concept loss (teacher + SAE labels)
+  bool uses_kd() const;                        ///< modes with the KD loss (teacher)
+  bool uses_hidden_prediction() const;         ///< mode hidden_prediction (teacher, no SAE)
+  int64_t hidden_width(int64_t n_embd) const;  ///< hidden_mlp_width, or 4·n_embd when it is 0
 };
 
 /// Everything a run needs, as resolved from the file plus --set overrides.
