@@ -2,10 +2,13 @@
 trained here, a random SAE on its layer 1, then a CoCoMix student. The run logs
 both loss parts, a SIGKILL after a checkpoint resumes to bitwise the same losses
 and weights, cocomix-eval reads the checkpoint (concept path inside), and every
-baseline mode trains. Bad teacher/SAE pairings fail at start with one line."""
+baseline mode trains. Bad teacher/SAE pairings fail at start with one line.
+Direct hidden-state prediction (no SAE) the same way: its loss parts, exact
+resume, evaluation and export without the teacher, bad fields at start."""
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -72,6 +75,77 @@ class CoCoMixTrainTest(unittest.TestCase):
             self.assertEqual(len(records), 3, mode)
             self.assertEqual("kd_loss" in records[-1], mode in ("kd", "pause_kd"), mode)
             self.assertEqual("concept_loss" in records[-1], mode in ("intervention", "concept_loss_only"), mode)
+
+    def hidden_prediction_config(self):
+        concept = {"mode": "hidden_prediction", "teacher_path": self.teacher, "teacher_layer": 1,
+                   "teacher_n_embd": 64, "hidden_mlp_width": 32, "hidden_loss": "cosine", "insert_layer": 1,
+                   "weight": 0.1}
+        return write_config(os.path.join(self.root, "hidden.json"), self.train, self.val,
+                            train={"max_steps": MAX_STEPS, "checkpoint_every": 4}, eval={"every": 6}, concept=concept)
+
+    def test_hidden_prediction_trains_resumes_exactly_and_evaluates_without_the_teacher(self):
+        config = self.hidden_prediction_config()
+        straight, killed = os.path.join(self.root, "hidden_straight"), os.path.join(self.root, "hidden_killed")
+        run([app("cocomix-train"), "--config", config, "--out", straight])
+        records = [r for r in read_metrics(straight) if "loss" in r]
+        self.assertEqual(len(records), MAX_STEPS)
+        for r in records:
+            self.assertNotIn("concept_loss", r)
+            self.assertAlmostEqual(r["loss"], r["ntp_loss"] + 0.1 * r["hidden_loss"], places=5)
+            self.assertTrue(0 <= r["hidden_loss"] <= 2)  # 1 - cos
+        self.assertLess(records[-1]["hidden_loss"], records[0]["hidden_loss"])
+
+        process = subprocess.Popen([app("cocomix-train"), "--config", config, "--out", killed],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_checkpoint([process], killed, 4)
+        process.kill()
+        process.communicate(timeout=60)
+        run([app("cocomix-train"), "--config", config, "--out", killed, "--resume"])
+        losses = lambda out: [(r["step"], r.get("loss"), r.get("hidden_loss"), r.get("val_loss"))
+                              for r in read_metrics(out)][-MAX_STEPS:]
+        self.assertEqual(losses(killed), losses(straight))
+        final = "checkpoints/step_%08d/model.safetensors" % MAX_STEPS
+        self.assertTrue(filecmp.cmp(os.path.join(straight, final), os.path.join(killed, final), shallow=False))
+
+        # The forward needs only the MLP and the compressor: a copy whose teacher path is gone evaluates and exports.
+        moved = os.path.join(self.root, "hidden_moved")
+        shutil.copytree(straight, moved)
+        checkpoint = os.path.join(moved, "checkpoints", "step_%08d" % MAX_STEPS)
+        with open(os.path.join(checkpoint, "config.json")) as f:
+            saved = json.load(f)
+        saved["concept"]["teacher_path"] = os.path.join(self.root, "no_such_teacher")
+        with open(os.path.join(checkpoint, "config.json"), "w") as f:
+            json.dump(saved, f)
+        result = os.path.join(self.root, "hidden_eval.json")
+        run([app("cocomix-eval"), "--checkpoint", checkpoint, "--val", self.val, "--json", result])
+        with open(result) as f:
+            evaluated = json.load(f)
+        last_val = [r["val_loss"] for r in read_metrics(straight) if "val_loss" in r][-1]
+        self.assertLess(abs(evaluated["val_loss"] - last_val), 0.5)  # the trainer validates on a subset
+        hf = os.path.join(self.root, "hidden_hf")
+        run([app("cocomix-convert"), "export", "--checkpoint", checkpoint, "--out", hf])
+        with open(os.path.join(hf, "cocomix_concept.json")) as f:
+            info = json.load(f)
+        self.assertEqual(info["mode"], "hidden_prediction")
+        self.assertEqual(info["teacher_layer"], 1)
+        self.assertEqual(sorted(info["tensors"]), ["hidden_prediction." + name for name in (
+            "c_fc.bias", "c_fc.weight", "c_proj.bias", "c_proj.weight", "compressor.bias", "compressor.weight")])
+
+    def test_hidden_prediction_bad_fields_fail_at_start(self):
+        config = self.hidden_prediction_config()
+        cases = {"concept.teacher_layer=3": "concept.teacher_layer: 3 is beyond the teacher's 2 blocks",
+                 "concept.teacher_layer=0": "concept.teacher_layer: mode \"hidden_prediction\" needs",
+                 "concept.teacher_n_embd=48": "concept.teacher_n_embd: 48 differs from the teacher's n_embd = 64",
+                 "concept.hidden_loss=huber": "concept.hidden_loss: must be \"l1\", \"l2\" or \"cosine\"",
+                 ("concept.sae_path=" + self.sae): "concept.sae_path: mode \"hidden_prediction\" uses no SAE"}
+        for assignment, message in cases.items():
+            bad = os.path.join(self.root, "hidden_bad")
+            result = run([app("cocomix-train"), "--config", config, "--out", bad, "--set", assignment], check=False)
+            self.assertEqual(result.returncode, 2, assignment + result.stderr)
+            self.assertIn(message, result.stderr, assignment)
+            self.assertIn("hidden.json", result.stderr, assignment)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertFalse(os.path.exists(os.path.join(bad, "checkpoints")), assignment)
 
     def test_mismatched_sae_fails_at_start(self):
         wide = write_sae(os.path.join(self.root, "sae_wide"), d=48, layer=1)

@@ -16,7 +16,13 @@ Writes OUT/cocomix_step/:
                           concept_loss, loss; grad.<name> of every student parameter
                           for the attribution labels; pause.vector; and for the
                           baselines MODE in intervention, pause, kd: MODE.loss,
-                          MODE.ntp_loss, MODE.kd_loss, MODE.grad.<name>.
+                          MODE.ntp_loss, MODE.kd_loss, MODE.grad.<name>; for direct
+                          hidden-state prediction with D in l1, l2, cosine (MODE =
+                          hidden_D): MODE.predicted_hidden (ĥ), MODE.compressed_hidden,
+                          MODE.mixed, MODE.loss, MODE.ntp_loss, MODE.hidden_loss,
+                          MODE.grad.<name> (student and "hidden_prediction.*")
+  hidden.safetensors      the hidden predictor ("hidden_prediction.c_fc/c_proj/compressor.*")
+  hidden_config.json      the hidden_prediction config (teacher_layer = L_t, no SAE, D = l2)
 """
 import argparse
 import json
@@ -37,6 +43,8 @@ L_S, K_PRED, K_ATTR, LAMBDA = 1, 6, 4, 0.1
 KD_ALPHA, KD_TAU = 0.5, 2.0
 B, T = 2, 9
 EPS = 1e-5
+HIDDEN_WIDTH = 24  # the hidden-state predictor's MLP width
+HIDDEN_LOSSES = ("l1", "l2", "cosine")
 
 
 def gpt2(shape, seed):
@@ -120,6 +128,8 @@ def main():
     hook.remove()
     teacher_loss.backward()
     h, g = captured["h"].detach(), captured["h"].grad
+    with torch.no_grad():  # the capture is HF's hidden_states[L_t] (hidden_prediction's target)
+        assert torch.equal(teacher(inputs, output_hidden_states=True).hidden_states[LAYER_T], h)
     ref.update(teacher_hidden=h, teacher_grad=g, teacher_loss=teacher_loss.detach().reshape(1))
 
     x, _, _ = position_norm(h)
@@ -136,6 +146,20 @@ def main():
     # Student (spec §3), dense z_hat.
     tr = student.transformer
     pause = (0.3 * torch.randn(d)).requires_grad_()
+    hidden = {"c_fc.weight": (0.2 * torch.randn(d, HIDDEN_WIDTH)).requires_grad_(),
+              "c_fc.bias": (0.05 * torch.randn(HIDDEN_WIDTH)).requires_grad_(),
+              "c_proj.weight": (0.2 * torch.randn(HIDDEN_WIDTH, d_t)).requires_grad_(),
+              "c_proj.bias": (0.05 * torch.randn(d_t)).requires_grad_(),
+              "compressor.weight": (0.2 * torch.randn(d_t, d)).requires_grad_(),
+              "compressor.bias": (0.05 * torch.randn(d)).requires_grad_()}
+
+    def hidden_distance(h_hat, target, loss):
+        if loss == "l1":
+            return (h_hat - target).abs().mean()
+        if loss == "l2":
+            return ((h_hat - target) ** 2).mean()
+        cos = (h_hat * target).sum(-1) / (h_hat.norm(dim=-1) * target.norm(dim=-1))  # [B, T]
+        return (1 - cos).mean()
 
     def student_loss(mode):
         h_s = run_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
@@ -144,7 +168,12 @@ def main():
         kept = concept_logits.topk(K_PRED, -1)
         z_hat = torch.zeros_like(concept_logits).scatter(-1, kept.indices, kept.values)
         c = (z_hat @ head["compressor.weight"] + head["compressor.bias"] + head["pre_bias"]) * sigma + mu
-        if mode == "cocomix":
+        if mode.startswith("hidden_"):  # spec §4: 2-layer MLP -> ĥ, Linear(d_t -> d), interleaved like c
+            h_hat = F.gelu(h_s @ hidden["c_fc.weight"] + hidden["c_fc.bias"]) @ hidden["c_proj.weight"] \
+                + hidden["c_proj.bias"]
+            c_hidden = h_hat @ hidden["compressor.weight"] + hidden["compressor.bias"]
+            mixed = torch.stack([h_s, c_hidden], dim=2).reshape(B, 2 * T, d)
+        elif mode == "cocomix":
             mixed = torch.stack([h_s, c], dim=2).reshape(B, 2 * T, d)
         elif mode == "pause":
             mixed = torch.stack([h_s, pause.expand_as(h_s)], dim=2).reshape(B, 2 * T, d)
@@ -161,6 +190,10 @@ def main():
             concept = sum(F.cross_entropy(concept_logits.reshape(-1, C), labels[..., j].reshape(-1))
                           for j in range(K_ATTR)) / K_ATTR
             parts.update(concept_loss=concept, loss=ntp + LAMBDA * concept)
+        elif mode.startswith("hidden_"):  # NTP + λ·D(ĥ, h_t), h_t the teacher's (detached) h after block L_t
+            hidden_loss = hidden_distance(h_hat, h, mode[len("hidden_"):])
+            parts.update(predicted_hidden=h_hat, compressed_hidden=c_hidden, hidden_loss=hidden_loss,
+                         loss=ntp + LAMBDA * hidden_loss)
         elif mode == "kd":  # (1-α) NTP + α τ² KL(p_teacher^τ || p_student^τ)
             with torch.no_grad():
                 teacher_logits = teacher(inputs).logits
@@ -178,15 +211,19 @@ def main():
         student_tensors["concept." + name] = p.detach().clone()
     student_tensors.pop("lm_head.weight", None)  # tied to transformer.wte.weight
     ref["pause.vector"] = pause.detach().clone()
-    for mode in ("cocomix", "intervention", "pause", "kd"):
-        for p in list(student.parameters()) + list(head.values()) + [pause]:
+    for mode in ("cocomix", "intervention", "pause", "kd") + tuple("hidden_" + loss for loss in HIDDEN_LOSSES):
+        for p in list(student.parameters()) + list(head.values()) + [pause] + list(hidden.values()):
             p.grad = None
         parts = student_loss(mode)
         parts["loss"].backward()
         prefix = "" if mode == "cocomix" else mode + "."
         if mode == "cocomix":
             ref.update({k: v.detach() for k, v in parts.items() if k not in ("ntp_loss", "concept_loss", "loss")})
-        for key in ("ntp_loss", "concept_loss", "kd_loss", "loss"):
+        if mode.startswith("hidden_"):
+            ref.update({prefix + k: parts[k].detach() for k in ("predicted_hidden", "compressed_hidden", "mixed")})
+            for name, p in hidden.items():
+                ref[prefix + "grad.hidden_prediction." + name] = p.grad.clone()
+        for key in ("ntp_loss", "concept_loss", "kd_loss", "hidden_loss", "loss"):
             if key in parts:
                 ref[prefix + key] = parts[key].detach().reshape(1)
         for name, p in student.named_parameters():
@@ -198,6 +235,8 @@ def main():
         if mode == "pause":
             ref[prefix + "grad.pause.vector"] = pause.grad.clone()
     save_file(student_tensors, os.path.join(out, "student.safetensors"))
+    save_file({"hidden_prediction." + k: v.detach().clone() for k, v in hidden.items()},
+              os.path.join(out, "hidden.safetensors"))
     save_file({k: v.detach().clone().contiguous() for k, v in ref.items()}, os.path.join(out, "reference.safetensors"))
     config = {"model": dict(STUDENT, dropout=0.0, layer_norm_epsilon=EPS), "data": {"seq_len": T},
               "concept": {"mode": "cocomix", "teacher_path": os.path.join(out, "teacher"),
@@ -206,6 +245,12 @@ def main():
                           "kd_weight": KD_ALPHA, "kd_temperature": KD_TAU}}
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    hidden_config = {"model": config["model"], "data": config["data"],
+                     "concept": {"mode": "hidden_prediction", "teacher_path": os.path.join(out, "teacher"),
+                                 "teacher_layer": LAYER_T, "teacher_n_embd": d_t, "hidden_mlp_width": HIDDEN_WIDTH,
+                                 "hidden_loss": "l2", "insert_layer": L_S, "weight": LAMBDA}}
+    with open(os.path.join(out, "hidden_config.json"), "w") as f:
+        json.dump(hidden_config, f, indent=2)
 
 
 if __name__ == "__main__":

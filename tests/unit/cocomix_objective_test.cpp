@@ -2,7 +2,10 @@
 // from the method spec with PyTorch and Hugging Face GPT-2 blocks): teacher
 // hidden state and gradient, SAE code, attribution scores and labels for the
 // three selections, concept logits, the compressed vector, the interleaved
-// sequence, both losses and every student gradient. fp32 throughout.
+// sequence, both losses and every student gradient; the same for the
+// baselines, and direct hidden-state prediction with each of its three losses
+// (ĥ, the compressed ĥ, the interleaved sequence, the losses, every gradient).
+// fp32 throughout.
 #include "cocomix/concept/cocomix_objective.h"
 
 #include <gtest/gtest.h>
@@ -112,9 +115,11 @@ TEST_F(CoCoMixStep, StudentForwardMatches) {
 /// Loss parts and every parameter's gradient of `objective` against the
 /// reference entries PREFIX{loss,ntp_loss,...} and PREFIXgrad.<name>; the
 /// reference's own labels are used so a near-tie cannot move the concept loss.
+/// teacher_hidden: hidden_prediction's target (undefined for the other modes).
 void expect_step_matches(CoCoMixObjective& objective, const Batch& batch, const TensorMap& ref,
-                         const std::string& prefix, int64_t expected_parameters) {
-  const auto output = objective.loss_with_labels(batch, ref.at("labels_attribution"));
+                         const std::string& prefix, int64_t expected_parameters,
+                         const torch::Tensor& teacher_hidden = {}) {
+  const auto output = objective.loss_with_labels(batch, ref.at("labels_attribution"), teacher_hidden);
   EXPECT_NEAR(output.loss.item<double>(), ref.at(prefix + "loss").item<double>(), 1e-5) << prefix;
   for (const auto& [name, value] : output.parts)
     EXPECT_NEAR(value.item<double>(), ref.at(prefix + name).item<double>(), 1e-5) << prefix << name;
@@ -159,6 +164,83 @@ TEST_F(CoCoMixStep, BaselinesInterventionPauseAndKd) {
     const int64_t extra = mode == "intervention" ? 5 : mode == "pause" ? 1 : 0;
     expect_step_matches(*baseline, batch_, ref_, mode + ".", 3 * 12 + 4 + extra);
   }
+}
+
+/// The hidden_prediction objective of the reference (hidden_config.json, D =
+/// `loss`) with the reference's student and hidden predictor weights.
+std::unique_ptr<Objective> hidden_prediction_objective(const std::string& dir, const std::string& loss,
+                                                       bool with_teacher) {
+  const auto config = load_config(dir + "/hidden_config.json", {"concept.hidden_loss=" + loss});
+  auto objective = make_objective(config, with_teacher);
+  TensorMap weights = load_safetensors(dir + "/hidden.safetensors");
+  for (const auto& item : load_safetensors(dir + "/student.safetensors"))
+    if (item.first.rfind(kConceptPrefix, 0) != 0) weights.insert(item);
+  objective->load_state_dict(weights, "student.safetensors + hidden.safetensors");
+  objective->train(true);
+  return objective;
+}
+
+TEST_F(CoCoMixStep, HiddenPredictionForwardLossesAndEveryGradient) {
+  for (const std::string loss : {"l1", "l2", "cosine"}) {
+    auto objective = hidden_prediction_objective(dir_, loss, /*with_teacher=*/true);
+    auto* hidden = dynamic_cast<CoCoMixObjective*>(objective.get());
+    ASSERT_NE(hidden, nullptr) << loss;
+    const std::string prefix = "hidden_" + loss + ".";
+    const auto out = hidden->forward(batch_.inputs);
+    EXPECT_FALSE(out.prediction.logits.defined()) << loss;
+    EXPECT_LT(relative_error(out.predicted_hidden, ref_.at(prefix + "predicted_hidden")), 1e-5) << loss;
+    EXPECT_LT(relative_error(out.compressed_hidden, ref_.at(prefix + "compressed_hidden")), 1e-5) << loss;
+    EXPECT_LT(relative_error(out.mixed, ref_.at(prefix + "mixed")), 1e-5) << loss;
+    EXPECT_TRUE(torch::equal(out.mixed.slice(1, 1, torch::indexing::None, 2), out.compressed_hidden)) << loss;
+    // 12 per block, wte/wpe/ln_f, the MLP's 4 and the compressor's 2.
+    expect_step_matches(*hidden, batch_, ref_, prefix, 3 * 12 + 4 + 6, ref_.at("teacher_hidden"));
+  }
+}
+
+TEST_F(CoCoMixStep, HiddenPredictionComputeTakesTheTargetFromTheTeacher) {
+  auto objective = hidden_prediction_objective(dir_, "cosine", /*with_teacher=*/true);
+  const auto output = objective->compute(batch_);
+  ASSERT_EQ(output.parts.size(), 2u);
+  EXPECT_EQ(output.parts[1].first, "hidden_loss");
+  EXPECT_NEAR(output.parts[1].second.item<double>(), ref_.at("hidden_cosine.hidden_loss").item<double>(), 1e-5);
+  EXPECT_NEAR(output.loss.item<double>(), ref_.at("hidden_cosine.loss").item<double>(), 1e-5);
+  // Built for evaluation (no teacher): logits work, the training loss says what is missing.
+  auto eval = hidden_prediction_objective(dir_, "cosine", /*with_teacher=*/false);
+  EXPECT_TRUE(torch::allclose(eval->logits(batch_.inputs), objective->logits(batch_.inputs)));
+  EXPECT_THROW(eval->compute(batch_), UsageError);
+}
+
+TEST_F(CoCoMixStep, HiddenPredictionCheckpointNamesAndRoundTrip) {
+  auto objective = hidden_prediction_objective(dir_, "l2", /*with_teacher=*/false);
+  const auto saved = objective->state_dict();
+  for (const char* name :
+       {"c_fc.weight", "c_fc.bias", "c_proj.weight", "c_proj.bias", "compressor.weight", "compressor.bias"})
+    EXPECT_EQ(saved.count(std::string(kHiddenPredictionPrefix) + name), 1u) << name;
+  EXPECT_EQ(saved.at("hidden_prediction.c_fc.weight").sizes(), torch::IntArrayRef({32, 24}));
+  EXPECT_EQ(saved.at("hidden_prediction.compressor.weight").sizes(), torch::IntArrayRef({40, 32}));
+  auto other = hidden_prediction_objective(dir_, "l1", /*with_teacher=*/false);
+  TensorMap without_compressor = saved;
+  without_compressor.erase("hidden_prediction.compressor.bias");
+  EXPECT_THROW(other->load_state_dict(without_compressor, "partial.safetensors"), RuntimeError);
+  // A cocomix checkpoint does not load into it, nor it into a cocomix objective.
+  EXPECT_THROW(other->load_state_dict(cocomix_->state_dict(), "cocomix.safetensors"), RuntimeError);
+  EXPECT_THROW(cocomix_->load_state_dict(saved, "hidden.safetensors"), RuntimeError);
+}
+
+TEST_F(CoCoMixStep, HiddenPredictionBadTeacherLayerAndWidthFailAtStart) {
+  const auto expect_fails = [&](const std::vector<std::string>& overrides, const std::string& message) {
+    try {
+      make_objective(load_config(dir_ + "/hidden_config.json", overrides), /*with_teacher=*/true);
+      ADD_FAILURE() << "no error for " << message;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("hidden_config.json"), std::string::npos) << e.what();
+    }
+  };
+  expect_fails({"concept.teacher_layer=4"}, "concept.teacher_layer: 4 is beyond the teacher's 3 blocks");
+  expect_fails({"concept.teacher_n_embd=32"}, "concept.teacher_n_embd: 32 differs from the teacher's n_embd = 40");
+  // L_t = n_layer is allowed (the residual after the last block, before ln_f).
+  EXPECT_NO_THROW(make_objective(load_config(dir_ + "/hidden_config.json", {"concept.teacher_layer=3"}), true));
 }
 
 TEST_F(CoCoMixStep, CheckpointTensorsRoundTrip) {

@@ -71,6 +71,44 @@ TEST(Config, RejectsImpossibleValues) {
             "c.json: optim.min_lr: must be in [0, optim.lr], got 0.001");
 }
 
+TEST(Config, HiddenPredictionFields) {
+  const json good = {{"model", {{"n_layer", 4}, {"n_embd", 64}, {"n_head", 4}}},
+                     {"concept",
+                      {{"mode", "hidden_prediction"},
+                       {"teacher_path", "t"},
+                       {"teacher_layer", 6},
+                       {"teacher_n_embd", 768},
+                       {"insert_layer", 1}}}};
+  const auto config = config_from_json(good, "c.json");
+  EXPECT_EQ(config.concepts.hidden_loss, "l2");
+  EXPECT_EQ(config.concepts.hidden_width(config.model.n_embd), 256);  // 0 = 4·n_embd
+  const auto with = [&](const json& concept_fields) {
+    json document = good;
+    document["concept"].update(concept_fields);
+    return error_of(document);
+  };
+  EXPECT_EQ(with({{"teacher_layer", 0}}),
+            "c.json: concept.teacher_layer: mode \"hidden_prediction\" needs the teacher block L_t whose output is "
+            "the target (1 = the first), got 0");
+  EXPECT_EQ(with({{"teacher_n_embd", 0}}),
+            "c.json: concept.teacher_n_embd: mode \"hidden_prediction\" needs the teacher's width d_t (its n_embd, "
+            "768 for GPT-2 small), got 0");
+  EXPECT_EQ(with({{"hidden_loss", "huber"}}),
+            "c.json: concept.hidden_loss: must be \"l1\", \"l2\" or \"cosine\", got \"huber\"");
+  EXPECT_EQ(with({{"hidden_mlp_width", -1}}),
+            "c.json: concept.hidden_mlp_width: must be >= 0 (0 = 4·model.n_embd), got -1");
+  EXPECT_EQ(with({{"teacher_path", ""}}),
+            "c.json: concept.teacher_path: mode \"hidden_prediction\" needs a teacher directory");
+  EXPECT_EQ(with({{"sae_path", "sae"}}),
+            "c.json: concept.sae_path: mode \"hidden_prediction\" uses no SAE (L_t is concept.teacher_layer); "
+            "remove it");
+  EXPECT_EQ(with({{"label_cache", "labels"}}),
+            "c.json: concept.label_cache: mode \"hidden_prediction\" has no concept labels to read from a cache");
+  EXPECT_EQ(with({{"mode", "kd"}}),
+            "c.json: concept.teacher_layer: only mode \"hidden_prediction\" reads it, not \"kd\" (the concept "
+            "modes take L_t from the SAE's sae.json)");
+}
+
 TEST(Config, OverridesKeepJsonTypes) {
   json document = json::object();
   apply_override(document, "optim.lr=3e-4", "c.json");

@@ -180,6 +180,40 @@ TEST(HuggingFace, CoCoMixExportsTheStudentAndTheConceptHead) {
   expect_same_tensors(load_safetensors(imported + "/model.safetensors"), gpt);
 }
 
+TEST(HuggingFace, HiddenPredictionExportsTheMlpAndCompressorWithoutATeacher) {
+  testing::TempDir tmp;
+  Config config = small_config("ntp");
+  config.concepts.mode = "hidden_prediction";
+  config.concepts.insert_layer = 1;
+  config.concepts.teacher_path = "teacher-not-loaded-for-export";
+  config.concepts.teacher_layer = 2;
+  config.concepts.teacher_n_embd = 24;
+  config.validate();
+  const std::string checkpoint = write_checkpoint(tmp.path() + "/run", config);
+  const auto result = export_hugging_face(checkpoint, tmp.path() + "/hf", "");
+  EXPECT_EQ(result.mode, "hidden_prediction");
+  EXPECT_FALSE(result.same_forward);
+  ASSERT_TRUE(result.concept_files);
+
+  TensorMap gpt, hidden;
+  for (const auto& [name, tensor] : load_safetensors(checkpoint + "/model.safetensors"))
+    (name.rfind("hidden_prediction.", 0) == 0 ? hidden : gpt).emplace(name, tensor);
+  EXPECT_EQ(hidden.size(), 6u);  // c_fc, c_proj, compressor: weight and bias each
+  EXPECT_EQ(hidden.at("hidden_prediction.c_fc.weight").sizes(), torch::IntArrayRef({16, 64}));        // [d, 4d]
+  EXPECT_EQ(hidden.at("hidden_prediction.c_proj.weight").sizes(), torch::IntArrayRef({64, 24}));      // [4d, d_t]
+  EXPECT_EQ(hidden.at("hidden_prediction.compressor.weight").sizes(), torch::IntArrayRef({24, 16}));  // [d_t, d]
+  expect_same_tensors(load_safetensors(tmp.path() + "/hf/model.safetensors"), gpt);
+  expect_same_tensors(load_safetensors(tmp.path() + "/hf/" + kConceptExportWeightsFile), hidden);
+
+  const json info = json::parse(read_whole_file(tmp.path() + "/hf/" + kConceptExportInfoFile));
+  EXPECT_EQ(info.at("mode"), "hidden_prediction");
+  EXPECT_EQ(info.at("insertion"), "concept_interleave");
+  EXPECT_EQ(info.at("teacher_layer"), 2);
+  EXPECT_EQ(info.at("teacher_n_embd"), 24);
+  EXPECT_EQ(info.at("hidden_mlp_width"), 64);
+  EXPECT_EQ(info.at("hidden_activation"), "gelu");
+}
+
 TEST(HuggingFace, PauseAndKdExports) {
   testing::TempDir tmp;
   const std::string pause = write_checkpoint(tmp.path() + "/pause", small_config("pause"));
