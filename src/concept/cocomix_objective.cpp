@@ -192,6 +192,8 @@ void CoCoMixObjective::load_state_dict(const TensorMap& tensors, const std::stri
   load_parameter_tensors(pause_parameters, pause_part, source, "the pause vector's");
 }
 
-torch::Tensor CoCoMixObjective::logits(const torch::Tensor& inputs) { return student_->head(forward(inputs).slots); }
+torch::Tensor CoCoMixObjective::final_hidden(const torch::Tensor& inputs) {
+  return student_->transformer->ln_f(forward(inputs).slots);  // [B, T, d]
+}
 
 }  // namespace cocomix

@@ -14,6 +14,14 @@ torch::Tensor next_token_loss(GPTImpl& model, const torch::Tensor& h, const torc
                               targets.reshape({-1}));
 }
 
+torch::Tensor Objective::logits(const torch::Tensor& inputs) {
+  return torch::linear(final_hidden(inputs), unembedding());  // [B, T, V]
+}
+
+torch::Tensor NextTokenObjective::final_hidden(const torch::Tensor& inputs) {
+  return model_->transformer->ln_f(model_->run_blocks(model_->embed(inputs), 0, model_->config().n_layer));
+}
+
 ObjectiveOutput NextTokenObjective::compute(const Batch& batch) {
   const auto h = model_->run_blocks(model_->embed(batch.inputs), 0, model_->config().n_layer);  // [B, T, d]
   auto loss = next_token_loss(*model_, h, batch.targets);

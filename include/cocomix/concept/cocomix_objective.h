@@ -77,7 +77,9 @@ class CoCoMixObjective : public Objective {
   /// predictor under "hidden_prediction.*", the pause vector as "pause.vector".
   TensorMap state_dict() override;
   void load_state_dict(const TensorMap& tensors, const std::string& source) override;
-  torch::Tensor logits(const torch::Tensor& inputs) override;
+  /// ln_f of the slots of forward(inputs).
+  torch::Tensor final_hidden(const torch::Tensor& inputs) override;
+  torch::Tensor unembedding() override { return student_->transformer->wte->weight; }
 
   /// The student forward on inputs [B, T].
   CoCoMixForward forward(const torch::Tensor& inputs);

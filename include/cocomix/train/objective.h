@@ -37,8 +37,13 @@ class Objective {
   virtual TensorMap state_dict() = 0;
   /// Loads what state_dict() produced; `source` names the file in errors.
   virtual void load_state_dict(const TensorMap& tensors, const std::string& source) = 0;
-  /// Logits [B, T, V] for inputs [B, T]: what validation perplexity measures.
-  virtual torch::Tensor logits(const torch::Tensor& inputs) = 0;
+  /// The final hidden states after ln_f [B, T, d] for inputs [B, T]: position t
+  /// predicts token t+1 through the LM head (what the eval scorers take).
+  virtual torch::Tensor final_hidden(const torch::Tensor& inputs) = 0;
+  /// The LM head's weight [V, d] (tied to the token embedding wte).
+  virtual torch::Tensor unembedding() = 0;
+  /// Logits [B, T, V] for inputs [B, T]: linear(final_hidden(inputs), unembedding()).
+  torch::Tensor logits(const torch::Tensor& inputs);
 };
 
 /// Mean next-token cross-entropy over all B·S positions of the final hidden
@@ -57,7 +62,8 @@ class NextTokenObjective : public Objective {
   void to(const torch::Device& device) override { model_->to(device); }
   TensorMap state_dict() override;
   void load_state_dict(const TensorMap& tensors, const std::string& source) override;
-  torch::Tensor logits(const torch::Tensor& inputs) override { return model_->forward(inputs); }
+  torch::Tensor final_hidden(const torch::Tensor& inputs) override;
+  torch::Tensor unembedding() override { return model_->transformer->wte->weight; }
   GPT& model() { return model_; }
 
  private:
