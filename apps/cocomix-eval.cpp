@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     }
     const bool bf16 = precision == "bf16";
     auto loaded = cocomix::load_model_for_eval(checkpoint);
-    auto logits_of = [&](const torch::Tensor& x) { return loaded.objective->logits(x); };
+    const auto model = cocomix::scoring_model(*loaded.objective);
     nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}};
     if (!names.empty()) {
       const auto tokenizer = cocomix::Gpt2Tokenizer::load(tokenizer_dir.empty() ? data_dir + "/gpt2_tokenizer"
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
       for (const auto& [name, paths] : task_paths) {
         const auto task = cocomix::load_task(name, paths, limit);
         cocomix::log_info(name + ": " + std::to_string(task.docs.size()) + " documents from " + paths.data);
-        reports.push_back({name, cocomix::run_task(task, tokenizer, logits_of, options)});
+        reports.push_back({name, cocomix::run_task(task, tokenizer, model, options)});
         cocomix::log_info(name + ": " + std::to_string(reports.back().run.requests) + " requests in " +
                           std::to_string(reports.back().run.seconds) + " s");
       }
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
       options.max_windows = max_windows;
       options.vocab_size = loaded.config.model.vocab_size;
       options.bf16 = bf16;
-      const auto result = cocomix::evaluate_perplexity(logits_of, file, options);
+      const auto result = cocomix::evaluate_perplexity(model, file, options);
       out["val_file"] = val_path;
       out["val_loss"] = result.loss;
       out["val_ppl"] = result.perplexity;

@@ -1,7 +1,9 @@
 // score_requests / rolling_windows: HFLM._loglikelihood_tokens and the rolling
 // windows of lm_eval.utils, on LibTorch. Right padding is safe for any causal
 // model (NTP and CoCoMix alike): positions before a row's length never see the
-// padding after it.
+// padding after it. The harness takes log_softmax over all [B, T, V] logits and
+// then picks the continuation positions; picking the positions first and
+// running the LM head on them alone gives the same rows.
 #include "cocomix/eval/loglikelihood.h"
 
 #include <torch/torch.h>
@@ -25,7 +27,7 @@ std::vector<int64_t> model_input(const TokenRequest& r, int64_t max_length) {
 
 }  // namespace
 
-std::vector<LoglikelihoodResult> score_requests(const LogitsFunction& logits_of,
+std::vector<LoglikelihoodResult> score_requests(const ScoringModel& model,
                                                 const std::vector<TokenRequest>& requests,
                                                 const ScorerOptions& options) {
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -46,6 +48,7 @@ std::vector<LoglikelihoodResult> score_requests(const LogitsFunction& logits_of,
 
   std::vector<LoglikelihoodResult> results(requests.size());
   torch::NoGradGuard no_grad;
+  RowScorer scorer(model.unembedding, {options.bf16, options.greedy, options.chunk_rows});
   for (size_t first = 0; first < order.size(); first += static_cast<size_t>(options.batch_size)) {
     const size_t last = std::min(order.size(), first + static_cast<size_t>(options.batch_size));
     std::vector<std::vector<int64_t>> inputs;
@@ -57,23 +60,32 @@ std::vector<LoglikelihoodResult> score_requests(const LogitsFunction& logits_of,
     const auto B = static_cast<int64_t>(inputs.size());
     auto batch = torch::zeros({B, width}, torch::kLong);  // [B, T], right-padded with token 0
     auto* data = batch.data_ptr<int64_t>();
-    for (int64_t b = 0; b < B; ++b) std::copy(inputs[b].begin(), inputs[b].end(), data + b * width);
-    torch::Tensor logits;
+    // The continuation's predictions are the last n positions of each row's input:
+    // their flat indices into [B * T] and the tokens they predict, request after request.
+    std::vector<int64_t> positions;
+    std::vector<int64_t> targets;
+    for (int64_t b = 0; b < B; ++b) {
+      std::copy(inputs[b].begin(), inputs[b].end(), data + b * width);
+      const auto& continuation = requests[order[first + static_cast<size_t>(b)]].continuation;
+      const auto length = static_cast<int64_t>(inputs[b].size());
+      const auto n = static_cast<int64_t>(continuation.size());
+      for (int64_t t = length - n; t < length; ++t) positions.push_back(b * width + t);
+      targets.insert(targets.end(), continuation.begin(), continuation.end());
+    }
+    torch::Tensor hidden;
     {
       AutocastScope autocast(c10::DeviceType::CPU, options.bf16);
-      logits = logits_of(batch);  // [B, T, V]
+      hidden = model.hidden(batch);  // [B, T, d]
     }
+    const auto rows = hidden.reshape({B * width, hidden.size(-1)}).index_select(0, torch::tensor(positions));
+    const auto scores = scorer.score(rows, torch::tensor(targets));  // [N] per continuation token
+    int64_t offset = 0;
     for (int64_t b = 0; b < B; ++b) {
-      const auto& request = requests[order[first + static_cast<size_t>(b)]];
-      const auto n = static_cast<int64_t>(request.continuation.size());
-      const auto length = static_cast<int64_t>(inputs[b].size());
-      // The continuation's predictions are the last n positions of this row's input: [n, V].
-      const auto rows = torch::log_softmax(logits[b].slice(0, length - n, length).to(torch::kFloat32), -1);
-      const auto targets = torch::tensor(request.continuation, torch::kLong);  // [n]
-      const auto picked = rows.gather(1, targets.unsqueeze(1)).squeeze(1);   // [n]
       auto& result = results[order[first + static_cast<size_t>(b)]];
-      result.logprob = picked.sum().item<double>();
-      result.greedy = rows.argmax(-1).equal(targets);
+      const auto n = static_cast<int64_t>(requests[order[first + static_cast<size_t>(b)]].continuation.size());
+      result.logprob = scores.logprob.narrow(0, offset, n).sum().item<double>();  // an fp32 sum, as the harness's
+      if (options.greedy) result.greedy = scores.greedy.narrow(0, offset, n).all().item<bool>();
+      offset += n;
     }
   }
   return results;

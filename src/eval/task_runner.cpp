@@ -47,11 +47,13 @@ TaskTokenRequests encode_task(const Task& task, const Gpt2Tokenizer& tokenizer, 
   return out;
 }
 
-TaskRun run_task(const Task& task, const Gpt2Tokenizer& tokenizer, const LogitsFunction& logits_of,
+TaskRun run_task(const Task& task, const Gpt2Tokenizer& tokenizer, const ScoringModel& model,
                  const ScorerOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const auto encoded = encode_task(task, tokenizer, options.max_length);
-  const auto scores = score_requests(logits_of, encoded.requests, options);
+  ScorerOptions task_options = options;
+  task_options.greedy = task.output == TaskOutput::kLoglikelihood;  // lambada's acc; task_metrics reads it nowhere else
+  const auto scores = score_requests(model, encoded.requests, task_options);
   std::vector<std::vector<LoglikelihoodResult>> per_doc(task.docs.size());
   for (size_t d = 0; d < task.docs.size(); ++d) {
     const size_t begin = encoded.doc_begin[d];

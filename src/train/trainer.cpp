@@ -250,8 +250,7 @@ TrainSummary Trainer::run() {
     options.vocab_size = c.model.vocab_size;
     options.bf16 = s.step_options.bf16;
     options.device = s.device;
-    const auto result =
-        evaluate_perplexity([&](const torch::Tensor& x) { return s.objective->logits(x); }, *s.val_file, options);
+    const auto result = evaluate_perplexity(scoring_model(*s.objective), *s.val_file, options);
     s.objective->train(true);
     summary.last_val_loss = result.loss;
     s.metrics->write(s.step, {{"val_loss", result.loss}, {"val_ppl", result.perplexity}});

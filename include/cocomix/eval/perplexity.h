@@ -6,21 +6,18 @@
 #include <torch/types.h>
 
 #include <cstdint>
-#include <functional>
 
 #include "cocomix/data/token_file.h"
+#include "cocomix/eval/row_scorer.h"
 
 namespace cocomix {
-
-/// Maps inputs [B, T] int64 to logits [B, T, V] (any language model).
-using LogitsFunction = std::function<torch::Tensor(const torch::Tensor&)>;
 
 struct PerplexityOptions {
   int64_t seq_len = 1024;      ///< window length T
   int64_t batch_size = 8;      ///< windows per forward pass
   int64_t max_windows = 0;     ///< 0 = every full window of the file
   int64_t vocab_size = 50257;  ///< ids >= this are an error
-  bool bf16 = false;           ///< bf16 autocast for the forward passes
+  bool bf16 = false;           ///< bf16 autocast for the forward passes (bf16 logits, fp32 log-softmax)
   torch::Device device = torch::kCPU;
 };
 
@@ -32,7 +29,7 @@ struct PerplexityResult {
 };
 
 /// Evaluates without gradients; the caller puts the model in eval mode.
-PerplexityResult evaluate_perplexity(const LogitsFunction& logits_of, const TokenFile& file,
+PerplexityResult evaluate_perplexity(const ScoringModel& model, const TokenFile& file,
                                      const PerplexityOptions& options);
 
 }  // namespace cocomix

@@ -35,8 +35,9 @@ struct TaskRun {
   double seconds = 0;    ///< tokenizing + scoring
 };
 
-/// Tokenizes, scores and aggregates `task`.
-TaskRun run_task(const Task& task, const Gpt2Tokenizer& tokenizer, const LogitsFunction& logits_of,
+/// Tokenizes, scores and aggregates `task` (the greedy flags only for kLoglikelihood
+/// tasks, whose acc needs them; options.greedy is ignored).
+TaskRun run_task(const Task& task, const Gpt2Tokenizer& tokenizer, const ScoringModel& model,
                  const ScorerOptions& options);
 
 }  // namespace cocomix
