@@ -91,22 +91,22 @@ class CoCoMixObjective : public Objective {
 
   GPT& model() { return student_; }
   ConceptHead& head() { return head_; }
+  HiddenPredictor& hidden_predictor() { return hidden_; }
   ConceptLabeler* labeler() { return labeler_.get(); }
 
-  HiddenPredictor& hidden_predictor() { return hidden_; }
  private:
   GPT student_;
   ConceptHead head_;
+  HiddenPredictor hidden_;
   torch::Tensor pause_;  ///< [d], defined for kPauseInterleave
   std::unique_ptr<ConceptLabeler> labeler_;
-  HiddenPredictor hidden_;
   GPT teacher_;
   CoCoMixOptions options_;
 };
 
 /// Checkpoint / parameter name prefixes of the parts beside the GPT.
 constexpr const char* kConceptPrefix = "concept.";
+constexpr const char* kHiddenPredictionPrefix = "hidden_prediction.";
 constexpr const char* kPauseVectorName = "pause.vector";
 
-constexpr const char* kHiddenPredictionPrefix = "hidden_prediction.";
 }  // namespace cocomix
