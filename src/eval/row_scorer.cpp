@@ -27,17 +27,19 @@ RowScorer::RowScorer(const torch::Tensor& unembedding, const RowScorerOptions& o
     throw UsageError("RowScorer: chunk_rows " + std::to_string(options.chunk_rows) + " must be at least 1");
   if (unembedding.dim() != 2)
     throw UsageError("RowScorer: the unembedding must be [V, d], got " + std::to_string(unembedding.dim()) + " dims");
-  weight_ = unembedding.detach().to(options.bf16 ? torch::kBFloat16 : torch::kFloat32);  // [V, d]
-  const int64_t V = weight_.size(0);
-  logits_ = torch::empty({options.chunk_rows, V}, weight_.options());
-  if (options.bf16) logits_fp32_ = torch::empty({options.chunk_rows, V}, weight_.options().dtype(torch::kFloat32));
-  log_softmax_ = torch::empty({options.chunk_rows, V}, weight_.options().dtype(torch::kFloat32));
+  // Stored transposed: the matmul with a contiguous [d, V] runs ~1.4x faster on CPU than with the
+  // [V, d] weight's transpose view (MKL's NN vs TN kernel), with the same sums over d.
+  weight_t_ = unembedding.detach().to(options.bf16 ? torch::kBFloat16 : torch::kFloat32).t().contiguous();  // [d, V]
+  const int64_t V = weight_t_.size(1);
+  logits_ = torch::empty({options.chunk_rows, V}, weight_t_.options());
+  if (options.bf16) logits_fp32_ = torch::empty({options.chunk_rows, V}, weight_t_.options().dtype(torch::kFloat32));
+  log_softmax_ = torch::empty({options.chunk_rows, V}, weight_t_.options().dtype(torch::kFloat32));
 }
 
 RowScores RowScorer::score(const torch::Tensor& hidden, const torch::Tensor& targets) {
-  if (hidden.dim() != 2 || hidden.size(1) != weight_.size(1) || targets.dim() != 1 ||
+  if (hidden.dim() != 2 || hidden.size(1) != weight_t_.size(0) || targets.dim() != 1 ||
       targets.size(0) != hidden.size(0))
-    throw UsageError("RowScorer.score: hidden must be [N, " + std::to_string(weight_.size(1)) +
+    throw UsageError("RowScorer.score: hidden must be [N, " + std::to_string(weight_t_.size(0)) +
                      "] and targets [N], got " + std::to_string(hidden.dim()) + "-dim hidden and " +
                      std::to_string(targets.numel()) + " targets");
   torch::NoGradGuard no_grad;
@@ -45,12 +47,11 @@ RowScores RowScorer::score(const torch::Tensor& hidden, const torch::Tensor& tar
   RowScores out;
   out.logprob = torch::empty({N}, log_softmax_.options());
   if (options_.greedy) out.greedy = torch::empty({N}, log_softmax_.options().dtype(torch::kBool));
-  const auto rows = hidden.to(weight_.scalar_type());  // [N, d]
-  const auto weight_t = weight_.t();                   // [d, V]
+  const auto rows = hidden.to(weight_t_.scalar_type());  // [N, d]
   for (int64_t begin = 0; begin < N; begin += options_.chunk_rows) {
     const int64_t count = std::min(options_.chunk_rows, N - begin);
     auto logits = logits_.narrow(0, 0, count);  // [count, V]
-    at::mm_out(logits, rows.narrow(0, begin, count), weight_t);
+    at::mm_out(logits, rows.narrow(0, begin, count), weight_t_);
     if (options_.bf16) logits = logits_fp32_.narrow(0, 0, count).copy_(logits);
     auto log_probs = log_softmax_.narrow(0, 0, count);  // [count, V]
     at::_log_softmax_out(log_probs, logits, 1, /*half_to_float=*/false);

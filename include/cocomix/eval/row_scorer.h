@@ -46,13 +46,13 @@ struct RowScores {
 
 class RowScorer {
  public:
-  /// unembedding [V, d] (fp32 weights; cast once to bf16 when options.bf16).
+  /// unembedding [V, d] (fp32 weights; copied once, transposed, and cast to bf16 when options.bf16).
   RowScorer(const torch::Tensor& unembedding, const RowScorerOptions& options);
   /// hidden [N, d] any floating dtype, targets [N] int64 in [0, V), both on the unembedding's device.
   RowScores score(const torch::Tensor& hidden, const torch::Tensor& targets);
 
  private:
-  torch::Tensor weight_;          ///< [V, d] in the matmul's dtype
+  torch::Tensor weight_t_;        ///< [d, V] contiguous, in the matmul's dtype
   torch::Tensor logits_;          ///< [chunk_rows, V] in the matmul's dtype
   torch::Tensor logits_fp32_;     ///< [chunk_rows, V] fp32 (bf16 only: the logits widened)
   torch::Tensor log_softmax_;     ///< [chunk_rows, V] fp32
