@@ -67,8 +67,8 @@ INSTANTIATE_TEST_SUITE_P(Sizes, PaperConfigs,
                          ::testing::Values(PaperSize{"69m", 512, 8, 8, 624, 3, 6e-4, 6e-5, 524288},
                                            PaperSize{"386m", 1024, 24, 16, 1072, 5, 3e-4, 3e-5, 524288},
                                            PaperSize{"1.38b", 2048, 24, 16, 2096, 5, 2e-4, 2e-5, 1048576}),
-                         [](const auto& info) {
-                           std::string name = info.param.name;
+                         [](const auto& size_info) {
+                           std::string name = size_info.param.name;
                            for (auto& ch : name)
                              if (ch == '.') ch = '_';
                            return "size_" + name;
