@@ -1,5 +1,5 @@
-"""CoCoMix-family step benchmark: the training step of cocomix, kd and pause
-against ntp at the same student config (configs/small.json by default), with the
+"""CoCoMix-family step benchmark: the training step of cocomix, kd, pause and
+hidden_prediction against ntp at the same student config (configs/small.json by default), with the
 concept labels' share (teacher forward, attribution backward above L_t, SAE
 encode, label selection). The teacher is a randomly initialised GPT-2 small
 (124M, d_t 768, 12 layers) and its SAE a random 32768-latent TopK SAE at L_t=6:
@@ -9,6 +9,7 @@ step with the labels read from a concept-label cache (docs/label-cache.md) that
 no teacher in the loop. Prints a markdown table and JSON lines.
 
     ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
+        [--modes ntp,cocomix,"cocomix (cache)",kd,pause,hidden_prediction]
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("COCOMIX_BIN", os.path.join(ROOT, "build", "bin"))
 C, K_SAE, LAYER = 32768, 32, 6
+MODES = ("ntp", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
 
 
 def make_teacher_and_sae(directory):
@@ -64,16 +66,22 @@ def main():
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--config", default="configs/small.json")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="rows to measure (ntp is always first: the others are given as multiples of it)")
     args = parser.parse_args()
+    modes = ["ntp"] + [m for m in args.modes.split(",") if m and m != "ntp"]
+    for mode in modes:
+        if mode not in MODES:
+            sys.exit(f"error: concept_step.py: --modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
     with tempfile.TemporaryDirectory(prefix="cocomix-bench-") as directory:
         teacher, sae = make_teacher_and_sae(directory)
         cocomix_settings = ["--set", "model.dropout=0", "--set", f"train.threads={args.threads}",
                             "--set", "train.grad_accum_steps=1", "--set", "concept.mode=cocomix",
                             "--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
                             "--set", f"concept.n_concepts={C}", "--set", f"concept.sae_path={sae}"]
-        from_cache = make_label_cache(directory, cocomix_settings, args.config)
+        from_cache = make_label_cache(directory, cocomix_settings, args.config) if "cocomix (cache)" in modes else []
         rows = []
-        for mode in ("ntp", "cocomix", "cocomix (cache)", "kd", "pause"):
+        for mode in modes:
             command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, args.config),
                        "--steps", str(args.steps), "--warmup", "1", "--set", "model.dropout=0",
                        "--set", f"train.threads={args.threads}", "--set", "train.grad_accum_steps=1",
@@ -83,6 +91,8 @@ def main():
                             "--set", f"concept.n_concepts={C}"]
             if mode.startswith("cocomix"):
                 command += ["--set", f"concept.sae_path={sae}"]
+            if mode == "hidden_prediction":  # the teacher's h after block L_t = 6 (d_t = 768) as the target
+                command += ["--set", f"concept.teacher_layer={LAYER}", "--set", "concept.teacher_n_embd=768"]
             if mode == "cocomix (cache)":
                 command += from_cache
             result = subprocess.run(command, capture_output=True, text=True)
