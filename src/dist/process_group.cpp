@@ -220,9 +220,11 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const LaunchEnv& env, const D
                          source + " and --set overrides must be the same on every rank)");
       }
     } else {
+      // Read everything before saying so: once every rank has, rank 0 may exit and take the store with it.
       const auto verdict = to_string(s.store->get("config_verdict"));
+      const bool same_as_rank_0 = to_string(s.store->get("config/0")) == config_digest;
       s.store->set("verdict_read/" + std::to_string(env.rank), "1");
-      if (to_string(s.store->get("config/0")) != config_digest)
+      if (!same_as_rank_0)
         throw UsageError(me + ": started with a different config than rank 0 (" + source +
                          " and --set overrides must be the same on every rank)");
       if (verdict != "same")
