@@ -15,6 +15,7 @@ SAE and labels; delete WORK/<stage> to redo one). scripts/pipeline_tiny.sh is th
 entry point (it sets the paths); run with --help for the knobs of the regime study.
 """
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import safe_open
+
+import concept_alignment  # beside this script: the alignment analysis and resolve_checkpoint
 
 # ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
 # parameters the concept head adds.
@@ -102,12 +105,14 @@ class Pipeline:
                      f"(full log: {logs / log_name}.log)")
         return time.monotonic() - started
 
+    @functools.cached_property
     def manifest(self):
+        """The corpus manifest (read once, after tokenize())."""
         return json.loads((self.data / "manifest.json").read_text())
 
     def split_file(self, split):
         """The token file of a split: the byte tokenizer's one file or the GPT-2 corpus's first shard."""
-        entry = self.manifest()["splits"][split]
+        entry = self.manifest["splits"][split]
         return self.data / (entry["file"] if "file" in entry else entry["shards"][0]["file"])
 
     def train_file(self):
@@ -121,7 +126,7 @@ class Pipeline:
         a = self.args
         warmup = max(1, steps // 30)
         config = {
-            "model": {"vocab_size": self.manifest()["vocab_size"], "n_positions": a.seq_len, "n_embd": width,
+            "model": {"vocab_size": self.manifest["vocab_size"], "n_positions": a.seq_len, "n_embd": width,
                       "n_layer": layers, "n_head": heads, "dropout": 0.0},
             "data": {"train_path": str(self.train_file()), "val_path": str(self.val_file()),
                      "seq_len": a.seq_len, "sampling": "fixed"},
@@ -140,8 +145,12 @@ class Pipeline:
 
     @staticmethod
     def complete(run_dir):
-        return any((d / "COMPLETE").exists() for d in (run_dir / "checkpoints").glob("step_*")) \
-            if (run_dir / "checkpoints").is_dir() else False
+        """Whether run_dir holds a complete checkpoint (the stage is done)."""
+        try:
+            concept_alignment.resolve_checkpoint(str(run_dir))
+            return True
+        except concept_alignment.AlignmentError:
+            return False
 
     def evaluate(self, run_dir):
         out = run_dir / "eval.json"
@@ -171,12 +180,11 @@ class Pipeline:
     def teacher(self):
         a = self.args
         run_dir = self.work / "teacher"
-        seconds = 0.0
         if not self.complete(run_dir):
             config = self.run_config("teacher", a.teacher_width, a.teacher_layers, max(1, a.teacher_width // 32),
                                      a.teacher_steps)
-            seconds = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], "teacher")
-        return run_dir, seconds
+            self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], "teacher")
+        return run_dir
 
     def sae(self, teacher_dir):
         a = self.args
@@ -209,7 +217,7 @@ class Pipeline:
     def matched_width(self, cocomix_params):
         """The NTP width (a multiple of the head count) whose parameter count is closest to CoCoMix's."""
         a = self.args
-        vocab = self.manifest()["vocab_size"]
+        vocab = self.manifest["vocab_size"]
 
         def gpt_params(d):
             return (vocab + a.seq_len) * d + a.student_layers * (12 * d * d + 13 * d) + 2 * d
@@ -237,7 +245,7 @@ class Pipeline:
 
 
 def newest_checkpoint(run_dir):
-    return sorted(d for d in (run_dir / "checkpoints").glob("step_*") if (d / "COMPLETE").exists())[-1]
+    return Path(concept_alignment.resolve_checkpoint(str(run_dir)))
 
 
 def parameter_count(run_dir):
@@ -287,7 +295,7 @@ def main():
     p = Pipeline(args)
     print(f"pipeline_tiny: work directory {p.work}", flush=True)
     p.tokenize()
-    teacher_dir, teacher_seconds = p.teacher()
+    teacher_dir = p.teacher()
     teacher_eval = p.evaluate(teacher_dir)
     print(f"  teacher: val loss {teacher_eval['val_loss']:.4f}", flush=True)
     sae_dir, sae_quality = p.sae(teacher_dir)
@@ -344,8 +352,6 @@ def main():
                      f"{r['val_loss']:.4f} | {r['val_ppl']:.3f} | {delta} | {r['wall_seconds']:.0f} |")
 
     if args.corpus == "synthetic" and not args.no_alignment and "cocomix" in modes:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import concept_alignment
         try:
             alignment = concept_alignment.analyse(corpus=str(p.data), teacher=str(teacher_dir), sae=str(sae_dir),
                                                   student=str(p.work / "student_cocomix"))
