@@ -23,7 +23,9 @@ class Distillation : public torch::autograd::Function<Distillation> {
     const auto dtype = at::promote_types(student.scalar_type(), torch::kFloat32);
     const int64_t chunk_rows = std::max<int64_t>(1, chunk_elements / V);
     const bool want_grad = student_logits.requires_grad();
-    auto grad = want_grad ? torch::empty({rows, V}, student.options()) : torch::Tensor();
+    // In the student's own shape, so backward returns it as it is; filled through its [N, V] view.
+    auto grad = want_grad ? torch::empty(student_logits.sizes(), student.options()) : torch::Tensor();
+    const auto grad_rows = want_grad ? grad.view({-1, V}) : torch::Tensor();
     auto kl_sum = torch::zeros({}, student.options().dtype(dtype));
     for (int64_t begin = 0; begin < rows; begin += chunk_rows) {
       const int64_t end = std::min(rows, begin + chunk_rows);
@@ -33,16 +35,15 @@ class Distillation : public torch::autograd::Function<Distillation> {
       kl_sum += (p_teacher * (log_p_teacher - log_p_student)).sum();
       // d(τ² KL / N) / d student = τ (p_student − p_teacher) / N.
       if (want_grad)
-        grad.slice(0, begin, end).copy_(log_p_student.exp_().sub_(p_teacher).mul_(temperature / rows));
+        grad_rows.slice(0, begin, end).copy_(log_p_student.exp_().sub_(p_teacher).mul_(temperature / rows));
     }
     ctx->save_for_backward({grad});
-    ctx->saved_data["shape"] = student_logits.sizes().vec();
     return kl_sum * (temperature * temperature / static_cast<double>(rows));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto grad = ctx->get_saved_variables()[0];
-    if (grad.defined()) grad = (grad * grad_outputs[0]).reshape(ctx->saved_data["shape"].toIntVector());
+    if (grad.defined()) grad = grad * grad_outputs[0];
     return {grad, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
