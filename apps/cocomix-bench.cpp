@@ -4,19 +4,24 @@
 // next to the same step in eager PyTorch. Any concept.mode benches (teacher and
 // SAE loaded, or with concept.label_cache the labels read from the cache every
 // step, for the first train.batch_size windows of data.train_path: no teacher in
-// the loop); FLOPs and MFU count the student GPT only.
+// the loop); FLOPs and MFU count the student GPT only. The breakdown: the AdamW
+// update alone, and the concept labels' parts (teacher below L_t, SAE encode;
+// the rest of the labeler is the teacher above L_t with the attribution
+// backward, and the scoring), each timed alone on the same batch.
 //   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cocomix/concept/cocomix_objective.h"
 #include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/objective_factory.h"
+#include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
@@ -99,19 +104,37 @@ int main(int argc, char** argv) {
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     const double step = median(seconds);
-    // The concept labels' share of the step: teacher forward, attribution backward
-    // above L_t, SAE encode and label selection, timed alone on the same batch.
-    double labeler_seconds = 0;
-    auto* family = dynamic_cast<cocomix::CoCoMixObjective*>(objective.get());
-    if (family != nullptr && family->labeler() != nullptr) {
-      std::vector<double> label_seconds;
+    const auto time_median = [&](const std::function<void()>& work) {
+      std::vector<double> times;
       for (int64_t i = 0; i < steps; ++i) {
         const auto start = std::chrono::steady_clock::now();
-        family->labeler()->label(batch.inputs);
-        label_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        work();
+        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
-      labeler_seconds = median(label_seconds) * static_cast<double>(config.train.grad_accum_steps);
+      return median(times);
+    };
+    // The update on the gradients the last step left (it moves the weights, which no figure depends on).
+    const double optimizer_seconds = time_median([&] { optimizer->step(); });
+    // The concept labels' share of the step (per micro-batch, times grad_accum_steps).
+    double labeler_seconds = 0, teacher_lower_seconds = 0, sae_encode_seconds = 0;
+    auto* family = dynamic_cast<cocomix::CoCoMixObjective*>(objective.get());
+    if (family != nullptr && family->labeler() != nullptr) {
+      auto& labeler = *family->labeler();
+      const auto accum = static_cast<double>(config.train.grad_accum_steps);
+      const int64_t layer = labeler.sae()->info().layer;
+      labeler_seconds = accum * time_median([&] { labeler.label(batch.inputs); });
+      torch::Tensor hidden;
+      teacher_lower_seconds = accum * time_median([&] {
+        hidden = cocomix::teacher_hidden_state(labeler.teacher(), batch.inputs, layer, labeler.bf16());
+      });
+      sae_encode_seconds = accum * time_median([&] {
+        torch::NoGradGuard no_grad;
+        cocomix::AutocastScope autocast(c10::DeviceType::CPU, labeler.bf16());
+        labeler.sae()->encode(hidden);
+      });
     }
+    int64_t trainable_parameters = 0;
+    for (const auto& parameter : parameters) trainable_parameters += parameter.numel();
     const double step_tokens =
         static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
@@ -126,7 +149,12 @@ int main(int argc, char** argv) {
                                 {"matmul_peak_flops", peak},
                                 {"mfu", step_tokens / step * flops_per_token / peak},
                                 {"peak_rss_bytes", cocomix::peak_rss_bytes()},
+                                {"allocator", cocomix::memory_allocator()},
+                                {"trainable_parameters", trainable_parameters},
+                                {"optimizer_seconds", optimizer_seconds},
                                 {"labeler_seconds", labeler_seconds},
+                                {"teacher_lower_seconds", teacher_lower_seconds},
+                                {"sae_encode_seconds", sae_encode_seconds},
                                 {"loss", loss}};
     std::printf("%s\n", out.dump().c_str());
     return cocomix::kExitOk;

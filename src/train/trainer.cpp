@@ -221,7 +221,7 @@ TrainSummary Trainer::run() {
   log_info("resolved config (" + c.source + "):\n" + config_to_string(c));
   log_info("model: " + std::to_string(gpt_parameter_count(c.model, true)) + " parameters; " +
            std::to_string(tokens_per_step(c, s.sync->world_size())) + " tokens per step; peak " +
-           std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + s.precision + ")");
+           std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + s.precision + "); malloc " + memory_allocator());
 
   TrainSummary summary;
   s.session_start = Clock::now();

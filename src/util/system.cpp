@@ -3,6 +3,7 @@
 // formatting of byte counts and durations for log lines.
 #include "cocomix/util/system.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -57,6 +58,11 @@ int64_t peak_rss_bytes() {
   const int64_t peak = getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<int64_t>(usage.ru_maxrss) * 1024 : 0;  // KiB
   // The kernel updates its high-water mark lazily: it can trail the current RSS.
   return std::max(peak, current_rss_bytes());
+}
+
+std::string memory_allocator() {
+  // tcmalloc exports its own entry points next to the malloc it replaces.
+  return dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr ? "tcmalloc" : "glibc";
 }
 
 int64_t current_rss_bytes() {

@@ -72,6 +72,9 @@ TEST(System, ResidentSetGrowsWithTouchedMemory) {
   EXPECT_EQ(block[4096], static_cast<char>(4096));
 }
 
+// The unit tests are not linked against tcmalloc (the apps are: integration.test_bench_app).
+TEST(System, MemoryAllocatorIsGlibcWithoutTcmalloc) { EXPECT_EQ(memory_allocator(), "glibc"); }
+
 TEST(System, MatmulFlopsIsPositiveAndFinite) {
   for (const char* dtype : {"fp32", "bf16"}) {
     const double flops = measure_matmul_flops(dtype, "cpu", 64, 0.01);

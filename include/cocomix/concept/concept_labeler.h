@@ -56,6 +56,7 @@ class ConceptLabeler {
   void to(const torch::Device& device);
   GPT& teacher() { return teacher_; }
   TopKSae& sae() { return sae_; }
+  bool bf16() const { return bf16_; }  ///< the teacher and SAE run under bf16 autocast
 
  private:
   GPT teacher_;

@@ -12,6 +12,10 @@ namespace cocomix {
 /// the current RSS when that is larger (the kernel updates its high-water mark lazily).
 int64_t peak_rss_bytes();
 
+/// The malloc serving this process: "tcmalloc" when gperftools' tcmalloc
+/// interposes it (the apps link it: docs/benchmarks.md), else "glibc".
+std::string memory_allocator();
+
 /// Current resident set size of this process, in bytes (/proc/self/statm). Throws
 /// RuntimeError naming the file when it cannot be read.
 int64_t current_rss_bytes();
