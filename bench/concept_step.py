@@ -3,13 +3,19 @@ hidden_prediction against ntp at the same student config (configs/small.json by 
 concept labels' share (teacher forward, attribution backward above L_t, SAE
 encode, label selection). The teacher is a randomly initialised GPT-2 small
 (124M, d_t 768, 12 layers) and its SAE a random 32768-latent TopK SAE at L_t=6:
-speed does not depend on the weights. Also "cocomix (cache)": the same CoCoMix
+speed does not depend on the weights. "ntp (matched)" is NTP with the width raised
+until its parameter count matches CoCoMix's (student plus concept head), the
+parameter-matched baseline the paper compares with. Also "cocomix (cache)": the same CoCoMix
 step with the labels read from a concept-label cache (docs/label-cache.md) that
 `cocomix-sae label` builds first over train.batch_size windows of random tokens:
-no teacher in the loop. Prints a markdown table and JSON lines.
+no teacher in the loop. The breakdown columns are each timed alone on the same
+batch by cocomix-bench: the teacher below L_t, the SAE encode, the rest of the
+labels (teacher above L_t, attribution backward, scoring and selection), the
+AdamW update, and what remains, the student's forward and backward. Prints a
+markdown table and JSON lines.
 
     ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
-        [--modes ntp,cocomix,"cocomix (cache)",kd,pause,hidden_prediction]
+        [--modes ntp,"ntp (matched)",cocomix,"cocomix (cache)",kd,pause,hidden_prediction]
 """
 import argparse
 import json
@@ -26,7 +32,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("COCOMIX_BIN", os.path.join(ROOT, "build", "bin"))
 C, K_SAE, LAYER = 32768, 32, 6
-MODES = ("ntp", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
+MODES = ("ntp", "ntp (matched)", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
 
 
 def make_teacher_and_sae(directory):
@@ -41,6 +47,20 @@ def make_teacher_and_sae(directory):
     with open(os.path.join(sae, "sae.json"), "w") as f:
         json.dump({"d": d, "n_latents": C, "k": K_SAE, "layer": LAYER, "teacher_sha256": ""}, f)
     return teacher, sae
+
+
+def gpt_parameters(model, d):
+    """The GPT-2 parameter count at width d (tied head): wte, wpe, L blocks, ln_f."""
+    return (model["vocab_size"] + model["n_positions"]) * d + model["n_layer"] * (12 * d * d + 13 * d) + 2 * d
+
+
+def matched_width(model):
+    """The NTP width (a multiple of n_head) whose parameter count is closest to CoCoMix's: the
+    student plus the concept head (pre_bias d, predictor d x C + C, compressor C x d + d)."""
+    d = model["n_embd"]
+    cocomix = gpt_parameters(model, d) + 2 * d * C + C + 2 * d
+    candidates = range(model["n_head"], 8 * d, model["n_head"])
+    return min(candidates, key=lambda w: abs(gpt_parameters(model, w) - cocomix)), cocomix
 
 
 def make_label_cache(directory, base_command, config):
@@ -80,13 +100,16 @@ def main():
                             "--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
                             "--set", f"concept.n_concepts={C}", "--set", f"concept.sae_path={sae}"]
         from_cache = make_label_cache(directory, cocomix_settings, args.config) if "cocomix (cache)" in modes else []
+        with open(os.path.join(ROOT, args.config)) as f:
+            model = json.load(f)["model"]
+        width, cocomix_parameters = matched_width(model)
         rows = []
         for mode in modes:
             command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, args.config),
                        "--steps", str(args.steps), "--warmup", "1", "--set", "model.dropout=0",
                        "--set", f"train.threads={args.threads}", "--set", "train.grad_accum_steps=1",
                        "--set", f"concept.mode={mode.split()[0]}"]
-            if mode != "ntp":
+            if mode.split()[0] != "ntp":
                 command += ["--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
                             "--set", f"concept.n_concepts={C}"]
             if mode.startswith("cocomix"):
@@ -95,19 +118,32 @@ def main():
                 command += ["--set", f"concept.teacher_layer={LAYER}", "--set", "concept.teacher_n_embd=768"]
             if mode == "cocomix (cache)":
                 command += from_cache
+            if mode == "ntp (matched)":
+                command += ["--set", f"model.n_embd={width}"]
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
             record = json.loads(result.stdout.strip().splitlines()[-1])
+            if mode == "cocomix" and record["trainable_parameters"] != cocomix_parameters:
+                sys.exit(f"concept_step.py: cocomix has {record['trainable_parameters']} parameters, "
+                         f"the matched width was computed for {cocomix_parameters}")
             print(json.dumps(record), flush=True)
             rows.append((mode, record))
     ntp_step = rows[0][1]["step_seconds"]
-    print("\n| mode | step (s) | × ntp | concept labels (s) | rest of the step (s) | peak RSS |")
-    print("|---|---|---|---|---|---|")
+    matched = dict(rows).get("ntp (matched)")
+    print(f"\nntp (matched): d={width}; CoCoMix {cocomix_parameters:,} parameters\n")
+    print("| mode | parameters | step (s) | × ntp | × ntp (matched) | teacher below L_t (s) "
+          "| teacher above L_t + attribution backward (s) | SAE encode (s) | student forward + backward (s) "
+          "| AdamW (s) | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode, r in rows:
-        labels = r["labeler_seconds"]
-        print(f"| {mode} | {r['step_seconds']:.2f} | {r['step_seconds'] / ntp_step:.2f} | {labels:.2f} "
-              f"| {r['step_seconds'] - labels:.2f} | {r['peak_rss_bytes'] / 2**20:,.0f} MiB |")
+        step, labels, lower, sae = (r[k] for k in ("step_seconds", "labeler_seconds", "teacher_lower_seconds",
+                                                   "sae_encode_seconds"))
+        versus_matched = f"{step / matched['step_seconds']:.2f}" if matched else "-"
+        print(f"| {mode} | {r['trainable_parameters']:,} | {step:.2f} | {step / ntp_step:.2f} | {versus_matched} "
+              f"| {lower:.2f} | {labels - lower - sae:.2f} | {sae:.2f} "
+              f"| {step - labels - r['optimizer_seconds']:.2f} | {r['optimizer_seconds']:.2f} "
+              f"| {r['peak_rss_bytes'] / 2**20:,.0f} MiB |")
 
 
 if __name__ == "__main__":
