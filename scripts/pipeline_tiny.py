@@ -30,7 +30,7 @@ import concept_alignment  # beside this script: the alignment analysis and resol
 
 # ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
 # parameters the concept head adds.
-STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width")
+STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width", "hidden_prediction")
 
 
 def parse_args():
@@ -212,6 +212,8 @@ class Pipeline:
             section["kd_weight"] = a.kd_weight
         if mode == "pause":
             del section["teacher_path"]
+        if mode == "hidden_prediction":  # the teacher's raw h after block L_t as the target, weight λ
+            section.update({"teacher_layer": a.sae_layer, "teacher_n_embd": a.teacher_width, "weight": a.weight})
         return section
 
     def matched_width(self, cocomix_params):

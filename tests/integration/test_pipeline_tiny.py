@@ -1,5 +1,5 @@
 """scripts/pipeline_tiny.sh end to end at toy sizes: synthetic corpus, teacher, SAE,
-label cache, CoCoMix and the NTP/KD/pause baselines, evaluation, summary.json,
+label cache, CoCoMix and the NTP/KD/pause/hidden-state baselines, evaluation, summary.json,
 summary.md and the PNG. Checks the parameter matching against the GPT-2 and
 concept-head parameter counts worked out by hand, the summary's fields, and that
 a second call reuses every finished stage and reproduces the same summary."""
@@ -13,13 +13,14 @@ import unittest
 
 from cocomix_testlib import SOURCE_DIR, temp_dir
 
-VOCAB, SEQ, LAYERS, HEADS, WIDTH, LATENTS = 257, 64, 2, 2, 32, 128
+VOCAB, SEQ, LAYERS, HEADS, WIDTH, LATENTS, TEACHER_WIDTH = 257, 64, 2, 2, 32, 128, 64
 STEPS, BATCH = 6, 4
-OPTIONS = ["--documents", "120", "--seq-len", str(SEQ), "--batch", str(BATCH), "--teacher-width", "64",
+OPTIONS = ["--documents", "120", "--seq-len", str(SEQ), "--batch", str(BATCH), "--teacher-width", str(TEACHER_WIDTH),
            "--teacher-layers", "2", "--teacher-steps", "10", "--sae-layer", "1", "--latents", str(LATENTS),
            "--sae-k", "8", "--sae-steps", "10", "--student-width", str(WIDTH), "--student-layers", str(LAYERS),
            "--student-heads", str(HEADS), "--student-steps", str(STEPS), "--insert-layer", "1", "--k-pred", "8",
-           "--eval-points", "2", "--threads", "2", "--no-alignment"]
+           "--eval-points", "2", "--threads", "2", "--no-alignment",
+           "--modes", "cocomix,ntp,kd,pause,hidden_prediction"]
 
 
 def gpt_params(d):
@@ -31,6 +32,11 @@ def gpt_params(d):
 def concept_head_params(d, c):
     """pre_bias [d], predictor [d, C] + [C], compressor [C, d] + [d]."""
     return d + d * c + c + c * d + d
+
+
+def hidden_predictor_params(d, d_t):
+    """The 2-layer MLP d -> 4d -> d_t (with biases) and the compressor [d_t, d] + [d]."""
+    return (d * 4 * d + 4 * d) + (4 * d * d_t + d_t) + (d_t * d + d)
 
 
 def read_json(path):
@@ -52,7 +58,7 @@ class PipelineTinyTest(unittest.TestCase):
         try:
             out = self.run_pipeline(work)
             summary = read_json(os.path.join(work, "summary.json"))
-            self.assertEqual([r["mode"] for r in summary], ["cocomix", "ntp", "kd", "pause"])
+            self.assertEqual([r["mode"] for r in summary], ["cocomix", "ntp", "kd", "pause", "hidden_prediction"])
             by_mode = {r["mode"]: r for r in summary}
             for r in summary:
                 self.assertEqual(set(r), {"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds"})
@@ -68,6 +74,9 @@ class PipelineTinyTest(unittest.TestCase):
             self.assertEqual(by_mode["ntp"]["params"], gpt_params(best))
             self.assertEqual(by_mode["kd"]["params"], gpt_params(best))
             self.assertEqual(by_mode["pause"]["params"], gpt_params(best) + best)  # + the pause vector
+            # Like CoCoMix, the hidden-state baseline keeps the student's width.
+            self.assertEqual(by_mode["hidden_prediction"]["params"],
+                             gpt_params(WIDTH) + hidden_predictor_params(WIDTH, TEACHER_WIDTH))
 
             with open(os.path.join(work, "val_loss.png"), "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
