@@ -42,13 +42,7 @@ void ShardedTokenWriter::write(int64_t document, const uint32_t* ids, size_t cou
     const size_t take = std::min(room, count - at);
     open_->write(ids + at, take);
     at += take;
-    if (open_->count() == shard_tokens_) {
-      open_->finish();
-      const std::string name = shard_name(split_, static_cast<int64_t>(shards_.size()));
-      shards_.push_back({name, open_->count(), document, first + static_cast<int64_t>(at)});
-      open_.reset();
-      if (on_shard_finished) on_shard_finished(shards_.back());
-    }
+    if (open_->count() == shard_tokens_) close_shard(document, first + static_cast<int64_t>(at));
   }
 }
 
@@ -57,9 +51,13 @@ void ShardedTokenWriter::finish() {
     open_.reset();
     return;
   }
+  close_shard(-1, 0);  // the last shard: nothing follows
+}
+
+void ShardedTokenWriter::close_shard(int64_t next_document, int64_t next_token) {
   open_->finish();
   const std::string name = shard_name(split_, static_cast<int64_t>(shards_.size()));
-  shards_.push_back({name, open_->count(), -1, 0});  // the last shard: nothing follows
+  shards_.push_back({name, open_->count(), next_document, next_token});
   open_.reset();
   if (on_shard_finished) on_shard_finished(shards_.back());
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -216,11 +217,13 @@ void TokenFileWriter::write(const uint32_t* ids, size_t count) {
       throw RuntimeError(path_ + ": token id " + std::to_string(ids[i]) + " at position " +
                          std::to_string(count_ + static_cast<int64_t>(i)) +
                          " does not fit a uint16 token file (ids must be < 65536; write a wide llm.c shard)");
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < count;) {  // as many ids as the buffer has room for, then a flush
+    const size_t take = std::min(count - i, (kWriteBufferBytes - buffer_.size()) / bytes);
     const size_t at = buffer_.size();
-    buffer_.resize(at + bytes);
-    store_le(buffer_.data() + at, ids[i], bytes);
-    if (buffer_.size() >= kWriteBufferBytes) flush_buffer();
+    buffer_.resize(at + take * bytes);
+    for (size_t j = 0; j < take; ++j) store_le(buffer_.data() + at + j * bytes, ids[i + j], bytes);
+    i += take;
+    if (buffer_.size() + bytes > kWriteBufferBytes) flush_buffer();
   }
   count_ += static_cast<int64_t>(count);
 }

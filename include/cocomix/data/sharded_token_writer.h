@@ -45,6 +45,9 @@ class ShardedTokenWriter {
   int64_t tokens() const;
 
  private:
+  /// Finishes the open shard and records it, with where the next shard starts.
+  void close_shard(int64_t next_document, int64_t next_token);
+
   std::string dir_, split_;
   int64_t shard_tokens_;
   std::vector<Shard> shards_;
