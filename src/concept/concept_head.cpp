@@ -26,7 +26,7 @@ ConceptPrediction ConceptHeadImpl::forward(const torch::Tensor& h) {
       torch::nn::functional::EmbeddingBagFuncOptions()
           .mode(torch::kSum)
           .per_sample_weights(top_values.reshape({B * T, k_pred_}).to(compressor->weight.scalar_type())));  // [B·T, d]
-  out.concepts = (compressed.view({B, T, d}) + compressor->bias + pre_bias) * norm.sigma + norm.mu;
+  out.concepts = norm.denormalize(compressed.view({B, T, d}) + compressor->bias + pre_bias);
   out.top_indices = top_indices;
   return out;
 }

@@ -86,7 +86,7 @@ torch::Tensor TopKSaeImpl::decode_normalized(const torch::Tensor& z) {
 }
 
 torch::Tensor TopKSaeImpl::reconstruct(const SaeCode& code) {
-  return decode_normalized(code.z) * code.norm.sigma + code.norm.mu;
+  return code.norm.denormalize(decode_normalized(code.z));
 }
 
 TensorMap sae_state(TopKSaeImpl& sae) { return parameter_tensors(sae); }

@@ -109,7 +109,7 @@ SaeLosses sae_losses(TopKSaeImpl& sae, const torch::Tensor& h, const SaeCode& co
   }
   losses.total = losses.nmse + aux_coef * losses.aux;
   torch::NoGradGuard no_grad;
-  const auto h_hat = x_hat.detach() * code.norm.sigma + code.norm.mu;  // reconstruct() of the same z
+  const auto h_hat = code.norm.denormalize(x_hat.detach());  // reconstruct() of the same z
   losses.fvu = normalized_squared_error(h_hat, h).item<double>();
   return losses;
 }
@@ -204,7 +204,7 @@ SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& 
     const auto code = sae.encode(h);
     const auto x_hat = sae.decode_normalized(code.z);  // [N, d]
     normalized.add(x_hat, code.norm.x);
-    teacher_space.add(x_hat * code.norm.sigma + code.norm.mu, h);
+    teacher_space.add(code.norm.denormalize(x_hat), h);
     fired |= (code.z > kLatentFiredThreshold).any(0);
     result.tokens += h.size(0);
   }
