@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "cocomix/eval/tasks/python_text.h"
+#include "cocomix/util/error.h"
 
 namespace cocomix {
 namespace {
@@ -40,7 +41,17 @@ TaskTokenRequests encode_task(const Task& task, const Gpt2Tokenizer& tokenizer, 
       auto windows = rolling_windows(encode_ids(tokenizer, doc.text), tokenizer.end_of_text(), max_length);
       for (auto& window : windows) out.requests.push_back(std::move(window));
     } else {
-      for (const auto& request : doc.requests) out.requests.push_back(encode_request(tokenizer, request));
+      for (size_t c = 0; c < doc.requests.size(); ++c) {
+        auto request = encode_request(tokenizer, doc.requests[c]);
+        if (static_cast<int64_t>(request.continuation.size()) > max_length)
+          throw RuntimeError(doc.source + ": " +
+                             (task.output == TaskOutput::kMultipleChoice ? "choice " + std::to_string(c)
+                                                                         : std::string("the continuation")) +
+                             " is " + std::to_string(request.continuation.size()) +
+                             " tokens, more than the model's context of " + std::to_string(max_length) +
+                             " (model.n_positions)");
+        out.requests.push_back(std::move(request));
+      }
     }
   }
   out.doc_begin.push_back(out.requests.size());

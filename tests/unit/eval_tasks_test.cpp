@@ -16,6 +16,7 @@
 #include "cocomix/eval/tasks/python_text.h"
 #include "cocomix/eval/tasks/tasks.h"
 #include "cocomix/eval/tasks/wikitext.h"
+#include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/sha256.h"
 #include "test_env.h"
@@ -159,6 +160,20 @@ TEST(EvalTasks, EncodeRequestMovesTrailingSpaceAndUsesEndOfTextForAnEmptyContext
   const auto empty = encode_request(tokenizer(), {"", " yes"});
   EXPECT_EQ(empty.context, (std::vector<int64_t>{50256}));
   EXPECT_EQ(empty.continuation, (std::vector<int64_t>{3763}));
+}
+
+TEST(EvalTasks, ContinuationLongerThanTheContextNamesTheDocumentAndChoice) {
+  Task task;
+  task.name = "piqa";
+  task.docs.push_back({"valid.jsonl:7", {{"Goal:", " a"}, {"Goal:", " a b c d e"}}, {" a", " a b c d e"}, 0});
+  EXPECT_EQ(encode_task(task, tokenizer(), 5).requests.size(), 2u);  // " a b c d e" is exactly 5 tokens
+  try {
+    encode_task(task, tokenizer(), 4);
+    FAIL() << "expected a RuntimeError";
+  } catch (const RuntimeError& error) {
+    EXPECT_STREQ(error.what(),
+                 "valid.jsonl:7: choice 1 is 5 tokens, more than the model's context of 4 (model.n_positions)");
+  }
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ struct TaskTokenRequests {
   std::vector<TokenRequest> requests;
   std::vector<size_t> doc_begin;  ///< document d owns requests [doc_begin[d], doc_begin[d + 1])
 };
+/// A continuation longer than max_length tokens (the model's context) cannot be
+/// scored: RuntimeError naming the document's FILE:LINE and the choice.
 TaskTokenRequests encode_task(const Task& task, const Gpt2Tokenizer& tokenizer, int64_t max_length);
 
 struct TaskRun {
