@@ -93,17 +93,6 @@ int main(int argc, char** argv) {
     };
     const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);
 
-    std::vector<double> seconds;
-    double loss = 0;
-    for (int64_t i = 0; i < warmup + steps; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      loss = cocomix::run_optimizer_step(
-                 *objective, *optimizer, sync, parameters, next_batch, options)
-                 .loss;
-      if (i >= warmup)
-        seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    const double step = median(seconds);
     const auto time_median = [&](const std::function<void()>& work) {
       std::vector<double> times;
       for (int64_t i = 0; i < steps; ++i) {
@@ -113,6 +102,12 @@ int main(int argc, char** argv) {
       }
       return median(times);
     };
+    double loss = 0;
+    const auto train_step = [&] {
+      loss = cocomix::run_optimizer_step(*objective, *optimizer, sync, parameters, next_batch, options).loss;
+    };
+    for (int64_t i = 0; i < warmup; ++i) train_step();
+    const double step = time_median(train_step);
     // The update on the gradients the last step left (it moves the weights, which no figure depends on).
     const double optimizer_seconds = time_median([&] { optimizer->step(); });
     // The concept labels' share of the step (per micro-batch, times grad_accum_steps).
