@@ -41,11 +41,13 @@ ConceptLabeler::ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSe
     : teacher_(std::move(teacher)), sae_(std::move(sae)), k_attr_(k_attr), selection_(selection), bf16_(bf16) {
   sae_->eval();
   for (auto& parameter : sae_->parameters()) parameter.requires_grad_(false);
+  decoder_columns_ = sae_->decoder->weight.t().contiguous();
 }
 
 void ConceptLabeler::to(const torch::Device& device) {
   teacher_->to(device);
   sae_->to(device);
+  decoder_columns_ = sae_->decoder->weight.t().contiguous();
 }
 
 ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
@@ -66,19 +68,22 @@ ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
   out.hidden = h.detach();
   out.hidden_grad = g;
   out.teacher_loss = out.teacher_loss.detach();
-  const auto code = sae_->encode(out.hidden);
   const auto& decoder = sae_->decoder->weight;  // [d_t, C]
   const int64_t C = decoder.size(1), d = decoder.size(0);
   if (selection_ == LabelSelection::kAttribution) {
+    const auto code = sae_->encode_kept(out.hidden);
     const int64_t m = code.kept.size(-1);
-    out.kept = code.kept;                                                             // [B, T, m]
-    const auto kept = code.kept.reshape({B * T, m});                                  // [N, m]
-    const auto z_kept = code.z.reshape({B * T, C}).gather(1, kept);                   // [N, m]
-    const auto scores = (decoder_dots(g.reshape({B * T, d}), decoder, kept) * z_kept).to(torch::kFloat32);
+    out.kept = code.kept;                                 // [B, T, m]
+    const auto kept = code.kept.reshape({B * T, m});      // [N, m]
+    const auto z_kept = code.values.reshape({B * T, m});  // [N, m]
+    // decoder_columns_.t() is the decoder itself, laid out so decoder_dots needs no transposed copy.
+    const auto scores =
+        (decoder_dots(g.reshape({B * T, d}), decoder_columns_.t(), kept) * z_kept).to(torch::kFloat32);
     out.kept_scores = scores.view({B, T, m});
     out.labels = top_k_indices_sparse(kept, scores, C, k_attr_).view({B, T, k_attr_});
     return out;
   }
+  const auto code = sae_->encode(out.hidden);
   out.scores = selection_ == LabelSelection::kAttributionPre ? torch::matmul(g.to(decoder.dtype()), decoder) * code.z_pre
                                                              : code.z;  // [B, T, C]
   out.scores = out.scores.to(torch::kFloat32);

@@ -73,12 +73,21 @@ TopKSaeImpl::TopKSaeImpl(const SaeInfo& info) : info_(info) {
   encoder->weight.copy_(directions.t());
 }
 
+torch::Tensor TopKSaeImpl::pre_activations(const torch::Tensor& x) {
+  return torch::nn::functional::linear(x - pre_bias, encoder->weight) + latent_bias;  // [..., C]
+}
+
 SaeCode TopKSaeImpl::encode(const torch::Tensor& h) {
   SaeCode code;
   code.norm = normalize_positions(h);
-  code.z_pre = torch::nn::functional::linear(code.norm.x - pre_bias, encoder->weight) + latent_bias;  // [..., C]
+  code.z_pre = pre_activations(code.norm.x);
   code.z = torch::relu(keep_top_k(code.z_pre, info_.k, &code.kept));
   return code;
+}
+
+SaeKeptCode TopKSaeImpl::encode_kept(const torch::Tensor& h) {
+  auto [top_values, kept] = pre_activations(normalize_positions(h).x).topk(info_.k, /*dim=*/-1);  // keep_top_k's call
+  return {kept, torch::relu(top_values)};
 }
 
 torch::Tensor TopKSaeImpl::decode_normalized(const torch::Tensor& z) {

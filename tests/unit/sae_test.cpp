@@ -78,6 +78,20 @@ TEST(Sae, EncodeDecodeMatchPyTorchReference) {
   EXPECT_TRUE(torch::allclose(h_hat, ref.at("x_hat") * code.norm.sigma + code.norm.mu, 1e-5, 1e-5));
 }
 
+TEST(Sae, EncodeKeptIsTheDenseCodeAtItsKeptLatents) {
+  const std::string dir = test_env_dir("COCOMIX_REFERENCE_DIR") + "/sae_step";
+  const auto ref = load_safetensors(dir + "/reference.safetensors");
+  auto sae = load_sae(dir + "/sae");
+  torch::NoGradGuard no_grad;
+  const auto code = sae->encode(ref.at("h"));
+  const auto kept = sae->encode_kept(ref.at("h"));
+  EXPECT_TRUE(torch::equal(kept.kept, code.kept));
+  EXPECT_TRUE(torch::equal(kept.values, code.z.gather(-1, code.kept)));
+  // The reference's dense z at those latents, and nothing of it elsewhere.
+  EXPECT_TRUE(torch::allclose(kept.values, ref.at("z").gather(-1, kept.kept), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(ref.at("z").abs().sum(-1), kept.values.abs().sum(-1), 1e-5, 1e-5));
+}
+
 TEST(Sae, InitHasUnitDecoderColumnsAndTiedEncoder) {
   torch::manual_seed(3);
   TopKSae sae(small_info());

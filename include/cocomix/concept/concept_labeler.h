@@ -25,7 +25,8 @@ LabelSelection parse_label_selection(const std::string& name, const std::string&
 
 /// g · W_dec[:, kept] for each row: g [N, d], decoder [d, C], kept [N, m] int64
 /// -> [N, m] (gathered columns and a batched dot, in row chunks that bound the
-/// [rows, m, d] gather; never the [N, C] product).
+/// [rows, m, d] gather; never the [N, C] product). A decoder that is the
+/// transpose of a contiguous [C, d] tensor is gathered from in place.
 torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& decoder, const torch::Tensor& kept);
 
 /// One batch's labels and what produced them.
@@ -45,8 +46,10 @@ struct ConceptLabels {
 
 class ConceptLabeler {
  public:
-  /// L_t is the SAE's layer. The teacher must be frozen (teacher.h); bf16 runs it
-  /// under autocast, otherwise fp32 whatever the caller's autocast.
+  /// L_t is the SAE's layer; the SAE's weights must not change afterwards (the
+  /// labeler keeps a transposed copy of the decoder). The teacher must be frozen
+  /// (teacher.h); bf16 runs it under autocast, otherwise fp32 whatever the
+  /// caller's autocast.
   ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16 = false);
 
   /// inputs [B, T] int64 with T >= 2 (the teacher predicts within the window: at
@@ -64,6 +67,7 @@ class ConceptLabeler {
   int64_t k_attr_;
   LabelSelection selection_;
   bool bf16_;
+  torch::Tensor decoder_columns_;  ///< [C, d_t] the frozen decoder transposed once, for decoder_dots' gathers
 };
 
 }  // namespace cocomix

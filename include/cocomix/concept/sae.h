@@ -47,6 +47,13 @@ struct SaeCode {
   torch::Tensor kept;   ///< [..., k] int64: the latents TopK kept (z is 0 everywhere else)
 };
 
+/// Only what TopK kept of h [..., d]: what attribution labels read, without the
+/// dense [..., C] z_pre and z (268 MB each for 2048 positions x 32768 latents).
+struct SaeKeptCode {
+  torch::Tensor kept;    ///< [..., k] int64, the same latents in the same order as SaeCode::kept
+  torch::Tensor values;  ///< [..., k] z at those latents: ReLU of the k largest z_pre
+};
+
 class TopKSaeImpl : public torch::nn::Module {
  public:
   /// Zero biases; encoder and decoder drawn as in Gao et al.: decoder columns of
@@ -54,6 +61,7 @@ class TopKSaeImpl : public torch::nn::Module {
   explicit TopKSaeImpl(const SaeInfo& info);
 
   SaeCode encode(const torch::Tensor& h);
+  SaeKeptCode encode_kept(const torch::Tensor& h);
   /// x_hat = W_dec z + pre_bias (normalised space), [..., C] -> [..., d].
   torch::Tensor decode_normalized(const torch::Tensor& z);
   /// h_hat = x_hat * sigma + mu: the reconstruction in the teacher's space.
@@ -66,6 +74,9 @@ class TopKSaeImpl : public torch::nn::Module {
   torch::nn::Linear decoder{nullptr};  ///< weight [d, C], no bias
 
  private:
+  /// z_pre = W_enc (x - pre_bias) + latent_bias of normalised x [..., d].
+  torch::Tensor pre_activations(const torch::Tensor& x);
+
   SaeInfo info_;
 };
 TORCH_MODULE(TopKSae);
