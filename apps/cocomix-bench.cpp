@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
       sae_encode_seconds = accum * time_median([&] {
         torch::NoGradGuard no_grad;
         cocomix::AutocastScope autocast(c10::DeviceType::CPU, labeler.bf16());
-        labeler.sae()->encode(hidden);
+        if (labeler.selection() == cocomix::LabelSelection::kAttribution)
+          labeler.sae()->encode_kept(hidden);  // what label() runs for attribution
+        else
+          labeler.sae()->encode(hidden);
       });
     }
     int64_t trainable_parameters = 0;

@@ -60,6 +60,7 @@ class ConceptLabeler {
   GPT& teacher() { return teacher_; }
   TopKSae& sae() { return sae_; }
   bool bf16() const { return bf16_; }  ///< the teacher and SAE run under bf16 autocast
+  LabelSelection selection() const { return selection_; }
 
  private:
   GPT teacher_;
