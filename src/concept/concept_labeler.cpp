@@ -23,10 +23,9 @@ LabelSelection parse_label_selection(const std::string& name, const std::string&
                    "\" (expected attribution, attribution_pre or activation)");
 }
 
-torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& decoder, const torch::Tensor& kept) {
+torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& columns, const torch::Tensor& kept) {
   const int64_t N = g.size(0), m = kept.size(1), d = g.size(1);
-  const auto columns = decoder.t().contiguous();  // [C, d]: each latent's direction, contiguous for the gather
-  const auto g32 = g.to(decoder.dtype());
+  const auto g32 = g.to(columns.dtype());
   auto out = torch::empty({N, m}, g32.options());
   const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, m * d));  // <= 4M gathered
   for (int64_t begin = 0; begin < N; begin += rows) {
@@ -76,9 +75,7 @@ ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
     out.kept = code.kept;                                 // [B, T, m]
     const auto kept = code.kept.reshape({B * T, m});      // [N, m]
     const auto z_kept = code.values.reshape({B * T, m});  // [N, m]
-    // decoder_columns_.t() is the decoder itself, laid out so decoder_dots needs no transposed copy.
-    const auto scores =
-        (decoder_dots(g.reshape({B * T, d}), decoder_columns_.t(), kept) * z_kept).to(torch::kFloat32);
+    const auto scores = (decoder_dots(g.reshape({B * T, d}), decoder_columns_, kept) * z_kept).to(torch::kFloat32);
     out.kept_scores = scores.view({B, T, m});
     out.labels = top_k_indices_sparse(kept, scores, C, k_attr_).view({B, T, k_attr_});
     return out;

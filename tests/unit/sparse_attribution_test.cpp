@@ -63,7 +63,7 @@ TEST(SparseAttribution, DecoderDotsEqualTheDenseProductAtTheKeptColumns) {
   const auto decoder = torch::randn({d, C}, gen);
   const auto kept = torch::rand({N, C}, gen).argsort(/*dim=*/1, /*descending=*/false).narrow(1, 0, m).contiguous();
   const auto expected = torch::matmul(g, decoder).gather(1, kept);
-  const auto ours = decoder_dots(g, decoder, kept);
+  const auto ours = decoder_dots(g, decoder.t().contiguous(), kept);
   EXPECT_LT((ours - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>());
 }
 
@@ -82,7 +82,7 @@ TEST(SparseAttribution, LabelsEqualTheDensePathExactly) {
       torch::Tensor kept;
       const auto z = torch::relu(keep_top_k(z_pre, k_sae, &kept));
       const auto dense = top_k_indices(torch::matmul(g, decoder) * z, k_attr);
-      const auto scores = decoder_dots(g, decoder, kept) * z.gather(1, kept);
+      const auto scores = decoder_dots(g, decoder.t().contiguous(), kept) * z.gather(1, kept);
       const auto sparse = top_k_indices_sparse(kept, scores, C, k_attr);
       EXPECT_TRUE(torch::equal(sparse, dense)) << "k_attr " << k_attr << " range " << range;
     }

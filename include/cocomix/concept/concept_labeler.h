@@ -23,11 +23,11 @@ enum class LabelSelection {
 /// Parses the config name; throws UsageError naming `key` for another name.
 LabelSelection parse_label_selection(const std::string& name, const std::string& key);
 
-/// g · W_dec[:, kept] for each row: g [N, d], decoder [d, C], kept [N, m] int64
-/// -> [N, m] (gathered columns and a batched dot, in row chunks that bound the
-/// [rows, m, d] gather; never the [N, C] product). A decoder that is the
-/// transpose of a contiguous [C, d] tensor is gathered from in place.
-torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& decoder, const torch::Tensor& kept);
+/// g · W_dec[:, kept] for each row: g [N, d], columns = W_dec^T [C, d] contiguous
+/// (each latent's direction a row, for the gather), kept [N, m] int64 -> [N, m]
+/// (gathered columns and a batched dot, in row chunks that bound the
+/// [rows, m, d] gather; never the [N, C] product).
+torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& columns, const torch::Tensor& kept);
 
 /// One batch's labels and what produced them.
 struct ConceptLabels {
