@@ -30,6 +30,9 @@ from safetensors.torch import save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from pipeline_tiny import gpt_parameters, matched_width  # noqa: E402  (scripts/ is not a package)
+
 BIN = os.environ.get("COCOMIX_BIN", os.path.join(ROOT, "build", "bin"))
 C, K_SAE, LAYER = 32768, 32, 6
 MODES = ("ntp", "ntp (matched)", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
@@ -49,18 +52,13 @@ def make_teacher_and_sae(directory):
     return teacher, sae
 
 
-def gpt_parameters(model, d):
-    """The GPT-2 parameter count at width d (tied head): wte, wpe, L blocks, ln_f."""
-    return (model["vocab_size"] + model["n_positions"]) * d + model["n_layer"] * (12 * d * d + 13 * d) + 2 * d
-
-
-def matched_width(model):
-    """The NTP width (a multiple of n_head) whose parameter count is closest to CoCoMix's: the
-    student plus the concept head (pre_bias d, predictor d x C + C, compressor C x d + d)."""
+def matched_ntp_width(model):
+    """The NTP width matched to CoCoMix's parameters, the student plus the concept head
+    (pre_bias d, predictor d x C + C, compressor C x d + d), and that CoCoMix count."""
+    shape = (model["vocab_size"], model["n_positions"], model["n_layer"])
     d = model["n_embd"]
-    cocomix = gpt_parameters(model, d) + 2 * d * C + C + 2 * d
-    candidates = range(model["n_head"], 8 * d, model["n_head"])
-    return min(candidates, key=lambda w: abs(gpt_parameters(model, w) - cocomix)), cocomix
+    cocomix = gpt_parameters(*shape, d) + 2 * d * C + C + 2 * d
+    return matched_width(cocomix, *shape, model["n_head"], d), cocomix
 
 
 def make_label_cache(directory, base_command, config):
@@ -102,7 +100,7 @@ def main():
         from_cache = make_label_cache(directory, cocomix_settings, args.config) if "cocomix (cache)" in modes else []
         with open(os.path.join(ROOT, args.config)) as f:
             model = json.load(f)["model"]
-        width, cocomix_parameters = matched_width(model)
+        width, cocomix_parameters = matched_ntp_width(model)
         rows = []
         for mode in modes:
             command = [os.path.join(BIN, "cocomix-bench"), "--config", os.path.join(ROOT, args.config),

@@ -75,6 +75,18 @@ def parse_args():
     return p.parse_args()
 
 
+def gpt_parameters(vocab, positions, layers, d):
+    """GPT-2's parameter count at width d, the head tied to wte: wte and wpe, 12d² + 13d per block, ln_f."""
+    return (vocab + positions) * d + layers * (12 * d * d + 13 * d) + 2 * d
+
+
+def matched_width(target, vocab, positions, layers, heads, width):
+    """The width, a multiple of heads below 8·width, whose GPT-2 parameter count is closest to target
+    (the NTP baseline matched to a CoCoMix student of width `width`; bench/concept_step.py uses it too)."""
+    candidates = range(heads, 8 * width, heads)
+    return min(candidates, key=lambda d: abs(gpt_parameters(vocab, positions, layers, d) - target))
+
+
 class Pipeline:
     def __init__(self, args):
         self.args = args
@@ -217,15 +229,10 @@ class Pipeline:
         return section
 
     def matched_width(self, cocomix_params):
-        """The NTP width (a multiple of the head count) whose parameter count is closest to CoCoMix's."""
+        """The NTP width whose parameter count is closest to CoCoMix's."""
         a = self.args
-        vocab = self.manifest["vocab_size"]
-
-        def gpt_params(d):
-            return (vocab + a.seq_len) * d + a.student_layers * (12 * d * d + 13 * d) + 2 * d
-
-        candidates = range(a.student_heads, 8 * a.student_width, a.student_heads)
-        return min(candidates, key=lambda d: abs(gpt_params(d) - cocomix_params))
+        return matched_width(cocomix_params, self.manifest["vocab_size"], a.seq_len, a.student_layers,
+                             a.student_heads, a.student_width)
 
     def student(self, mode, teacher_dir, sae_dir, width):
         a = self.args
