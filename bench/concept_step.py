@@ -14,7 +14,7 @@ labels (teacher above L_t, attribution backward, scoring and selection), the
 AdamW update, and what remains, the student's forward and backward. Prints a
 markdown table and JSON lines.
 
-    ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
+    PYTHONPATH=python ~/.cache/cocomix/venv/bin/python bench/concept_step.py [--steps 3] [--config configs/small.json]
         [--modes ntp,"ntp (matched)",cocomix,"cocomix (cache)",kd,pause,hidden_prediction]
 """
 import argparse
@@ -26,14 +26,13 @@ import tempfile
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from pipeline_tiny import gpt_parameters, matched_width  # noqa: E402  (scripts/ is not a package)
+from cocomix_tools.model import gpt_parameters, matched_width, write_sae
+from cocomix_tools.paths import REPO_ROOT, apps_dir
 
-BIN = os.environ.get("COCOMIX_BIN", os.path.join(ROOT, "build", "bin"))
+ROOT = str(REPO_ROOT)
+BIN = apps_dir()
 C, K_SAE, LAYER = 32768, 32, 6
 MODES = ("ntp", "ntp (matched)", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
 
@@ -41,14 +40,10 @@ MODES = ("ntp", "ntp (matched)", "cocomix", "cocomix (cache)", "kd", "pause", "h
 def make_teacher_and_sae(directory):
     teacher = os.path.join(directory, "gpt2")
     GPT2LMHeadModel(GPT2Config()).save_pretrained(teacher, safe_serialization=True)
-    sae = os.path.join(directory, "sae")
-    os.makedirs(sae)
     d = 768
-    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
-               "encoder.weight": torch.randn(C, d) / d ** 0.5, "decoder.weight": torch.randn(d, C) / d ** 0.5},
-              os.path.join(sae, "sae.safetensors"))
-    with open(os.path.join(sae, "sae.json"), "w") as f:
-        json.dump({"d": d, "n_latents": C, "k": K_SAE, "layer": LAYER, "teacher_sha256": ""}, f)
+    sae = write_sae(os.path.join(directory, "sae"), {
+        "pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
+        "encoder.weight": torch.randn(C, d) / d ** 0.5, "decoder.weight": torch.randn(d, C) / d ** 0.5}, K_SAE, LAYER)
     return teacher, sae
 
 

@@ -3,7 +3,7 @@ on a checkpoint vs lm-evaluation-harness's HFLM on the same model exported by
 cocomix-convert, on the same local task files, in one run on one machine.
 Prints a markdown table (target: cocomix-eval >= 3x the harness).
 
-    $VENV/bin/python bench/eval_throughput.py --checkpoint RUN --hf-dir HF [--limit 200]
+    PYTHONPATH=python $VENV/bin/python bench/eval_throughput.py --checkpoint RUN --hf-dir HF [--limit 200]
         [--tasks a,b,c] [--bin build/bin] [--data-dir ../shared/data] [--threads N] [--batch-size 16]
 
 scripts/harness_parity.sh leaves a suitable pair in runs/harness_parity/{run,hf}.
@@ -24,11 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import harness_parity  # noqa: E402  (task YAMLs over the local files)
+from cocomix_tools import harness  # task YAMLs over the local files
+from cocomix_tools.paths import apps_dir, shared_data
 
 
 def task_limit(task, limit):
@@ -51,10 +49,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--hf-dir", required=True)
-    parser.add_argument("--tasks", default=",".join(harness_parity.ALL_TASKS))
+    parser.add_argument("--tasks", default=",".join(harness.ALL_TASKS))
     parser.add_argument("--limit", type=int, default=200)
-    parser.add_argument("--bin", default=str(ROOT / "build" / "bin"))
-    parser.add_argument("--data-dir", default=os.environ.get("COCOMIX_SHARED_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--bin", default=apps_dir())
+    parser.add_argument("--data-dir", default=shared_data())
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--batch-size", type=int, default=16, help="HFLM batch size")
     args = parser.parse_args()
@@ -68,7 +66,7 @@ def main():
     torch.set_num_threads(args.threads)
     tasks = [t for t in args.tasks.split(",") if t]
     work = tempfile.mkdtemp(prefix="eval_throughput_")
-    include_path = harness_parity.write_task_yamls(tasks, args.data_dir, work)
+    include_path = harness.write_task_yamls(tasks, args.data_dir, work)
     manager = TaskManager(include_path=include_path)
     lm = HFLM(pretrained=os.path.abspath(args.hf_dir), dtype="float32", device="cpu", batch_size=args.batch_size)
 
@@ -78,7 +76,7 @@ def main():
         cocomix_wall, cocomix_seconds = time_cocomix(args.bin, args.checkpoint, task, args.data_dir, limit,
                                                      args.threads, work)
         start = time.perf_counter()
-        simple_evaluate(model=lm, tasks=[harness_parity.LOCAL_PREFIX + task], limit=limit, bootstrap_iters=0,
+        simple_evaluate(model=lm, tasks=[harness.LOCAL_PREFIX + task], limit=limit, bootstrap_iters=0,
                         log_samples=False, task_manager=manager)
         harness_seconds = time.perf_counter() - start
         rows.append((task, limit, limit / cocomix_seconds, limit / cocomix_wall, limit / harness_seconds,

@@ -2,7 +2,7 @@
 tiktoken vs Hugging Face tokenizers, one thread and every core, plus each
 process's peak resident memory. Prints the table kept in docs/tokenizer.md.
 
-    $VENV/bin/python bench/tokenizer_throughput.py [--bin build/bin] [--rounds 3]
+    PYTHONPATH=python $VENV/bin/python bench/tokenizer_throughput.py [--bin build/bin] [--rounds 3]
 
 Documents: every blank-line-separated block of the shared text files (books,
 web samples, WikiText-2 test; ~20 MB), the units `cocomix-tokenize --blocks`
@@ -11,7 +11,7 @@ reads. cocomix's MB/s is the app's own figure for the whole corpus run
 excluded, its wall time shown beside); tiktoken and tokenizers are timed around
 their encode calls only. Each measurement runs in its own process; the best of
 --rounds is kept. tiktoken's gpt2 Encoding is built from the shared files
-(tests/reference/tiktoken_gpt2.py); tokenizers gets the same two files as a
+(cocomix_tools.tiktoken_gpt2); tokenizers gets the same two files as a
 byte-level BPE with GPT-2's pre-tokenizer.
 """
 import argparse
@@ -24,22 +24,21 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "reference"))
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from cocomix_testlib import text_blocks  # noqa: E402  (the --blocks rule)
-from tiktoken_gpt2 import shared_data, tokenizer_dir  # noqa: E402
+import cocomix_tools
+from cocomix_tools.corpus import Manifest, text_blocks
+from cocomix_tools.paths import apps_dir, shared_data
+from cocomix_tools.tiktoken_gpt2 import tokenizer_dir
 
 INPUTS = ["text_tinyshakespeare", "text_gutenberg_nltk", "text_gutenberg_pg", "text_web", "eval_wikitext2"]
 
-# Run in a child process: prints {"seconds": ..., "tokens": ...} for one tokenizer and thread count.
+# Run in a child process (PYTHONPATH: the directory of this cocomix_tools): prints {"seconds": ..., "tokens": ...}
+# for one tokenizer and thread count.
 CHILD = r"""
 import json, os, sys, time
-sys.path.insert(0, sys.argv[1])
-kind, threads, docs_path = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+kind, threads, docs_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 docs = json.load(open(docs_path, encoding="utf-8"))
 if kind == "tiktoken":
-    from tiktoken_gpt2 import gpt2_encoding
+    from cocomix_tools.tiktoken_gpt2 import gpt2_encoding
     enc = gpt2_encoding()
     enc.encode_ordinary(docs[0])
     start = time.perf_counter()
@@ -49,7 +48,7 @@ if kind == "tiktoken":
         out = enc.encode_ordinary_batch(docs, num_threads=threads)
 else:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from tiktoken_gpt2 import tokenizer_dir
+    from cocomix_tools.tiktoken_gpt2 import tokenizer_dir
     d = tokenizer_dir()
     tok = Tokenizer(models.BPE.from_file(os.path.join(d, "encoder.json"), os.path.join(d, "vocab.bpe")))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -85,7 +84,7 @@ def run_measured(args, env=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", default=str(ROOT / "build" / "bin"))
+    parser.add_argument("--bin", default=apps_dir())
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -104,20 +103,23 @@ def main():
                 stdout, wall, rss = run_measured([os.path.join(args.bin, "cocomix-tokenize"), "--tokenizer",
                                                   tokenizer_dir(), "--blocks", "--threads", str(threads),
                                                   "--shard-tokens", "2000000000", "-o", out, *files])
-                manifest = json.loads(Path(out, "manifest.json").read_text())
+                manifest = Manifest(out)
                 assert manifest["documents"] == len(docs), (manifest["documents"], len(docs))
                 tokens = manifest["splits"]["train"]["tokens"] + manifest["splits"]["val"]["tokens"] - len(docs)
                 mb_s = float(re.search(r"([\d.]+) MB/s", stdout).group(1))
                 if best is None or mb_s > best[0]:
                     best = (mb_s, wall, rss, tokens)
             rows.append(("cocomix-tokenize", threads, best[0], f"{best[1]:.2f} s wall", best[2], best[3]))
+        package_parent = str(Path(cocomix_tools.__file__).resolve().parents[1])
+        python_path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
         for kind, label in (("tiktoken", "tiktoken 0.14.0"), ("hf", "HF tokenizers 0.23.3")):
             for threads in (1, cores):
-                env = dict(os.environ, RAYON_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="true")
+                env = dict(os.environ, RAYON_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="true",
+                           PYTHONPATH=python_path)
                 best = None
                 for _ in range(args.rounds):
-                    stdout, wall, rss = run_measured([sys.executable, "-c", CHILD, str(ROOT / "tests" / "reference"),
-                                                      kind, str(threads), docs_path], env=env)
+                    stdout, wall, rss = run_measured([sys.executable, "-c", CHILD, kind, str(threads), docs_path],
+                                                     env=env)
                     result = json.loads(stdout)
                     mb_s = text_bytes / result["seconds"] / 1e6
                     if best is None or mb_s > best[0]:

@@ -3,7 +3,7 @@
 # small GPT-2-vocabulary model on real text with cocomix-train, exports it with
 # cocomix-convert, runs the harness's HFLM on the export and cocomix-eval on the
 # checkpoint over the same local task files, and compares every metric
-# (scripts/harness_parity.py: accuracies identical, perplexities within 1e-4
+# (cocomix_tools.harness: accuracies identical, perplexities within 1e-4
 # relative). Prints the table; exits non-zero on any mismatch.
 #
 #   scripts/harness_parity.sh [--work DIR] [--tasks a,b,c] [--limit N] [--steps N] [--markdown FILE]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The tiny CoCoMix pipeline on the CPU (issue 4 §4): teacher (NTP) -> its TopK SAE ->
+# The tiny CoCoMix pipeline on the CPU: teacher (NTP) -> its TopK SAE ->
 # concept labels -> CoCoMix and the parameter-matched NTP, KD and pause students on
 # the same windows -> evaluation, one table (summary.md), summary.json and the
-# validation-loss curves (val_loss.png). scripts/pipeline_tiny.py --help lists the
+# validation-loss curves (val_loss.png). scripts/pipeline_tiny.sh --help lists the
 # knobs (corpus, sizes, steps, L_s, k_pred, C, λ, lr, seed).
 #
 #   scripts/pipeline_tiny.sh [--work DIR] [pipeline_tiny.py options]

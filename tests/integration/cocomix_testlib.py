@@ -1,6 +1,6 @@
 """Helpers shared by the integration tests: where the apps are, how to run them,
-a small corpus + config that trains in seconds on 2 cores, and cocomix-tokenize's
-documented train/val split and --blocks rule."""
+a small corpus + config that trains in seconds on 2 cores, a random SAE. The
+corpus rules (train/val split, --blocks) and the file readers are in cocomix_tools."""
 import json
 import os
 import subprocess
@@ -61,16 +61,12 @@ def train_teacher(root, train_path, val_path, **sections):
 def write_sae(directory, d, layer, k=8, seed=0, n_latents=96):
     """A random TopK SAE (sae.json + sae.safetensors) of width d on the teacher's layer."""
     import torch
-    from safetensors.torch import save_file
+    from cocomix_tools.model import write_sae as write_sae_directory
     generator = torch.Generator().manual_seed(seed)
-    os.makedirs(directory, exist_ok=True)
-    save_file({"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(n_latents),
+    tensors = {"pre_bias": torch.zeros(d), "latent_bias": torch.zeros(n_latents),
                "encoder.weight": torch.randn(n_latents, d, generator=generator) / d ** 0.5,
-               "decoder.weight": torch.randn(d, n_latents, generator=generator) / d ** 0.5},
-              os.path.join(directory, "sae.safetensors"))
-    with open(os.path.join(directory, "sae.json"), "w") as f:
-        json.dump({"d": d, "n_latents": n_latents, "k": k, "layer": layer, "teacher_sha256": ""}, f)
-    return directory
+               "decoder.weight": torch.randn(d, n_latents, generator=generator) / d ** 0.5}
+    return write_sae_directory(directory, tensors, k, layer)
 
 
 def read_metrics(run_dir):
@@ -95,33 +91,3 @@ def wait_for_checkpoint(processes, run_dir, step, timeout=300, poll=0.02):
 def temp_dir():
     return tempfile.mkdtemp(prefix="cocomix-test-")
 
-
-M64 = (1 << 64) - 1
-
-
-def splitmix64(x):
-    z = (x + 0x9E3779B97F4A7C15) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def is_val(seed, index, fraction):
-    """docs/file-formats.md: val iff top 53 bits of splitmix64(stream_seed(seed, index)) / 2^53 < fraction."""
-    stream_seed = splitmix64((splitmix64(seed) + index) & M64)
-    return (splitmix64(stream_seed) >> 11) * 2.0**-53 < fraction
-
-
-def text_blocks(text):
-    """cocomix-tokenize --blocks: runs of non-blank lines (blank: only spaces, tabs, \\r) joined with \\n."""
-    blocks, current = [], []
-    for line in text.split("\n"):
-        if line.strip(" \t\r") == "":
-            if current:
-                blocks.append("\n".join(current))
-            current = []
-        else:
-            current.append(line)
-    if current:
-        blocks.append("\n".join(current))
-    return blocks

@@ -1,6 +1,6 @@
-"""scripts/concept_alignment.py against independent references: on a tiny synthetic
+"""cocomix_tools.alignment (scripts/concept_alignment.py) against independent references: on a tiny synthetic
 corpus, a teacher trained by cocomix-train, its SAE by cocomix-sae train and a
-CoCoMix student, the script's Python forward must give cocomix-eval's validation
+CoCoMix student, the package's Python forward (cocomix_tools.model) must give cocomix-eval's validation
 loss and cocomix-sae eval's FVU (1e-4 relative); the student's predicted concepts
 must be the top-k_pred of logits recomputed here from transformers' hidden_states[L_s]
 of the cocomix-convert export and the exported head tensors. The AUROC is checked
@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import os
-import subprocess
 import sys
 import unittest
 
@@ -19,9 +18,9 @@ import torch
 from safetensors.torch import load_file
 
 from cocomix_testlib import SOURCE_DIR, app, run, temp_dir, train_teacher, write_config, write_sae
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))
-import concept_alignment as ca  # noqa: E402
+from cocomix_tools import alignment as ca
+from cocomix_tools.corpus import read_token_file
+from cocomix_tools.model import GPT2, ConceptHead, Sae
 
 SCRIPT = os.path.join(SOURCE_DIR, "scripts", "concept_alignment.py")
 PYTHON = os.environ.get("COCOMIX_PYTHON", sys.executable)
@@ -51,7 +50,7 @@ class ConceptAlignmentTest(unittest.TestCase):
                               train={"max_steps": 6, "checkpoint_every": 0}, eval={"every": 0}, concept=concept)
         cls.student = os.path.join(cls.root, "student")
         run([app("cocomix-train"), "--config", config, "--out", cls.student])
-        cls.tokens = ca.read_token_file(cls.val_file)
+        cls.tokens = read_token_file(cls.val_file)
 
     # ---- scoring pieces against hand-worked values -------------------------------------
     def test_auroc_hand_worked(self):
@@ -88,7 +87,7 @@ class ConceptAlignmentTest(unittest.TestCase):
 
     # ---- the Python forward against the C++ apps ---------------------------------------
     def test_teacher_loss_and_sae_fvu_match_the_apps(self):
-        teacher, sae = ca.GPT2(self.teacher), ca.Sae(self.sae)
+        teacher, sae = GPT2(self.teacher), Sae(self.sae)
         checks = ca.check_with_apps(ca_bin(), self.teacher, teacher, self.sae, sae, self.val_file, self.tokens, WINDOWS)
         for name, (cpp, python) in checks.items():
             self.assertLess(abs(cpp - python), 1e-4 * abs(cpp), name)
@@ -96,7 +95,7 @@ class ConceptAlignmentTest(unittest.TestCase):
         self.assertLess(checks["sae_fvu"][0], 0.9)
         self.assertLess(checks["teacher_val_loss"][0], 5.0)
         random_sae = write_sae(os.path.join(self.root, "random_sae"), d=64, layer=1, n_latents=LATENTS)
-        other = ca.sae_fvu(teacher, ca.Sae(random_sae), self.tokens, 64, WINDOWS)
+        other = ca.sae_fvu(teacher, Sae(random_sae), self.tokens, 64, WINDOWS)
         self.assertGreater(abs(other - checks["sae_fvu"][0]), 0.05)
 
     def test_student_concepts_match_a_direct_recomputation(self):
@@ -113,9 +112,9 @@ class ConceptAlignmentTest(unittest.TestCase):
             x = (h - h.mean(-1, keepdim=True)) / (h.std(-1, keepdim=True) + 1e-5)
             expected = ((x - head["concept.pre_bias"]) @ head["concept.predictor.weight"]
                         + head["concept.predictor.bias"])
-            student = ca.GPT2(self.student)
-            top, logits = ca.student_top_concepts(student, ca.ConceptHead(student), inputs)
-            # The script's GPT-2 blocks are transformers' (plain forward, no insertion).
+            student = GPT2(self.student)
+            top, logits = ca.student_top_concepts(student, ConceptHead(student), inputs)
+            # The reference GPT-2 blocks are transformers' (plain forward, no insertion).
             torch.testing.assert_close(student.hidden_after(inputs, 1), h, rtol=1e-5, atol=1e-5)
             torch.testing.assert_close(student.logits(inputs), hf_out.logits, rtol=1e-5, atol=1e-5)
         self.assertEqual(tuple(logits.shape), (2, 64, LATENTS))

@@ -14,17 +14,16 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, GPT2LMHeadModel
 
-from cocomix_testlib import M64, SHARED_DATA, app, run, splitmix64, temp_dir, text_blocks, write_config
+from cocomix_testlib import SHARED_DATA, app, run, temp_dir, write_config
+from cocomix_tools.corpus import M64, read_token_file, splitmix64, text_blocks
 
 SEQ_LEN = 32
 
 
 def read_shard(path):
     """llm.c uint16 shard: 256 int32 header, then the tokens."""
-    with open(path, "rb") as f:
-        header = np.frombuffer(f.read(1024), dtype=np.int32)
-        tokens = np.frombuffer(f.read(), dtype=np.uint16)
-    assert header[0] == 20240520 and header[2] == len(tokens)
+    tokens = read_token_file(path, "llmc")
+    assert tokens.dtype == np.uint16
     return tokens.astype(np.int64)
 
 

@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from cocomix_testlib import SOURCE_DIR, app, make_corpus, run, temp_dir
+from cocomix_tools.corpus import read_token_file
 
 SCRIPT = os.path.join(SOURCE_DIR, "scripts", "convert_openai_sae.py")
 D, C, K, LAYER_INDEX = 32, 96, 6, 1  # the file 1.pt: after block 1 (0-based), cocomix layer 2
@@ -106,8 +107,7 @@ class ConvertOpenAISaeTest(unittest.TestCase):
         evaluation = json.loads(run([app("cocomix-sae"), "eval", "--sae", out, "--teacher", self.teacher,
                                      "--data", self.val_file, "--seq-len", str(T), "--windows", str(WINDOWS),
                                      "--batch", "5", "--threads", "1"]).stdout)
-        header = np.fromfile(self.val_file, dtype=np.int32, count=256)
-        tokens = np.fromfile(self.val_file, dtype=np.uint16, offset=1024)[: header[2]]
+        tokens = read_token_file(self.val_file)
         windows = torch.tensor(np.stack([tokens[i * T:(i + 1) * T] for i in range(WINDOWS)]).astype(np.int64))
         with torch.no_grad():
             h = self.teacher_model(windows, output_hidden_states=True).hidden_states[LAYER_INDEX + 1]

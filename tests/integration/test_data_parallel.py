@@ -15,12 +15,8 @@ import unittest
 import torch
 from safetensors.torch import load_file
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint, write_config
-
-try:
-    from cocomix_testlib import write_sae
-except ImportError:  # until the shared helper lands in cocomix_testlib
-    from test_cocomix_train import write_sae
+from cocomix_testlib import (app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint,
+                             write_config, write_sae)
 
 STEPS = 6
 # 2 ranks average two half-batch gradients where 1 rank takes one batch: only fp32

@@ -1,18 +1,16 @@
 """cocomix-eval's zero-shot tasks on a small GPT-2-vocabulary model trained here
 (cocomix-train on the shared tiktoken tinyshakespeare tokens): every task with
 --limit, the JSON shape and counts, the markdown table, --val in the same run,
-results independent of the batch size, bf16; and every bad input of issue 5 §5
+results independent of the batch size, bf16; and every bad input
 (a row that is not JSON, a missing field, a label out of range, an empty file, a
 label file of another length, an unknown task, a checkpoint of another
 vocabulary): one line naming file:line, non-zero exit."""
 import json
 import os
 import shutil
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from cocomix_testlib import SHARED_DATA, app, make_corpus, run, temp_dir, train_teacher, write_config  # noqa: E402
+from cocomix_testlib import SHARED_DATA, app, make_corpus, run, temp_dir, train_teacher, write_config
 
 TASKS = ["lambada_openai", "wikitext", "hellaswag", "piqa", "arc_easy", "arc_challenge", "social_iqa", "winogrande"]
 LIMIT = 4

@@ -11,19 +11,17 @@ import sys
 import unittest
 
 from cocomix_testlib import SOURCE_DIR, app, temp_dir
-
-sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))
-import harness_parity  # noqa: E402
+from cocomix_tools import harness
 
 LIMIT = 6
 
 
 class HarnessParityTest(unittest.TestCase):
     def test_compare_flags_mismatches(self):
-        harness = {"piqa": {"acc": 0.5, "acc_stderr": 0.2}, "lambada_openai": {"perplexity": 100.0, "acc": 0.25}}
+        expected = {"piqa": {"acc": 0.5, "acc_stderr": 0.2}, "lambada_openai": {"perplexity": 100.0, "acc": 0.25}}
         same = {"piqa": {"acc": 0.5, "acc_stderr": 0.2}, "lambada_openai": {"perplexity": 100.0 * (1 + 5e-5),
                                                                             "acc": 0.25}}
-        self.assertTrue(harness_parity.compare(harness, same)[1])
+        self.assertTrue(harness.compare(expected, same)[1])
         for task, metric, value in (("piqa", "acc", 0.75), ("lambada_openai", "perplexity", 100.02),
                                     ("lambada_openai", "acc", None)):
             changed = {t: dict(m) for t, m in same.items()}
@@ -31,10 +29,10 @@ class HarnessParityTest(unittest.TestCase):
                 del changed[task][metric]
             else:
                 changed[task][metric] = value
-            self.assertFalse(harness_parity.compare(harness, changed)[1], (task, metric, value))
+            self.assertFalse(harness.compare(expected, changed)[1], (task, metric, value))
 
     def test_wikitext_documents(self):
-        pages = harness_parity.wikitext_pages(os.path.join(harness_parity_data(), "eval_wikitext2", "wiki.test.raw"))
+        pages = harness.wikitext_pages(os.path.join(harness_parity_data(), "eval_wikitext2", "wiki.test.raw"))
         self.assertEqual(len(pages), 62)  # EleutherAI/wikitext_document_level wikitext-2-raw-v1 test has 62 rows
         self.assertTrue(pages[0]["page"].startswith(" = Robert Boulter = \n"))
 
@@ -55,7 +53,7 @@ class HarnessParityTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0)
             self.assertIn("harness parity: every metric agrees", result.stdout)
             table = open(markdown).read()
-            for task in harness_parity.ALL_TASKS:
+            for task in harness.ALL_TASKS:
                 self.assertIn(f"| {task} | acc |" if task != "wikitext" else "| wikitext | word_perplexity |", table)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -14,6 +14,7 @@ import subprocess
 import unittest
 
 from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, train_teacher, wait_for_checkpoint, write_config, write_sae
+from cocomix_tools.corpus import read_token_file
 
 MAX_STEPS = 12
 FINAL = "checkpoints/step_%08d/model.safetensors" % MAX_STEPS
@@ -53,7 +54,7 @@ class LabelCacheTest(unittest.TestCase):
     def test_header_records_what_made_the_labels(self):
         magic, header, offset = cache_header(self.cache)
         self.assertEqual(magic, b"CCMXLBLS")
-        tokens = (os.path.getsize(self.train) - 1024) // 2  # llm.c header, uint16 tokens
+        tokens = len(read_token_file(self.train))
         self.assertEqual(header["num_tokens"], tokens)
         self.assertEqual(header["windows"], (tokens - 1) // 64)
         self.assertEqual((header["seq_len"], header["window_stride"], header["k_attr"]), (64, 64, 4))

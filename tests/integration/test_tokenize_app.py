@@ -1,9 +1,8 @@
 """cocomix-tokenize end to end: synthetic corpus and real text files are written
-as llm.c shards + documents.jsonl + manifest.json; read back with numpy, every
+as llm.c shards + documents.jsonl + manifest.json; read back by cocomix_tools.corpus, every
 document decodes to its original bytes, the split follows the documented hash,
 and bad flags exit 2 with one line on stderr."""
 
-import json
 import os
 import subprocess
 import sys
@@ -11,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from cocomix_testlib import is_val
+
+from cocomix_tools.corpus import Manifest, is_val, read_documents, read_token_file
 
 BIN = Path(os.environ["COCOMIX_BIN"]) / "cocomix-tokenize"
 SHAKESPEARE = Path(os.environ["COCOMIX_SHARED_DATA"]) / "text_tinyshakespeare" / "input.txt"
@@ -23,22 +23,20 @@ def run(*args):
 
 
 def read_shard(path):
-    header = np.fromfile(path, dtype="<i4", count=256)
-    assert header[0] == 20240520 and header[1] == 1, (path, header[:3])
-    tokens = np.fromfile(path, dtype="<u2", offset=1024)
-    assert len(tokens) == header[2], (path, header[2], len(tokens))
-    assert os.path.getsize(path) == 1024 + 2 * int(header[2])
+    """An llm.c uint16 shard (magic 20240520, version 1, size 1024 + 2 x the header's count)."""
+    tokens = read_token_file(path, "llmc")
+    assert tokens.dtype == np.uint16, (path, tokens.dtype)
     return tokens
 
 
 def read_output(out, seed, fraction, expected_documents):
     """Checks the layout and returns (manifest, records, {split: tokens})."""
     assert sorted(p.name for p in out.iterdir()) == ["documents.jsonl", "manifest.json", "train.bin", "val.bin"]
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = Manifest(out)
     assert manifest["tokenizer"] == "bytes" and manifest["vocab_size"] == 257 and manifest["end_of_text"] == EOT
     assert manifest["seed"] == seed and manifest["documents"] == expected_documents
     shards = {split: read_shard(out / f"{split}.bin") for split in ("train", "val")}
-    records = [json.loads(line) for line in (out / "documents.jsonl").read_text().splitlines()]
+    records = [row for _, row in read_documents(out)]
     assert [r["index"] for r in records] == list(range(expected_documents))
     next_offset = {"train": 0, "val": 0}
     for r in records:

@@ -1,5 +1,5 @@
 """cocomix-tokenize with the GPT-2 tokenizer against Python tiktoken (built from
-the same shared files, tests/reference/tiktoken_gpt2.py) on the shared text:
+the same shared files, cocomix_tools.tiktoken_gpt2) on the shared text:
 --raw gives tiktoken's encode_ordinary ids of whole files (plain or .gz); a
 corpus of .jsonl / .jsonl.gz / .jsonl.zst rows and a directory of text files
 holds every document's ids plus end-of-text 50256 in its seeded split, across
@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from cocomix_testlib import is_val, text_blocks
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from tiktoken_gpt2 import gpt2_encoding  # noqa: E402
+from cocomix_tools.corpus import Manifest, is_val, read_token_file, text_blocks
+from cocomix_tools.tiktoken_gpt2 import gpt2_encoding
 
 BIN = Path(os.environ["COCOMIX_BIN"]) / "cocomix-tokenize"
 DATA = Path(os.environ["COCOMIX_SHARED_DATA"])
@@ -38,20 +37,19 @@ def expect_error(result, *fragments):
         assert fragment in lines[0], (fragment, lines[0])
 
 
-def read_split(out, manifest, split):
-    tokens = []
-    for shard in manifest["splits"][split]["shards"]:
-        path = out / shard["file"]
-        header = np.fromfile(path, dtype="<i4", count=256)
-        assert header[0] == 20240520 and header[1] == 1 and header[2] == shard["tokens"], (path, header[:3])
-        assert os.path.getsize(path) == 1024 + 2 * shard["tokens"]
-        tokens.append(np.fromfile(path, dtype="<u2", offset=1024))
-    return np.concatenate(tokens) if tokens else np.zeros(0, dtype="<u2")
+def read_split(manifest, split):
+    """The split's llm.c uint16 shards (magic 20240520, version 1), each holding the manifest's count."""
+    parts = []
+    for shard, path in zip(manifest["splits"][split]["shards"], manifest.token_files(split)):
+        tokens = read_token_file(path, "llmc")
+        assert tokens.dtype == np.uint16 and len(tokens) == shard["tokens"], (path, tokens.dtype, len(tokens))
+        parts.append(tokens)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype="<u2")
 
 
 def check_corpus(out, texts, seed, fraction):
     """The shards of `out` against tiktoken's ids of `texts` (documents in order)."""
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = Manifest(out)
     assert manifest["tokenizer"] == "gpt2" and manifest["vocab_size"] == 50257 and manifest["end_of_text"] == EOT
     assert manifest["documents"] == len(texts)
     hashes = {f["path"].rsplit("/", 1)[-1]: f["sha256"] for f in manifest["settings"]["tokenizer_files"]}
@@ -64,7 +62,7 @@ def check_corpus(out, texts, seed, fraction):
         expected[split].extend(ids + [EOT])
         counts[split] += 1
     for split in ("train", "val"):
-        tokens = read_split(out, manifest, split)
+        tokens = read_split(manifest, split)
         assert tokens.tolist() == expected[split], split
         assert manifest["splits"][split]["documents"] == counts[split]
         assert manifest["splits"][split]["tokens"] == len(tokens)
@@ -81,7 +79,7 @@ def check_raw(tmp):
         result = run("--tokenizer", TOKENIZER, "--raw", source, "-o", out)
         assert result.returncode == 0, result.stderr
         expected = ENCODING.encode_ordinary(source.read_bytes().decode("utf-8"))
-        assert np.fromfile(out, dtype="<u2").tolist() == expected, source
+        assert read_token_file(out, "u16").tolist() == expected, source
         assert os.path.getsize(out) == 2 * len(expected)
     packed = tmp / "owt.txt.gz"
     packed.write_bytes(gzip.compress(sources[1].read_bytes()))

@@ -1,6 +1,7 @@
 """CoCoMix step reference for tests/unit/cocomix_objective_test.cpp, written from
 the method spec (../shared/docs/cocomix-method.md §1-3) with plain PyTorch and
-Hugging Face GPT-2 blocks, independently of the C++ code.
+Hugging Face GPT-2 blocks (the pieces in cocomix_tools.model), independently of
+the C++ code.
 
 Writes OUT/cocomix_step/:
   teacher/                Hugging Face GPT-2 directory (config.json, model.safetensors)
@@ -32,9 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
 
-from make_gpt2_parity import randomize_gpt2
+from cocomix_tools.model import position_norm, random_hf_gpt2, run_hf_blocks, sae_encode, write_sae
 
 TEACHER = dict(vocab_size=61, n_positions=32, n_embd=40, n_layer=3, n_head=4)
 STUDENT = dict(vocab_size=61, n_positions=32, n_embd=32, n_layer=3, n_head=4)
@@ -42,36 +42,14 @@ C, K_SAE, LAYER_T = 96, 8, 2  # SAE latents, TopK, teacher layer L_t
 L_S, K_PRED, K_ATTR, LAMBDA = 1, 6, 4, 0.1
 KD_ALPHA, KD_TAU = 0.5, 2.0
 B, T = 2, 9
-EPS = 1e-5
+EPS = 1e-5  # LayerNorm and position_norm
 HIDDEN_WIDTH = 24  # the hidden-state predictor's MLP width
 HIDDEN_LOSSES = ("l1", "l2", "cosine")
 
 
 def gpt2(shape, seed):
     torch.manual_seed(seed)
-    config = GPT2Config(**shape, layer_norm_epsilon=EPS, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                        activation_function="gelu_new", attn_implementation="eager",
-                        bos_token_id=0, eos_token_id=0)
-    model = GPT2LMHeadModel(config).float().eval()
-    randomize_gpt2(model, weight_std=0.15)
-    return model
-
-
-def run_blocks(model, h, begin, end):
-    """Blocks [begin, end) on h [B, S, d] with an explicit causal mask (eager
-    attention applies none of its own when a block is called directly)."""
-    S = h.shape[1]
-    mask = torch.full((S, S), torch.finfo(h.dtype).min).triu(1).view(1, 1, S, S)
-    for block in model.transformer.h[begin:end]:
-        out = block(h, attention_mask=mask)
-        h = out[0] if isinstance(out, tuple) else out
-    return h
-
-
-def position_norm(h):
-    mu = h.mean(-1, keepdim=True)
-    sigma = (h - mu).std(-1, keepdim=True, unbiased=True)
-    return (h - mu) / (sigma + EPS), mu, sigma
+    return random_hf_gpt2(shape, weight_std=0.15, layer_norm_epsilon=EPS).eval()
 
 
 def labels_by_lexsort(scores, k):
@@ -92,7 +70,7 @@ def main():
     # Calling the blocks one by one must be the model's own (causal) forward.
     probe = torch.randint(0, 61, (B, T))
     with torch.no_grad():
-        manual = student.lm_head(student.transformer.ln_f(run_blocks(
+        manual = student.lm_head(student.transformer.ln_f(run_hf_blocks(
             student, student.transformer.wte(probe) + student.transformer.wpe(torch.arange(T)), 0, 3)))
         assert torch.allclose(manual, student(probe).logits, atol=1e-5)
     teacher.save_pretrained(os.path.join(out, "teacher"), safe_serialization=True)
@@ -101,9 +79,7 @@ def main():
     d_t = TEACHER["n_embd"]
     sae = {"pre_bias": 0.1 * torch.randn(d_t), "encoder.weight": torch.randn(C, d_t) / d_t ** 0.5,
            "latent_bias": 0.1 * torch.randn(C), "decoder.weight": torch.randn(d_t, C) / d_t ** 0.5}
-    save_file(sae, os.path.join(out, "sae", "sae.safetensors"))
-    with open(os.path.join(out, "sae", "sae.json"), "w") as f:
-        json.dump({"d": d_t, "n_latents": C, "k": K_SAE, "layer": LAYER_T, "teacher_sha256": ""}, f)
+    write_sae(os.path.join(out, "sae"), sae, K_SAE, LAYER_T)
 
     d = STUDENT["n_embd"]
     head = {"pre_bias": (0.1 * torch.randn(d)).requires_grad_(),
@@ -132,10 +108,8 @@ def main():
         assert torch.equal(teacher(inputs, output_hidden_states=True).hidden_states[LAYER_T], h)
     ref.update(teacher_hidden=h, teacher_grad=g, teacher_loss=teacher_loss.detach().reshape(1))
 
-    x, _, _ = position_norm(h)
-    z_pre = (x - sae["pre_bias"]) @ sae["encoder.weight"].T + sae["latent_bias"]
-    top = z_pre.topk(K_SAE, -1)
-    z = torch.relu(torch.zeros_like(z_pre).scatter(-1, top.indices, top.values))
+    x, _, _ = position_norm(h, EPS)
+    z_pre, z, _ = sae_encode(x, sae, K_SAE)
     ref.update(sae_z_pre=z_pre, sae_z=z)
     g_dec = g @ sae["decoder.weight"]  # [B, T, C]
     for name, scores in (("attribution", g_dec * z), ("attribution_pre", g_dec * z_pre), ("activation", z)):
@@ -162,8 +136,8 @@ def main():
         return (1 - cos).mean()
 
     def student_loss(mode):
-        h_s = run_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
-        xs, mu, sigma = position_norm(h_s)
+        h_s = run_hf_blocks(student, tr.wte(inputs) + tr.wpe(torch.arange(T)), 0, L_S)
+        xs, mu, sigma = position_norm(h_s, EPS)
         concept_logits = (xs - head["pre_bias"]) @ head["predictor.weight"] + head["predictor.bias"]
         kept = concept_logits.topk(K_PRED, -1)
         z_hat = torch.zeros_like(concept_logits).scatter(-1, kept.indices, kept.values)
@@ -181,7 +155,7 @@ def main():
             mixed = h_s + c
         else:  # kd: nothing inserted
             mixed = h_s
-        top = run_blocks(student, mixed, L_S, STUDENT["n_layer"])
+        top = run_hf_blocks(student, mixed, L_S, STUDENT["n_layer"])
         slots = top[:, 1::2] if mixed.shape[1] == 2 * T else top
         logits = student.lm_head(tr.ln_f(slots))
         ntp = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))

@@ -27,9 +27,9 @@ from lm_eval.api import metrics  # noqa: E402
 from lm_eval.api.instance import Instance  # noqa: E402
 from lm_eval.models.huggingface import HFLM  # noqa: E402
 from make_eval_requests import HfEncoder, task_records, wikitext_records, wikitext_test_pages  # noqa: E402
-from make_gpt2_parity import randomize_gpt2  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
+
+from cocomix_tools.model import random_hf_gpt2  # noqa: E402
 
 MODEL = dict(vocab_size=50257, n_positions=64, n_embd=32, n_layer=2, n_head=4)
 PER_TASK = 6  # requests of each task
@@ -45,11 +45,7 @@ def main():
 
     torch.manual_seed(4321)
     torch.set_num_threads(1)
-    config = GPT2Config(**MODEL, layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                        activation_function="gelu_new", bos_token_id=50256, eos_token_id=50256,
-                        attn_implementation="eager")
-    model = GPT2LMHeadModel(config).float().eval()
-    randomize_gpt2(model, weight_std=0.1)
+    model = random_hf_gpt2(MODEL, weight_std=0.1, end_of_text=50256).eval()
     state = {name: t.detach().clone().contiguous() for name, t in model.state_dict().items()}
     save_file(state, os.path.join(out, "model.safetensors"))
     with open(os.path.join(out, "config.json"), "w") as f:

@@ -19,7 +19,9 @@ import os
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2LMHeadModel
+
+from cocomix_tools.model import random_hf_gpt2
 
 MODEL = dict(vocab_size=97, n_positions=32, n_embd=48, n_layer=3, n_head=4)
 LAYER_NORM_EPS = 1e-5
@@ -29,27 +31,10 @@ STEPS = 10
 
 
 def build_model() -> GPT2LMHeadModel:
-    config = GPT2Config(**MODEL, layer_norm_epsilon=LAYER_NORM_EPS, resid_pdrop=0.0, embd_pdrop=0.0,
-                        attn_pdrop=0.0, activation_function="gelu_new", bos_token_id=0, eos_token_id=0,
-                        attn_implementation="eager")
-    model = GPT2LMHeadModel(config).float()
+    model = random_hf_gpt2(MODEL, weight_std=0.1, layer_norm_epsilon=LAYER_NORM_EPS)
     assert model.config._attn_implementation == "eager"
-    randomize_gpt2(model, weight_std=0.1)
     assert model.lm_head.weight is model.transformer.wte.weight
     return model
-
-
-def randomize_gpt2(model, weight_std):
-    """GPT-2's own init (std 0.02, zero biases, unit LayerNorms) makes near-uniform
-    logits that hide bugs: draw larger weights and non-trivial biases and norms."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if ".ln_" in name:
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            else:
-                p.normal_(0.0, weight_std)
 
 
 def mean_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

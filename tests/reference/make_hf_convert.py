@@ -1,7 +1,7 @@
 """Hugging Face GPT-2 directory dump for tests/unit/hugging_face_test.cpp.
 
 Builds a small random transformers.GPT2LMHeadModel (fp32, eager attention,
-weights drawn by make_gpt2_parity.randomize_gpt2) and writes OUT/hf_convert/:
+cocomix_tools.model.random_hf_gpt2) and writes OUT/hf_convert/:
   hf/                    its save_pretrained directory (config.json, model.safetensors, ...)
   reference.safetensors  inputs [B, T] int64 and HF's logits [B, T, V] for them (eval mode)
 """
@@ -10,9 +10,8 @@ import os
 
 import torch
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
 
-from make_gpt2_parity import randomize_gpt2
+from cocomix_tools.model import random_hf_gpt2
 
 MODEL = dict(vocab_size=101, n_positions=24, n_embd=32, n_layer=2, n_head=4)
 B, T = 2, 24
@@ -27,11 +26,7 @@ def main() -> None:
 
     torch.manual_seed(4321)
     torch.set_num_threads(1)
-    config = GPT2Config(**MODEL, layer_norm_epsilon=1e-5, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                        activation_function="gelu_new", bos_token_id=0, eos_token_id=0, attn_implementation="eager")
-    model = GPT2LMHeadModel(config).float()
-    randomize_gpt2(model, weight_std=0.1)
-    model.eval()
+    model = random_hf_gpt2(MODEL, weight_std=0.1).eval()
     model.save_pretrained(os.path.join(out, "hf"), safe_serialization=True)
 
     inputs = torch.randint(0, MODEL["vocab_size"], (B, T))

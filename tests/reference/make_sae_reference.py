@@ -20,6 +20,8 @@ import os
 import torch
 from safetensors.torch import save_file
 
+from cocomix_tools.model import position_norm, sae_decode, sae_encode, write_sae
+
 D, C, K, K_AUX, LAYER = 12, 48, 4, 6, 1
 N = 40
 AUX_COEF, LR, EPS = 1 / 32, 1e-3, 6.25e-10
@@ -50,19 +52,13 @@ def main():
         "latent_bias": 0.05 * torch.randn(C),
         "decoder.weight": decoder,
     }
-    save_file({k: v.contiguous() for k, v in params.items()}, os.path.join(out, "sae", "sae.safetensors"))
-    with open(os.path.join(out, "sae", "sae.json"), "w") as f:
-        json.dump({"d": D, "n_latents": C, "k": K, "layer": LAYER, "teacher_sha256": ""}, f)
+    write_sae(os.path.join(out, "sae"), params, K, LAYER)
     p = {k: v.clone().requires_grad_() for k, v in params.items()}
 
-    # Forward (spec §1): LN without affine, unbiased std, eps on sigma.
-    mu = h.mean(-1, keepdim=True)
-    sigma = (h - mu).std(-1, keepdim=True, unbiased=True)
-    x = (h - mu) / (sigma + LN_EPS)
-    z_pre = (x - p["pre_bias"]) @ p["encoder.weight"].t() + p["latent_bias"]
-    top = torch.topk(z_pre, K, dim=-1)
-    z = torch.zeros_like(z_pre).scatter(-1, top.indices, torch.relu(top.values))
-    x_hat = z @ p["decoder.weight"].t() + p["pre_bias"]
+    # Forward (spec §1): LN without affine, unbiased std, eps on sigma; TopK then ReLU.
+    x, mu, sigma = position_norm(h, LN_EPS)
+    z_pre, z, _ = sae_encode(x, p, K)
+    x_hat = sae_decode(z, p)
 
     # Dead latents: half the latents had not fired for DEAD_TOKENS tokens; those
     # that fire in this batch are alive again before AuxK (OpenAI's order).

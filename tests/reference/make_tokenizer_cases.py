@@ -4,7 +4,7 @@ Writes tokenizer_cases.jsonl: seeded random strings that mix scripts, emoji,
 digits, whitespace runs, contractions and control characters, plus byte strings
 that are not valid UTF-8 and long runs that exercise the heap merge, each with
 the ids Python tiktoken's "gpt2" Encoding gives (built from the shared files as
-tiktoken's own loader does, see tiktoken_gpt2.py). One JSON object per line:
+tiktoken's own loader does, see python/cocomix_tools/tiktoken_gpt2.py). One JSON object per line:
 {"hex": input bytes, "mode": "ordinary" | "special", "ids": [...]}. "special" is
 encode(text, allowed_special={"<|endoftext|>"}); invalid bytes are encoded as
 tiktoken encodes bytes.decode("utf-8", errors="replace").
@@ -14,7 +14,7 @@ import json
 import os
 import random
 
-from tiktoken_gpt2 import gpt2_encoding
+from cocomix_tools.tiktoken_gpt2 import gpt2_encoding
 
 SEED = 20240520
 RANDOM_STRINGS = 10_000

@@ -2,20 +2,17 @@
 encodings on these machines, so this does what tiktoken_ext/openai_public.py's
 gpt2() does, with the shared encoder.json + vocab.bpe instead of their URLs (the
 same files: their sha256 are the hashes tiktoken pins). Used by the reference
-dump, the integration test and the benchmark."""
+dump of the tokenizer cases, the GPT-2 tokenize test and the tokenizer benchmark."""
 import os
 
 import tiktoken
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext.openai_public import r50k_pat_str
 
+from .paths import shared_data
+
 VOCAB_BPE_SHA256 = "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"
 ENCODER_JSON_SHA256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
-
-
-def shared_data():
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get("COCOMIX_SHARED_DATA", os.path.join(here, "..", "..", "..", "shared", "data"))
 
 
 def tokenizer_dir():

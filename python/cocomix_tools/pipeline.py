@@ -1,0 +1,342 @@
+"""The whole CoCoMix method at toy scale on the CPU, driven through the
+apps: tokenize a corpus, train a teacher GPT (NTP), train its TopK SAE at layer L_t,
+precompute the concept labels once, then train CoCoMix and the baselines on the
+same windows in the same order (data.sampling "fixed"): NTP with its width raised
+to match CoCoMix's parameters, KD and pause tokens at that width. Every run is
+evaluated on the whole validation file by cocomix-eval. Writes into WORK:
+
+    summary.json   [{"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds"}, ...]
+    summary.md     the table, with the teacher's margin and the SAE's quality
+    val_loss.png   validation loss of every student against tokens seen
+    alignment.json (synthetic corpus) SAE latents / predicted concepts vs the hidden variables
+
+Each stage is skipped when its output is complete (a second call reuses the teacher,
+SAE and labels; delete WORK/<stage> to redo one). scripts/pipeline_tiny.sh is the
+entry point (it sets the paths); run with --help for the knobs of the regime study.
+"""
+import argparse
+import functools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import alignment
+from .checkpoint import is_complete, parameter_count, resolve_checkpoint
+from .corpus import Manifest
+from .files import InputError
+from .model import matched_width
+
+# ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
+# parameters the concept head adds.
+STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width", "hidden_prediction")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", required=True, help="output directory")
+    p.add_argument("--bin", required=True, help="directory of the cocomix apps")
+    p.add_argument("--data-dir", required=True, help="the shared data directory (text corpus and GPT-2 tokenizer)")
+    p.add_argument("--corpus", choices=("synthetic", "text"), default="synthetic",
+                   help="synthetic: the hidden-variable corpus, byte tokens; text: tinyshakespeare + three "
+                        "Gutenberg novels, GPT-2 BPE")
+    p.add_argument("--documents", type=int, default=1500, help="synthetic documents")
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--batch", type=int, default=16, help="windows per step (every run)")
+    p.add_argument("--threads", type=int, default=0, help="0 = every core")
+    p.add_argument("--seed", type=int, default=1)
+    # Teacher.
+    p.add_argument("--teacher-width", type=int, default=128)
+    p.add_argument("--teacher-layers", type=int, default=4)
+    p.add_argument("--teacher-steps", type=int, default=800)
+    # SAE.
+    p.add_argument("--sae-layer", type=int, default=2, help="L_t: the SAE reads the teacher after this block")
+    p.add_argument("--latents", type=int, default=512, help="C")
+    p.add_argument("--sae-k", type=int, default=16)
+    p.add_argument("--sae-steps", type=int, default=2000)
+    p.add_argument("--sae-lr", type=float, default=1e-3)
+    # Students.
+    p.add_argument("--student-width", type=int, default=96, help="CoCoMix's d (NTP's is raised to match params)")
+    p.add_argument("--student-layers", type=int, default=4)
+    p.add_argument("--student-heads", type=int, default=4)
+    p.add_argument("--student-steps", type=int, default=500)
+    p.add_argument("--insert-layer", type=int, default=1, help="L_s")
+    p.add_argument("--k-pred", type=int, default=16)
+    p.add_argument("--k-attr", type=int, default=4)
+    p.add_argument("--weight", type=float, default=0.1, help="λ")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--kd-weight", type=float, default=0.5)
+    p.add_argument("--modes", default=",".join(STUDENT_MODES[:4]), help="students to train, from " + ",".join(STUDENT_MODES))
+    p.add_argument("--eval-points", type=int, default=10, help="validation points on each student's curve")
+    p.add_argument("--reuse", help="another work directory whose corpus, teacher, SAE and labels this run shares "
+                                    "(symlinked; for regime studies that change only the students)")
+    p.add_argument("--no-alignment", action="store_true", help="skip the hidden-variable alignment (synthetic)")
+    return p.parse_args(argv)
+
+
+class Pipeline:
+    def __init__(self, args):
+        self.args = args
+        self.work = Path(args.work).resolve()
+        self.bin = Path(args.bin).resolve()
+        self.data = self.work / "data"
+        self.work.mkdir(parents=True, exist_ok=True)
+        if args.reuse:
+            shared = Path(args.reuse).resolve()
+            for stage in ("data", "teacher", "sae", "labels"):
+                if not (shared / stage).exists():
+                    sys.exit(f"error: pipeline_tiny: --reuse {shared}: no {stage}/ there (run the pipeline in it first)")
+                if not (self.work / stage).exists():
+                    (self.work / stage).symlink_to(shared / stage)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def run(self, command, log_name):
+        """Runs an app, its output into WORK/logs/<log_name>.log; returns the wall time in seconds."""
+        logs = self.work / "logs"
+        logs.mkdir(exist_ok=True)
+        started = time.monotonic()
+        with open(logs / f"{log_name}.log", "w") as log:
+            code = subprocess.call([str(c) for c in command], stdout=log, stderr=subprocess.STDOUT)
+        if code != 0:
+            tail = (logs / f"{log_name}.log").read_text().strip().splitlines()[-1:]
+            sys.exit(f"error: pipeline_tiny: {log_name} failed (exit {code}): {' '.join(tail)} "
+                     f"(full log: {logs / log_name}.log)")
+        return time.monotonic() - started
+
+    @functools.cached_property
+    def manifest(self):
+        """The corpus manifest (read once, after tokenize())."""
+        return Manifest(self.data)
+
+    def split_file(self, split):
+        """The token file of a split: the byte tokenizer's one file or the GPT-2 corpus's first shard."""
+        return self.manifest.token_files(split)[0]
+
+    def train_file(self):
+        return self.split_file("train")
+
+    def val_file(self):
+        return self.split_file("val")
+
+    def run_config(self, name, width, layers, heads, steps, concept=None, eval_every=None):
+        """The training config of one run (every run shares data, batch, schedule and seed)."""
+        a = self.args
+        warmup = max(1, steps // 30)
+        config = {
+            "model": {"vocab_size": self.manifest.vocab_size, "n_positions": a.seq_len, "n_embd": width,
+                      "n_layer": layers, "n_head": heads, "dropout": 0.0},
+            "data": {"train_path": str(self.train_file()), "val_path": str(self.val_file()),
+                     "seq_len": a.seq_len, "sampling": "fixed"},
+            "optim": {"lr": a.lr, "min_lr": a.lr / 10, "warmup_steps": warmup, "weight_decay": 0.1,
+                      "grad_clip": 1.0},
+            "train": {"batch_size": a.batch, "max_steps": steps, "seed": a.seed, "precision": "fp32",
+                      "threads": a.threads, "checkpoint_every": 0, "keep_checkpoints": 1},
+            "eval": {"every": eval_every or 0, "max_batches": 8, "batch_size": a.batch},
+            "log": {"every": max(1, steps // 20), "tensorboard": False},
+        }
+        if concept:
+            config["concept"] = concept
+        path = self.work / f"{name}.json"
+        path.write_text(json.dumps(config, indent=2) + "\n")
+        return path
+
+    def evaluate(self, run_dir):
+        out = run_dir / "eval.json"
+        if not out.exists():
+            self.run([self.bin / "cocomix-eval", "--checkpoint", run_dir, "--val", self.val_file(),
+                      "--json", out], f"eval_{run_dir.name}")
+        return json.loads(out.read_text())
+
+    # -- stages --------------------------------------------------------------------------------------
+
+    def tokenize(self):
+        if Manifest.complete(self.data):
+            return
+        a = self.args
+        if a.corpus == "synthetic":
+            # A tenth of the documents for validation: enough for the alignment's per-document statistics.
+            command = [self.bin / "cocomix-tokenize", "--synthetic", "--documents", a.documents, "--seed", a.seed,
+                       "--val-fraction", 0.1, "-o", self.data]
+        else:
+            texts = Path(a.data_dir)
+            command = [self.bin / "cocomix-tokenize", "--tokenizer", texts / "gpt2_tokenizer", "--blocks",
+                       "--val-documents", 200, "-o", self.data, texts / "text_tinyshakespeare/input.txt",
+                       texts / "text_gutenberg_pg/1342-0.txt", texts / "text_gutenberg_pg/84-0.txt",
+                       texts / "text_gutenberg_pg/1661-0.txt"]
+        self.run(command, "tokenize")
+
+    def teacher(self):
+        a = self.args
+        run_dir = self.work / "teacher"
+        if not is_complete(run_dir):
+            config = self.run_config("teacher", a.teacher_width, a.teacher_layers, max(1, a.teacher_width // 32),
+                                     a.teacher_steps)
+            self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], "teacher")
+        return run_dir
+
+    def sae(self, teacher_dir):
+        a = self.args
+        out = self.work / "sae"
+        if not (out / "sae.safetensors").exists():
+            self.run([self.bin / "cocomix-sae", "train", "--teacher", teacher_dir, "--layer", a.sae_layer,
+                      "--latents", a.latents, "--k", a.sae_k, "--data", self.train_file(), "--val", self.val_file(),
+                      "--steps", a.sae_steps, "--lr", a.sae_lr, "--seed", a.seed, "--threads", a.threads,
+                      "--seq-len", min(64, a.seq_len), "--dead-tokens", 1_000_000, "-o", out], "sae")
+        quality = out / "eval.json"
+        if not quality.exists():
+            self.run([self.bin / "cocomix-sae", "eval", "--sae", out, "--teacher", teacher_dir, "--data",
+                      self.val_file(), "--seq-len", a.seq_len, "--json", quality], "sae_eval")
+        return out, json.loads(quality.read_text())
+
+    def concept_section(self, mode, teacher_dir, sae_dir):
+        a = self.args
+        section = {"mode": mode, "insert_layer": a.insert_layer, "teacher_path": str(teacher_dir)}
+        if mode == "cocomix":
+            n_concepts = json.loads((sae_dir / "sae.json").read_text())["n_latents"]
+            section.update({"sae_path": str(sae_dir), "n_concepts": n_concepts, "k_pred": a.k_pred,
+                            "k_attr": a.k_attr, "weight": a.weight,
+                            "label_cache": str(self.work / "labels" / "train.labels")})
+        if mode == "kd":
+            section["kd_weight"] = a.kd_weight
+        if mode == "pause":
+            del section["teacher_path"]
+        if mode == "hidden_prediction":  # the teacher's raw h after block L_t as the target, weight λ
+            section.update({"teacher_layer": a.sae_layer, "teacher_n_embd": a.teacher_width, "weight": a.weight})
+        return section
+
+    def matched_width(self, cocomix_params):
+        """The NTP width whose parameter count is closest to CoCoMix's."""
+        a = self.args
+        return matched_width(cocomix_params, self.manifest.vocab_size, a.seq_len, a.student_layers,
+                             a.student_heads, a.student_width)
+
+    def student(self, mode, teacher_dir, sae_dir, width):
+        a = self.args
+        name = f"student_{mode}"
+        run_dir = self.work / name
+        seconds = 0.0
+        if not is_complete(run_dir):
+            concept = None if mode.startswith("ntp") else self.concept_section(mode, teacher_dir, sae_dir)
+            config = self.run_config(name, width, a.student_layers, a.student_heads, a.student_steps, concept,
+                                     eval_every=max(1, a.student_steps // a.eval_points))
+            if mode == "cocomix" and not (self.work / "labels" / "train.labels").exists():
+                (self.work / "labels").mkdir(exist_ok=True)
+                self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
+            seconds = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], name)
+            (run_dir / "wall_seconds").write_text(f"{seconds:.1f}\n")
+        elif (run_dir / "wall_seconds").exists():
+            seconds = float((run_dir / "wall_seconds").read_text())
+        return run_dir, seconds
+
+
+def training_curve(run_dir):
+    """(tokens, val_loss) points of the trainer's periodic validation (tokens = step x tokens per step)."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    per_step = next((r["tokens"] / r["step"] for r in records if "tokens" in r and r.get("step", 0) > 0), None)
+    return [(r["step"] * per_step, r["val_loss"]) for r in records if "val_loss" in r and per_step]
+
+
+def plot(curves, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, points in curves.items():
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="o", markersize=3, label=name)
+    ax.set_xlabel("tokens seen")
+    ax.set_ylabel("validation loss (nats/token, trainer's periodic estimate)")
+    ax.set_title("tiny pipeline: students on the same windows")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in STUDENT_MODES:
+            sys.exit(f"error: pipeline_tiny: --modes: unknown mode {m!r} (choose from {', '.join(STUDENT_MODES)})")
+    if args.insert_layer >= args.student_layers:
+        sys.exit(f"error: pipeline_tiny: --insert-layer {args.insert_layer} must be below --student-layers "
+                 f"{args.student_layers}")
+    p = Pipeline(args)
+    print(f"pipeline_tiny: work directory {p.work}", flush=True)
+    p.tokenize()
+    teacher_dir = p.teacher()
+    teacher_eval = p.evaluate(teacher_dir)
+    print(f"  teacher: val loss {teacher_eval['val_loss']:.4f}", flush=True)
+    sae_dir, sae_quality = p.sae(teacher_dir)
+    print(f"  SAE: fvu {sae_quality['fvu']:.4f}, dead {sae_quality['dead_fraction']:.3f}", flush=True)
+
+    rows, curves = [], {}
+    cocomix_params = None
+    # CoCoMix first: its parameter count sets the matched baselines' width.
+    ordered = (["cocomix"] if "cocomix" in modes else []) + [m for m in modes if m != "cocomix"]
+    for mode in ordered:
+        matched = mode in ("ntp", "kd", "pause") and cocomix_params is not None
+        width = p.matched_width(cocomix_params) if matched else args.student_width
+        run_dir, seconds = p.student(mode, teacher_dir, sae_dir, width)
+        params = parameter_count(run_dir)
+        if mode == "cocomix":
+            cocomix_params = params
+        result = p.evaluate(run_dir)
+        points = training_curve(run_dir)
+        curves[f"{mode} (d={width})"] = points
+        rows.append({"run": run_dir.name, "mode": mode, "params": params,
+                     "tokens": args.student_steps * args.batch * args.seq_len,
+                     "val_loss": result["val_loss"], "val_ppl": result["val_ppl"],
+                     "wall_seconds": round(seconds, 1), "width": width})
+        print(f"  {mode}: d={width}, {params} params, val loss {result['val_loss']:.4f}", flush=True)
+
+    (p.work / "summary.json").write_text(json.dumps(
+        [{k: r[k] for k in ("run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds")} for r in rows],
+        indent=2) + "\n")
+    plot(curves, p.work / "val_loss.png")
+
+    ntp = next((r for r in rows if r["mode"] == "ntp"), None)
+    # What the teacher and SAE are, from their own files (with --reuse they come from another call).
+    teacher_config = json.loads((Path(resolve_checkpoint(teacher_dir)) / "config.json").read_text())
+    teacher_model = teacher_config["model"]
+    sae_info = json.loads((sae_dir / "sae.json").read_text())
+    lines = [
+        f"corpus {args.corpus}; students {args.student_layers} layers, {args.student_steps} steps x {args.batch} x "
+        f"{args.seq_len} tokens; L_s={args.insert_layer}, k_pred={args.k_pred}, "
+        f"K_attr={args.k_attr}, λ={args.weight}, lr={args.lr}, seed {args.seed}",
+        f"teacher: d={teacher_model['n_embd']}, {teacher_model['n_layer']} layers, "
+        f"{teacher_config['train']['max_steps']} steps, "
+        f"val loss {teacher_eval['val_loss']:.4f}"
+        + (f", margin over the NTP student {ntp['val_loss'] - teacher_eval['val_loss']:.4f} nats" if ntp else ""),
+        f"SAE (layer {sae_info['layer']}, C={sae_info['n_latents']}, k={sae_info['k']}): "
+        f"validation fvu {sae_quality['fvu']:.4f}, "
+        f"nmse {sae_quality['nmse']:.4f}, dead latents {sae_quality['dead_fraction']:.3f}",
+        "",
+        "| run | mode | d | params | tokens | val loss | val ppl | vs ntp (nats) | wall (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        delta = f"{r['val_loss'] - ntp['val_loss']:+.4f}" if ntp else "-"
+        lines.append(f"| {r['run']} | {r['mode']} | {r['width']} | {r['params']:,} | {r['tokens']:,} | "
+                     f"{r['val_loss']:.4f} | {r['val_ppl']:.3f} | {delta} | {r['wall_seconds']:.0f} |")
+
+    if args.corpus == "synthetic" and not args.no_alignment and "cocomix" in modes:
+        try:
+            result = alignment.analyse(corpus=str(p.data), teacher=str(teacher_dir), sae=str(sae_dir),
+                                       student=str(p.work / "student_cocomix"))
+        except InputError as error:
+            sys.exit(f"error: pipeline_tiny: concept alignment: {error}")
+        (p.work / "alignment.json").write_text(json.dumps(result, indent=2) + "\n")
+        lines += ["", "Alignment with the synthetic corpus's hidden variables (validation documents):", "",
+                  alignment.markdown(result)]
+
+    table = "\n".join(lines) + "\n"
+    (p.work / "summary.md").write_text(table)
+    print()
+    print(table)
+    print(f"summary.json, summary.md and val_loss.png in {p.work}")
