@@ -80,8 +80,10 @@ double measure_matmul_flops(const std::string& dtype, const std::string& device,
                      ", seconds = " + std::to_string(seconds));
   torch::NoGradGuard no_grad;
   const auto options = torch::TensorOptions().dtype(type).device(dev);
-  const auto a = torch::randn({n, n}, options);  // [n, n]
-  const auto b = torch::randn({n, n}, options);  // [n, n]
+  // Constant operands: a dense matmul's speed does not depend on the values, and
+  // drawing them would move torch's default generator, i.e. a run's dropout stream.
+  const auto a = torch::full({n, n}, 1.0 / static_cast<double>(n), options);  // [n, n]
+  const auto b = torch::full({n, n}, 0.5, options);                           // [n, n]
   auto c = torch::matmul(a, b);                  // warm-up: kernels chosen, memory allocated
   synchronize(dev);
   using Clock = std::chrono::steady_clock;

@@ -23,7 +23,8 @@ int64_t current_rss_bytes();
 /// FLOP/s of repeated [n, n] x [n, n] matmuls (2 n^3 FLOP each) in `dtype` ("fp32" or
 /// "bf16", as train.precision) on `device` ("cpu", "cuda", "cuda:1"): one warm-up
 /// matmul, then matmuls until at least `seconds` have passed (at least two), with
-/// device synchronization. Uses LibTorch's current thread count. Throws UsageError
+/// device synchronization. Uses LibTorch's current thread count and draws nothing
+/// from torch's random generators. Throws UsageError
 /// for an unknown dtype or device, or non-positive n or seconds.
 double measure_matmul_flops(const std::string& dtype, const std::string& device, int64_t n = 2048,
                             double seconds = 0.5);
