@@ -18,16 +18,15 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "cocomix/concept/cocomix_objective.h"
 #include "cocomix/concept/label_cache.h"
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/flops.h"
-#include "cocomix/train/autocast.h"
-#include "cocomix/train/objective.h"
+#include "cocomix/objective/make_objective.h"
+#include "cocomix/objective/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/train/train_step.h"
 #include "cocomix/util/app.h"
@@ -66,9 +65,12 @@ int main(int argc, char** argv) {
 
     torch::manual_seed(config.train.seed);
     const auto objective = cocomix::make_objective(config, /*with_teacher=*/true);
-    auto named = objective->named_parameters();
+    cocomix::NamedParameters named;
     std::vector<torch::Tensor> parameters;
-    for (const auto& item : named) parameters.push_back(item.second);
+    for (const auto& item : objective->model()->named_parameters()) {
+      named.emplace_back(item.key(), item.value());
+      parameters.push_back(item.value());
+    }
     auto optimizer = cocomix::make_adamw(named, config.optim);
     cocomix::ReplicaSync sync;
     const auto tokens = torch::randint(config.model.vocab_size, {config.train.batch_size, config.data.seq_len + 1},
@@ -76,21 +78,14 @@ int main(int argc, char** argv) {
     cocomix::Batch batch;
     batch.inputs = tokens.slice(1, 0, -1);
     batch.targets = tokens.slice(1, 1);
-    // From a label cache: its windows' tokens, and each step reads their labels as training does.
-    std::optional<cocomix::LabelCache> cache;
-    std::vector<int64_t> starts;
+    // From a label cache: its windows' tokens, whose labels each step reads as training does.
     if (!config.concepts.label_cache.empty()) {
-      cache.emplace(cocomix::LabelCache::open_for(config));
+      std::vector<int64_t> starts;
       for (int64_t i = 0; i < config.train.batch_size; ++i) starts.push_back(i * config.data.seq_len);
       const auto file = cocomix::TokenFile::open(config.data.train_path, cocomix::parse_token_format(config.data.format));
       batch = cocomix::read_batch(file, starts, config.data.seq_len, config.model.vocab_size);
     }
-    const auto next_batch = [&] {
-      if (!cache) return batch;
-      auto with_labels = batch;
-      with_labels.concept_labels = cache->labels(starts);  // [B, T, K_attr]
-      return with_labels;
-    };
+    const auto next_batch = [&] { return batch; };
     const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);
 
     const auto time_median = [&](const std::function<void()>& work) {
@@ -112,9 +107,8 @@ int main(int argc, char** argv) {
     const double optimizer_seconds = time_median([&] { optimizer->step(); });
     // The concept labels' share of the step (per micro-batch, times grad_accum_steps).
     double labeler_seconds = 0, teacher_lower_seconds = 0, sae_encode_seconds = 0;
-    auto* family = dynamic_cast<cocomix::CoCoMixObjective*>(objective.get());
-    if (family != nullptr && family->labeler() != nullptr) {
-      auto& labeler = *family->labeler();
+    if (objective->labeler() != nullptr) {
+      auto& labeler = *objective->labeler();
       const auto accum = static_cast<double>(config.train.grad_accum_steps);
       const int64_t layer = labeler.sae()->info().layer;
       labeler_seconds = accum * time_median([&] { labeler.label(batch.inputs); });
@@ -137,7 +131,7 @@ int main(int argc, char** argv) {
         static_cast<double>(config.train.batch_size * config.data.seq_len * config.train.grad_accum_steps);
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
     const nlohmann::json out = {{"config", config_path},
-                                {"mode", config.concepts.mode},
+                                {"mode", cocomix::name_of(config.concepts.mode)},
                                 {"precision", precision},
                                 {"threads", threads},
                                 {"parameters", cocomix::gpt_parameter_count(config.model, true)},

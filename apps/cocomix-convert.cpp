@@ -1,12 +1,12 @@
 // cocomix-convert: Hugging Face GPT-2 directories in and out of cocomix.
-// Argument parsing only; model/hugging_face_convert.h does the work.
+// Argument parsing only; convert/hugging_face_convert.h does the work.
 //   cocomix-convert export --checkpoint DIR --out HF_DIR [--tokenizer DIR]
 //   cocomix-convert import --hf HF_DIR --out OUT_DIR
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 
-#include "cocomix/model/hugging_face_convert.h"
+#include "cocomix/convert/hugging_face_convert.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"

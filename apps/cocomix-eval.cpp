@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cocomix/data/gpt2_tokenizer.h"
-#include "cocomix/eval/checkpoint_model.h"
 #include "cocomix/eval/eval_report.h"
 #include "cocomix/eval/perplexity.h"
 #include "cocomix/eval/task_runner.h"
 #include "cocomix/eval/tasks/tasks.h"
+#include "cocomix/model/checkpoint_model.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
       task_paths.emplace_back(name, paths);
     }
     const bool bf16 = precision == "bf16";
-    auto loaded = cocomix::load_model_for_eval(checkpoint);
-    const auto model = cocomix::scoring_model(*loaded.objective);
+    auto loaded = cocomix::load_model(checkpoint);
+    const auto model = cocomix::scoring_model(loaded.model);
     nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}};
     if (!names.empty()) {
       const auto tokenizer = cocomix::Gpt2Tokenizer::load(tokenizer_dir.empty() ? data_dir + "/gpt2_tokenizer"

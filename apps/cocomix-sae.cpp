@@ -1,5 +1,5 @@
 // cocomix-sae: the TopK sparse autoencoder of a teacher's residual stream.
-// Argument parsing only; concept/sae_trainer.h does the work.
+// Argument parsing only; train/sae_trainer.h, concept/sae_evaluation.h and concept/label_cache_builder.h do the work.
 //   cocomix-sae train --teacher DIR --layer L --latents C --k K --data FILE [--val FILE]
 //                     [--steps N] [--batch B] [--seq-len T] [--lr X] [--seed S] [--threads N]
 //                     -o OUT_DIR [--resume]
@@ -11,10 +11,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "cocomix/concept/label_cache.h"
-#include "cocomix/concept/sae_trainer.h"
-#include "cocomix/config/config.h"
+#include "cocomix/concept/label_cache_builder.h"
+#include "cocomix/concept/sae_evaluation.h"
 #include "cocomix/concept/teacher.h"
+#include "cocomix/config/config.h"
+#include "cocomix/train/sae_trainer.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"
@@ -86,9 +87,13 @@ int main(int argc, char** argv) {
   if (label->parsed()) {
     return cocomix::run_app([&] {
       const auto config = cocomix::load_config(label_config, label_overrides);
-      if (!config.concepts.uses_sae())
-        throw cocomix::UsageError(config.source + ": concept.mode: \"" + config.concepts.mode +
-                                  "\" has no concept labels (use cocomix, intervention or concept_loss_only)");
+      if (!config.concepts.spec().concept_loss) {
+        std::string with_labels;
+        for (const auto& mode : cocomix::mode_table())
+          if (mode.concept_loss) with_labels += std::string(with_labels.empty() ? "" : ", ") + mode.name;
+        throw cocomix::UsageError(config.source + ": concept.mode: \"" + config.concepts.spec().name +
+                                  "\" has no concept labels (use " + with_labels + ")");
+      }
       const std::string out = label_out.empty() ? config.concepts.label_cache : label_out;
       if (out.empty()) throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
       torch::set_num_threads(

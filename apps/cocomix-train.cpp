@@ -12,7 +12,7 @@
 #include "cocomix/util/log.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Pretrain a GPT-2-style model (next-token prediction; CoCoMix in later configs)", "cocomix-train"};
+  CLI::App app{"Pretrain a GPT-2-style model with next-token prediction, CoCoMix or a baseline (concept.mode)", "cocomix-train"};
   std::string config_path;
   std::vector<std::string> overrides;
   std::string out_dir;

@@ -9,19 +9,11 @@
 
 #include "cocomix/concept/teacher.h"
 #include "cocomix/concept/top_k.h"
-#include "cocomix/train/autocast.h"
-#include "cocomix/train/objective.h"
+#include "cocomix/model/autocast.h"
+#include "cocomix/model/cross_entropy.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
-
-LabelSelection parse_label_selection(const std::string& name, const std::string& key) {
-  if (name == "attribution") return LabelSelection::kAttribution;
-  if (name == "attribution_pre") return LabelSelection::kAttributionPre;
-  if (name == "activation") return LabelSelection::kActivation;
-  throw UsageError(key + ": unknown label selection \"" + name +
-                   "\" (expected attribution, attribution_pre or activation)");
-}
 
 torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& columns, const torch::Tensor& kept) {
   const int64_t N = g.size(0), m = kept.size(1), d = g.size(1);

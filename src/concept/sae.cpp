@@ -54,13 +54,6 @@ SaeInfo read_info(const std::string& path) {
 
 }  // namespace
 
-PositionNorm normalize_positions(const torch::Tensor& h, double eps) {
-  auto mu = h.mean(-1, /*keepdim=*/true);                             // [..., 1]
-  auto centred = h - mu;                                              // [..., d]
-  auto sigma = centred.std(-1, /*unbiased=*/true, /*keepdim=*/true);  // [..., 1]
-  return {centred / (sigma + eps), std::move(mu), std::move(sigma)};
-}
-
 TopKSaeImpl::TopKSaeImpl(const SaeInfo& info) : info_(info) {
   pre_bias = register_parameter("pre_bias", torch::zeros({info.d}));
   latent_bias = register_parameter("latent_bias", torch::zeros({info.n_latents}));

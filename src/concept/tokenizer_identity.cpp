@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "cocomix/data/gpt2_tokenizer.h"
-#include "cocomix/train/checkpoint.h"
+#include "cocomix/io/checkpoint.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/log.h"

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
+#include <utility>
 
 #include "cocomix/util/error.h"
 #include "cocomix/util/log.h"
@@ -18,6 +19,47 @@ namespace cocomix {
 namespace {
 
 using json = nlohmann::json;
+
+/// The config names of each enumeration, in declaration order.
+const std::vector<std::pair<LabelSelection, const char*>>& names(LabelSelection*) {
+  static const std::vector<std::pair<LabelSelection, const char*>> table = {
+      {LabelSelection::kAttribution, "attribution"},
+      {LabelSelection::kAttributionPre, "attribution_pre"},
+      {LabelSelection::kActivation, "activation"}};
+  return table;
+}
+const std::vector<std::pair<HiddenLoss, const char*>>& names(HiddenLoss*) {
+  static const std::vector<std::pair<HiddenLoss, const char*>> table = {
+      {HiddenLoss::kL1, "l1"}, {HiddenLoss::kL2, "l2"}, {HiddenLoss::kCosine, "cosine"}};
+  return table;
+}
+const std::vector<std::pair<Mode, const char*>>& names(Mode*) {
+  static const std::vector<std::pair<Mode, const char*>> table = [] {
+    std::vector<std::pair<Mode, const char*>> rows;
+    for (const auto& spec : mode_table()) rows.emplace_back(spec.mode, spec.name);
+    return rows;
+  }();
+  return table;
+}
+
+template <typename E>
+const char* enum_name(E value) {
+  for (const auto& [v, name] : names(static_cast<E*>(nullptr)))
+    if (v == value) return name;
+  return "?";
+}
+
+/// "\"a\", \"b\" or \"c\"" for an error message.
+template <typename E>
+std::string enum_choices() {
+  const auto& table = names(static_cast<E*>(nullptr));
+  std::string out;
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (i > 0) out += i + 1 == table.size() ? " or " : ", ";
+    out += std::string("\"") + table[i].second + "\"";
+  }
+  return out;
+}
 
 std::string json_type_name(const json& value) { return value.type_name(); }
 
@@ -75,6 +117,17 @@ class SectionReader {
     expect(v, v.is_number_integer(), key, "an integer");
     out = v.get<int64_t>();
   }
+  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+  void read(const json& v, const char* key, E& out) const {
+    expect(v, v.is_string(), key, "a string");
+    const auto name = v.get<std::string>();
+    for (const auto& [value, known] : names(static_cast<E*>(nullptr)))
+      if (name == known) {
+        out = value;
+        return;
+      }
+    fail(key, "must be " + enum_choices<E>() + ", got \"" + name + "\"");
+  }
   void read(const json& v, const char* key, uint64_t& out) const {
     expect(v, v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), key,
            "a non-negative integer");
@@ -93,7 +146,10 @@ class SectionWriter {
   explicit SectionWriter(json& out) : out_(out) {}
   template <typename T>
   void operator()(const char* key, const T& value) {
-    out_[key] = value;
+    if constexpr (std::is_enum_v<T>)
+      out_[key] = enum_name(value);
+    else
+      out_[key] = value;
   }
 
  private:
@@ -216,14 +272,10 @@ std::string str(const T& value) {
 
 }  // namespace
 
-bool ConceptConfig::uses_concept_head() const {
-  return mode == "cocomix" || mode == "intervention" || mode == "concept_loss_only" || mode == "insertion_only";
-}
-bool ConceptConfig::uses_sae() const {
-  return mode == "cocomix" || mode == "intervention" || mode == "concept_loss_only";
-}
-bool ConceptConfig::uses_kd() const { return mode == "kd" || mode == "pause_kd"; }
-bool ConceptConfig::uses_hidden_prediction() const { return mode == "hidden_prediction"; }
+const char* name_of(LabelSelection selection) { return enum_name(selection); }
+const char* name_of(HiddenLoss loss) { return enum_name(loss); }
+const char* name_of(Mode mode) { return mode_spec(mode).name; }
+
 int64_t ConceptConfig::hidden_width(int64_t n_embd) const {
   return hidden_mlp_width > 0 ? hidden_mlp_width : 4 * n_embd;
 }
@@ -370,20 +422,16 @@ void Config::validate() const {
   require(d.first_bucket_mb > 0, s, "dist.first_bucket_mb", "must be positive, got " + str(d.first_bucket_mb));
 
   const auto& k = concepts;
-  const std::vector<std::string> modes = {"ntp", "cocomix", "intervention", "concept_loss_only", "insertion_only",
-                                          "kd",  "pause",   "pause_kd",     "hidden_prediction"};
-  require(std::find(modes.begin(), modes.end(), k.mode) != modes.end(), s, "concept.mode",
-          "must be one of ntp, cocomix, intervention, concept_loss_only, insertion_only, kd, pause, pause_kd, "
-          "hidden_prediction; got \"" +
-              k.mode + "\"");
-  if (k.mode == "ntp") {
+  const ModeSpec& mode = k.spec();
+  const std::string quoted_mode = std::string("mode \"") + mode.name + "\"";
+  if (mode.next_token_only()) {
     if (config_to_json(*this)["concept"] != config_to_json(Config{})["concept"])
-      log_warn(s + ": concept: fields other than mode are ignored in mode \"ntp\"");
+      log_warn(s + ": concept: fields other than mode are ignored in " + quoted_mode);
     return;
   }
-  if (k.uses_sae() || k.uses_kd() || k.uses_hidden_prediction())
-    require(!k.teacher_path.empty(), s, "concept.teacher_path", "mode \"" + k.mode + "\" needs a teacher directory");
-  if (k.uses_hidden_prediction()) {
+  if (mode.needs_teacher(/*labels_from_cache=*/false))
+    require(!k.teacher_path.empty(), s, "concept.teacher_path", quoted_mode + " needs a teacher directory");
+  if (mode.hidden_target) {
     require(k.teacher_layer > 0, s, "concept.teacher_layer",
             "mode \"hidden_prediction\" needs the teacher block L_t whose output is the target (1 = the first), got " +
                 str(k.teacher_layer));
@@ -394,16 +442,14 @@ void Config::validate() const {
             "mode \"hidden_prediction\" uses no SAE (L_t is concept.teacher_layer); remove it");
   } else {
     require(k.teacher_layer == 0, s, "concept.teacher_layer",
-            "only mode \"hidden_prediction\" reads it, not \"" + k.mode +
+            std::string("only mode \"hidden_prediction\" reads it, not \"") + mode.name +
                 "\" (the concept modes take L_t from the SAE's sae.json)");
   }
   require(k.teacher_n_embd >= 0, s, "concept.teacher_n_embd", "must be >= 0, got " + str(k.teacher_n_embd));
   require(k.hidden_mlp_width >= 0, s, "concept.hidden_mlp_width",
           "must be >= 0 (0 = 4·model.n_embd), got " + str(k.hidden_mlp_width));
-  require(k.hidden_loss == "l1" || k.hidden_loss == "l2" || k.hidden_loss == "cosine", s, "concept.hidden_loss",
-          "must be \"l1\", \"l2\" or \"cosine\", got \"" + k.hidden_loss + "\"");
-  if (k.uses_sae())
-    require(!k.sae_path.empty(), s, "concept.sae_path", "mode \"" + k.mode + "\" needs the teacher's SAE directory");
+  if (mode.concept_loss)
+    require(!k.sae_path.empty(), s, "concept.sae_path", quoted_mode + " needs the teacher's SAE directory");
   require(k.n_concepts > 0, s, "concept.n_concepts", "must be positive, got " + str(k.n_concepts));
   require(k.insert_layer >= 0 && k.insert_layer < m.n_layer, s, "concept.insert_layer",
           "must be in [0, model.n_layer = " + str(m.n_layer) + "), got " + str(k.insert_layer));
@@ -412,16 +458,13 @@ void Config::validate() const {
   require(k.k_attr > 0 && k.k_attr <= k.n_concepts, s, "concept.k_attr",
           "must be in [1, concept.n_concepts = " + str(k.n_concepts) + "], got " + str(k.k_attr));
   require(k.weight >= 0, s, "concept.weight", "must be >= 0, got " + str(k.weight));
-  require(k.selection == "attribution" || k.selection == "attribution_pre" || k.selection == "activation", s,
-          "concept.selection",
-          "must be \"attribution\", \"attribution_pre\" or \"activation\", got \"" + k.selection + "\"");
   require(k.teacher_precision == "fp32" || k.teacher_precision == "bf16", s, "concept.teacher_precision",
           "must be \"fp32\" or \"bf16\", got \"" + k.teacher_precision + "\"");
   require(k.kd_weight >= 0 && k.kd_weight <= 1, s, "concept.kd_weight", "must be in [0, 1], got " + str(k.kd_weight));
   require(k.kd_temperature > 0, s, "concept.kd_temperature", "must be positive, got " + str(k.kd_temperature));
   require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");
-  require(k.label_cache.empty() || k.uses_sae(), s, "concept.label_cache",
-          "mode \"" + k.mode + "\" has no concept labels to read from a cache");
+  require(k.label_cache.empty() || mode.concept_loss, s, "concept.label_cache",
+          quoted_mode + " has no concept labels to read from a cache");
 }
 
 }  // namespace cocomix

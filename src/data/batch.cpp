@@ -15,6 +15,7 @@ Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int6
   const auto batch = static_cast<int64_t>(starts.size());
   const auto options = torch::TensorOptions().dtype(torch::kInt64);
   Batch out;
+  out.starts = starts;
   out.inputs = torch::empty({batch, seq_len}, options);  // [B, T]
   out.targets = torch::empty({batch, seq_len}, options);
   int64_t* inputs = out.inputs.data_ptr<int64_t>();

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "cocomix/train/autocast.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {

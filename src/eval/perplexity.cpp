@@ -9,7 +9,7 @@
 
 #include "cocomix/data/batch.h"
 #include "cocomix/data/window_sampler.h"
-#include "cocomix/train/autocast.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {

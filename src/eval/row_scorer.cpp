@@ -12,14 +12,12 @@
 
 #include <algorithm>
 
-#include "cocomix/train/objective.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
 
-ScoringModel scoring_model(Objective& objective) {
-  return {[&objective](const torch::Tensor& inputs) { return objective.final_hidden(inputs); },
-          objective.unembedding()};
+ScoringModel scoring_model(CocomixModel model) {
+  return {[model](const torch::Tensor& inputs) mutable { return model->final_hidden(inputs); }, model->unembedding()};
 }
 
 RowScorer::RowScorer(const torch::Tensor& unembedding, const RowScorerOptions& options) : options_(options) {

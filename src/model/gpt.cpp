@@ -140,8 +140,12 @@ torch::Tensor GPTImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end) {
   return h;
 }
 
+torch::Tensor GPTImpl::final_norm(const torch::Tensor& h) { return transformer->ln_f(h); }
+
+torch::Tensor GPTImpl::unembedding() const { return transformer->wte->weight; }
+
 torch::Tensor GPTImpl::head(const torch::Tensor& h) {
-  return torch::linear(transformer->ln_f(h), transformer->wte->weight);  // [B, S, V]
+  return torch::linear(final_norm(h), unembedding());  // [B, S, V]
 }
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& idx) { return head(run_blocks(embed(idx), 0, config_.n_layer)); }

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "cocomix/train/autocast.h"
+#include "cocomix/model/autocast.h"
 
 namespace cocomix {
 

@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -13,23 +12,23 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "cocomix/concept/label_cache.h"
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/token_file.h"
 #include "cocomix/data/window_sampler.h"
 #include "cocomix/dist/gradient_reducer.h"
 #include "cocomix/dist/launch_env.h"
 #include "cocomix/dist/process_group.h"
+#include "cocomix/dist/replica_sync.h"
 #include "cocomix/eval/perplexity.h"
+#include "cocomix/io/checkpoint.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/model/gpt.h"
-#include "cocomix/train/checkpoint.h"
+#include "cocomix/objective/make_objective.h"
+#include "cocomix/objective/objective.h"
 #include "cocomix/train/lr_schedule.h"
-#include "cocomix/train/objective.h"
 #include "cocomix/train/optimizer.h"
-#include "cocomix/train/replica_sync.h"
 #include "cocomix/train/rng_state.h"
+#include "cocomix/train/run_bookkeeping.h"
 #include "cocomix/train/stop_signal.h"
 #include "cocomix/train/train_step.h"
 #include "cocomix/util/error.h"
@@ -44,7 +43,6 @@
 namespace cocomix {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct Trainer::State {
   Config config;
@@ -59,14 +57,13 @@ struct Trainer::State {
   std::optional<TokenFile> train_file;
   std::optional<TokenFile> val_file;
   std::unique_ptr<WindowSampler> sampler;
-  std::optional<LabelCache> label_cache;  // concept.label_cache: the labels of every fixed window
   std::unique_ptr<ReplicaSync> sync;
   std::unique_ptr<MetricsLog> metrics;
   std::string checkpoints_dir;
   double flops_per_token = 0;
   double peak_flops = 0;
 
-  // Everything below is saved in trainer_state.json and restored on resume.
+  // Saved in trainer_state.json and restored on resume: visit_state lists them.
   int64_t step = 0;  // optimizer steps completed
   int64_t tokens_seen = 0;
   int64_t nonfinite_in_a_row = 0;
@@ -79,11 +76,8 @@ struct Trainer::State {
 
   double last_grad_norm = 0;  // of the last step (recomputed every step)
 
-  // Timing of the current logging interval (not saved: wall-clock only).
-  Clock::time_point interval_start = Clock::now();
-  int64_t interval_tokens = 0;
-  Clock::time_point session_start = Clock::now();
-  int64_t session_first_step = 0;
+  RunClock clock;
+  SaveTracker saves;  // the step of the newest checkpoint on disk
 
   /// One optimizer step: grad_accum micro-steps, reduce, clip, then update or
   /// skip. Returns the step's mean loss (non-finite when the step was skipped).
@@ -93,17 +87,24 @@ struct Trainer::State {
   /// This rank's part of a checkpoint: where its data and random streams are.
   json rank_state() const { return {{"sampler", sampler->state()}, {"rng", capture_rng_state()}}; }
 
-  json trainer_state() const {
-    return {{"step", step},
-            {"tokens_seen", tokens_seen},
-            {"nonfinite_in_a_row", nonfinite_in_a_row},
-            {"skipped_steps", skipped_steps},
-            {"log_loss_sum", log_loss_sum},
-            {"log_loss_count", log_loss_count},
-            {"log_part_sums", log_part_sums},
-            {"world_size", sync->world_size()},
-            {"sampler", sampler->state()},
-            {"rng", capture_rng_state()}};
+  /// The resumable counters, each named once for writing and reading.
+  template <typename Visitor>
+  void visit_state(Visitor& visit) {
+    visit("step", step);
+    visit("tokens_seen", tokens_seen);
+    visit("nonfinite_in_a_row", nonfinite_in_a_row);
+    visit("skipped_steps", skipped_steps);
+    visit("log_loss_sum", log_loss_sum);
+    visit("log_loss_count", log_loss_count);
+    visit("log_part_sums", log_part_sums);
+  }
+
+  json trainer_state() {
+    json state = rank_state();
+    StateWriter writer(state);
+    visit_state(writer);
+    state["world_size"] = sync->world_size();
+    return state;
   }
 };
 
@@ -121,6 +122,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   auto& s = *state_;
   s.config = std::move(config);
   s.options = std::move(options);
+  // From here on SIGINT/SIGTERM stop the run cleanly, also during a long start-up.
+  install_stop_signal_handlers();
   const auto& c = s.config;
   // Data parallel when a launcher started several processes (docs/distributed.md).
   const LaunchEnv launch = read_launch_env();
@@ -150,18 +153,15 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
   const auto latest = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
 
-  // Checked (hashes, layout, sampling) before anything is built or trained.
-  if (!c.concepts.label_cache.empty()) {
-    s.label_cache.emplace(LabelCache::open_for(c));
-    log_info("concept labels from " + c.concepts.label_cache + " (" + s.label_cache->header().at("windows").dump() +
-             " windows); no teacher in the loop");
-  }
   torch::manual_seed(c.train.seed);
   s.objective = make_objective(c, /*with_teacher=*/true);
   s.objective->to(s.device);
-  s.objective->train(true);
-  s.named_parameters = s.objective->named_parameters();
-  for (const auto& [name, p] : s.named_parameters) s.parameters.push_back(p);
+  auto& model = s.objective->model();
+  model->train(true);
+  for (const auto& item : model->named_parameters()) {
+    s.named_parameters.emplace_back(item.key(), item.value());
+    s.parameters.push_back(item.value());
+  }
   if (group) s.sync = std::make_unique<GradientReducer>(group, s.parameters, c.dist);
   else s.sync = std::make_unique<ReplicaSync>();
   s.optimizer = make_adamw(s.named_parameters, c.optim);
@@ -175,20 +175,16 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
     if (contents.config.contains("model") && contents.config["model"] != config_to_json(c)["model"])
       throw UsageError(c.source + ": model: differs from the checkpoint's (" + *latest +
                        "/config.json); resume needs the same architecture");
-    s.objective->load_state_dict(contents.model, *latest + "/model.safetensors");
+    model->load_state_dict(contents.model, *latest + "/model.safetensors");
     load_adamw_state(*s.optimizer, s.named_parameters, contents.optimizer, *latest + "/optimizer.safetensors");
     const auto& st = contents.trainer_state;
     const auto world = json_field<int64_t>(st, "world_size", source);
     if (world != s.sync->world_size())
       throw UsageError(source + ": world_size: the checkpoint was written by " + std::to_string(world) +
                        " ranks; resume with the same number");
-    s.step = json_field<int64_t>(st, "step", source);
-    s.tokens_seen = json_field<int64_t>(st, "tokens_seen", source);
-    s.nonfinite_in_a_row = json_field<int64_t>(st, "nonfinite_in_a_row", source);
-    s.skipped_steps = json_field<int64_t>(st, "skipped_steps", source);
-    s.log_loss_sum = json_field<double>(st, "log_loss_sum", source);
-    s.log_loss_count = json_field<int64_t>(st, "log_loss_count", source);
-    s.log_part_sums = json_field<std::map<std::string, double>>(st, "log_part_sums", source);
+    StateReader reader(st, source);
+    s.visit_state(reader);
+    s.saves = SaveTracker(s.step);
     // Data-parallel checkpoints hold every rank's sampler and RNG state in "ranks".
     const json& own = s.sync->world_size() > 1 && st.contains("ranks") && st["ranks"].is_array() &&
                               st["ranks"].size() == static_cast<size_t>(world)
@@ -217,23 +213,19 @@ Trainer::~Trainer() = default;
 TrainSummary Trainer::run() {
   auto& s = *state_;
   const auto& c = s.config;
-  install_stop_signal_handlers();
   log_info("resolved config (" + c.source + "):\n" + config_to_string(c));
   log_info("model: " + std::to_string(gpt_parameter_count(c.model, true)) + " parameters; " +
            std::to_string(tokens_per_step(c, s.sync->world_size())) + " tokens per step; peak " +
            std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + s.precision + "); malloc " + memory_allocator());
 
   TrainSummary summary;
-  s.session_start = Clock::now();
-  s.interval_start = s.session_start;
-  s.session_first_step = s.step;
-  int64_t last_saved = -1;  // step of this session's last checkpoint (-1: none yet)
+  s.clock.start(s.step);
 
   auto save = [&] {
     const auto ranks = s.sync->gather_to_first(s.rank_state().dump());
-    last_saved = s.step;
+    s.saves.saved(s.step);
     if (!s.is_first_rank()) return;
-    CheckpointContents contents{s.objective->state_dict(), adamw_state(*s.optimizer, s.named_parameters),
+    CheckpointContents contents{s.objective->model()->state_dict(), adamw_state(*s.optimizer, s.named_parameters),
                                 s.trainer_state(), config_to_json(c)};
     if (s.sync->world_size() > 1)
       for (const auto& state : ranks) contents.trainer_state["ranks"].push_back(json::parse(state));
@@ -242,7 +234,7 @@ TrainSummary Trainer::run() {
   };
   auto validate = [&] {
     if (!s.val_file || !s.is_first_rank()) return;
-    s.objective->train(false);
+    s.objective->model()->train(false);
     PerplexityOptions options;
     options.seq_len = c.data.seq_len;
     options.batch_size = c.eval.batch_size;
@@ -250,8 +242,8 @@ TrainSummary Trainer::run() {
     options.vocab_size = c.model.vocab_size;
     options.bf16 = s.step_options.bf16;
     options.device = s.device;
-    const auto result = evaluate_perplexity(scoring_model(*s.objective), *s.val_file, options);
-    s.objective->train(true);
+    const auto result = evaluate_perplexity(scoring_model(s.objective->model()), *s.val_file, options);
+    s.objective->model()->train(true);
     summary.last_val_loss = result.loss;
     s.metrics->write(s.step, {{"val_loss", result.loss}, {"val_ppl", result.perplexity}});
     log_info("step " + std::to_string(s.step) + " | val_loss " + std::to_string(result.loss) + " | val_ppl " +
@@ -269,16 +261,15 @@ TrainSummary Trainer::run() {
     summary.last_loss = loss;
     ++s.step;
     s.tokens_seen += tokens_per_step(c, s.sync->world_size());
-    s.interval_tokens += tokens_per_step(c, s.sync->world_size());
+    s.clock.add_tokens(tokens_per_step(c, s.sync->world_size()));
     if (std::isfinite(loss)) {
       s.log_loss_sum += loss;
       ++s.log_loss_count;
       for (const auto& [name, value] : s.last_parts) s.log_part_sums[name] += value;
     }
 
-    if (s.step % c.log.every == 0 || s.step == c.train.max_steps) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - s.interval_start).count();
-      const double tokens_per_second = seconds > 0 ? static_cast<double>(s.interval_tokens) / seconds : 0;
+    if (due(s.step, c.log.every, c.train.max_steps)) {
+      const double tokens_per_second = s.clock.end_interval();
       const double mfu = s.peak_flops > 0 ? tokens_per_second * s.flops_per_token / s.peak_flops : -1;
       const double mean_loss = s.log_loss_count > 0 ? s.log_loss_sum / static_cast<double>(s.log_loss_count)
                                                     : std::numeric_limits<double>::quiet_NaN();
@@ -302,24 +293,20 @@ TrainSummary Trainer::run() {
       progress.grad_norm = s.last_grad_norm;
       progress.tokens_per_second = tokens_per_second;
       progress.mfu = mfu;
-      progress.elapsed_seconds = std::chrono::duration<double>(Clock::now() - s.session_start).count();
-      progress.steps_this_session = s.step - s.session_first_step;
+      progress.elapsed_seconds = s.clock.elapsed_seconds();
+      progress.steps_this_session = s.clock.steps_this_session(s.step);
       progress.skipped_steps = s.skipped_steps;
       log_info(format_progress_line(progress));
       s.log_loss_sum = 0;
       s.log_loss_count = 0;
       s.log_part_sums.clear();
-      s.interval_start = Clock::now();
-      s.interval_tokens = 0;
     }
-    const bool last = s.step == c.train.max_steps;
-    if ((c.eval.every > 0 && s.step % c.eval.every == 0) || last) validate();
-    if ((c.train.checkpoint_every > 0 && s.step % c.train.checkpoint_every == 0) || last) save();
+    if (due(s.step, c.eval.every, c.train.max_steps)) validate();
+    if (due(s.step, c.train.checkpoint_every, c.train.max_steps)) save();
   }
   if (summary.interrupted) {
-    if (last_saved != s.step) save();  // the same decision on every rank
-    log_info("stopped by signal " + std::to_string(stop_signal()) + " at step " + std::to_string(s.step) +
-             "; continue with --resume");
+    if (!s.saves.is_saved(s.step)) save();  // the same decision on every rank
+    log_info(stopped_line(s.step));
   }
   summary.steps = s.step;
   summary.skipped_steps = s.skipped_steps;
@@ -333,11 +320,9 @@ double Trainer::State::train_step() {
       [&] {
         const auto starts = sampler->next(c.train.batch_size);
         auto batch = read_batch(*train_file, starts, c.data.seq_len, c.model.vocab_size);
-        if (label_cache) batch.concept_labels = label_cache->labels(starts);  // [B, T, K_attr]
         if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
           batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
           batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);
-          if (label_cache) batch.concept_labels = batch.concept_labels.pin_memory().to(device, /*non_blocking=*/true);
         }
         return batch;
       },

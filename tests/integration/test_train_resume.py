@@ -1,6 +1,9 @@
 """Exact resume: a run stopped by SIGTERM, and one killed with SIGKILL after a
 checkpoint, each resumed to the end, must log bitwise the same training and
-validation losses as the straight run and end with identical weights."""
+validation losses as the straight run and end with identical weights; the same
+for the shipped configs/tiny.json with every default it sets (peak FLOP/s
+measured at start, all cores). A resumed run stopped before its first step
+leaves the checkpoint it loaded as it was."""
 import filecmp
 import os
 import signal
@@ -8,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from cocomix_testlib import app, make_corpus, read_metrics, run, temp_dir, write_config
+from cocomix_testlib import SOURCE_DIR, app, make_corpus, read_metrics, run, temp_dir, wait_for_checkpoint, write_config
 
 MAX_STEPS = 24
 
@@ -90,6 +93,59 @@ class TrainResumeTest(unittest.TestCase):
         process.communicate(timeout=60)
         run([app("cocomix-train"), "--config", self.config, "--out", out, "--resume"])
         self.assert_same_run(out)
+
+
+class ShippedConfigResumeTest(unittest.TestCase):
+    """configs/tiny.json as a user runs it, on a small corpus, 40 steps."""
+    STEPS = 40
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = temp_dir()
+        train, val = make_corpus(os.path.join(cls.root, "data"), documents=200)
+        cls.command = [app("cocomix-train"), "--config", os.path.join(SOURCE_DIR, "configs", "tiny.json"),
+                       "--set", "data.train_path=" + train, "--set", "data.val_path=" + val,
+                       "--set", f"train.max_steps={cls.STEPS}", "--set", "train.checkpoint_every=5",
+                       "--set", "eval.max_batches=2"]
+        cls.straight = os.path.join(cls.root, "straight")
+        run(cls.command + ["--out", cls.straight])
+
+    def test_sigkill_after_checkpoint_then_resume(self):
+        out = os.path.join(self.root, "sigkill")
+        process = subprocess.Popen(self.command + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        wait_for_checkpoint([process], out, 20)
+        process.kill()
+        process.communicate(timeout=60)
+        run(self.command + ["--out", out, "--resume"])
+        self.assertEqual(losses(out), losses(self.straight))
+        final = "checkpoints/step_%08d/model.safetensors" % self.STEPS
+        self.assertTrue(filecmp.cmp(os.path.join(self.straight, final), os.path.join(out, final), shallow=False))
+
+    def test_stop_before_the_first_resumed_step_rewrites_nothing(self):
+        out = os.path.join(self.root, "stopped_at_start")
+        process = subprocess.Popen(self.command + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        wait_for_checkpoint([process], out, 10)
+        process.kill()
+        process.communicate(timeout=60)
+        newest = max(name for name in os.listdir(os.path.join(out, "checkpoints"))
+                     if os.path.exists(os.path.join(out, "checkpoints", name, "COMPLETE")))
+        checkpoint = os.path.join(out, "checkpoints", newest)
+        before = {name: os.stat(os.path.join(checkpoint, name)).st_mtime_ns for name in os.listdir(checkpoint)}
+        # SIGTERM while the resumed run measures the peak FLOP/s, before its first step.
+        process = subprocess.Popen(self.command + ["--out", out, "--resume"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        for line in process.stderr:
+            if "resumed from" in line:
+                process.send_signal(signal.SIGTERM)
+                break
+        _, stderr = process.communicate(timeout=120)
+        self.assertEqual(process.returncode, 0, stderr)
+        self.assertIn("stopped by signal 15 at step %d" % int(newest[len("step_"):]), stderr)
+        self.assertNotIn("checkpoint ", stderr)
+        after = {name: os.stat(os.path.join(checkpoint, name)).st_mtime_ns for name in os.listdir(checkpoint)}
+        self.assertEqual(after, before)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // AutocastScope and the "auto" precision rule.
-#include "cocomix/train/autocast.h"
+#include "cocomix/model/autocast.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

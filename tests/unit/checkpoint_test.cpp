@@ -1,7 +1,7 @@
 // Checkpoints and the crash-safe file helpers: round trip, pruning, same-step
 // replacement, a save that fails part-way, incomplete directories, and the
 // error messages for missing/corrupt files and unwritable directories.
-#include "cocomix/train/checkpoint.h"
+#include "cocomix/io/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -6,18 +6,18 @@
 // baselines, and direct hidden-state prediction with each of its three losses
 // (ĥ, the compressed ĥ, the interleaved sequence, the losses, every gradient).
 // fp32 throughout.
-#include "cocomix/concept/cocomix_objective.h"
+#include "cocomix/objective/objective.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <memory>
 
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/concept/top_k.h"
 #include "cocomix/config/config.h"
 #include "cocomix/io/safetensors.h"
+#include "cocomix/objective/make_objective.h"
 #include "test_env.h"
 
 namespace cocomix {
@@ -30,10 +30,9 @@ class CoCoMixStep : public ::testing::Test {
     ref_ = load_safetensors(dir_ + "/reference.safetensors");
     config_ = load_config(dir_ + "/config.json");
     objective_ = make_objective(config_, /*with_teacher=*/true);
-    cocomix_ = dynamic_cast<CoCoMixObjective*>(objective_.get());
-    ASSERT_NE(cocomix_, nullptr);
-    cocomix_->load_state_dict(load_safetensors(dir_ + "/student.safetensors"), dir_ + "/student.safetensors");
-    cocomix_->train(true);  // dropout is 0: train mode must change nothing
+    cocomix_ = objective_.get();
+    cocomix_->model()->load_state_dict(load_safetensors(dir_ + "/student.safetensors"), dir_ + "/student.safetensors");
+    cocomix_->model()->train(true);  // dropout is 0: train mode must change nothing
     batch_.inputs = ref_.at("inputs");
     batch_.targets = ref_.at("targets");
   }
@@ -48,7 +47,7 @@ class CoCoMixStep : public ::testing::Test {
   TensorMap ref_;
   Config config_;
   std::unique_ptr<Objective> objective_;
-  CoCoMixObjective* cocomix_ = nullptr;
+  Objective* cocomix_ = nullptr;
   Batch batch_;
 };
 
@@ -89,8 +88,9 @@ TEST_F(CoCoMixStep, ScoresAndLabelsOfEverySelection) {
   const auto teacher_path = config_.concepts.teacher_path;
   const auto sae_path = config_.concepts.sae_path;
   for (const char* selection : {"attribution", "attribution_pre", "activation"}) {
+    const auto config = load_config(dir_ + "/config.json", {std::string("concept.selection=") + selection});
     ConceptLabeler labeler(load_teacher(teacher_path), load_sae(sae_path), config_.concepts.k_attr,
-                           parse_label_selection(selection, "selection"));
+                           config.concepts.selection);
     const auto out = labeler.label(batch_.inputs);
     const auto& scores = ref_.at(std::string("scores_") + selection);
     // "attribution" scores only the SAE's kept latents; every other latent's score is 0.
@@ -103,7 +103,7 @@ TEST_F(CoCoMixStep, ScoresAndLabelsOfEverySelection) {
 }
 
 TEST_F(CoCoMixStep, StudentForwardMatches) {
-  const auto out = cocomix_->forward(batch_.inputs);
+  const auto out = cocomix_->model()->forward(batch_.inputs);
   EXPECT_LT(relative_error(out.prediction.logits, ref_.at("concept_logits")), 1e-5);
   EXPECT_LT(relative_error(out.prediction.concepts, ref_.at("concepts")), 1e-5);
   EXPECT_LT(relative_error(out.mixed, ref_.at("mixed")), 1e-5);
@@ -116,7 +116,7 @@ TEST_F(CoCoMixStep, StudentForwardMatches) {
 /// reference entries PREFIX{loss,ntp_loss,...} and PREFIXgrad.<name>; the
 /// reference's own labels are used so a near-tie cannot move the concept loss.
 /// teacher_hidden: hidden_prediction's target (undefined for the other modes).
-void expect_step_matches(CoCoMixObjective& objective, const Batch& batch, const TensorMap& ref,
+void expect_step_matches(Objective& objective, const Batch& batch, const TensorMap& ref,
                          const std::string& prefix, int64_t expected_parameters,
                          const torch::Tensor& teacher_hidden = {}) {
   const auto output = objective.loss_with_labels(batch, ref.at("labels_attribution"), teacher_hidden);
@@ -125,7 +125,7 @@ void expect_step_matches(CoCoMixObjective& objective, const Batch& batch, const 
     EXPECT_NEAR(value.item<double>(), ref.at(prefix + name).item<double>(), 1e-5) << prefix << name;
   output.loss.backward();
   int64_t compared = 0;
-  for (const auto& [name, parameter] : objective.named_parameters()) {
+  for (const auto& [name, parameter] : objective.model()->named_parameters().pairs()) {
     ASSERT_TRUE(parameter.grad().defined()) << prefix << name;
     const auto& expected = ref.at(prefix + "grad." + name);
     EXPECT_LT(((parameter.grad() - expected).abs().max() / expected.abs().max()).item<double>(), 1e-4)
@@ -154,13 +154,12 @@ TEST_F(CoCoMixStep, BaselinesInterventionPauseAndKd) {
   for (const std::string mode : {"intervention", "pause", "kd"}) {
     const auto config = load_config(dir_ + "/config.json", {"concept.mode=" + mode});
     auto objective = make_objective(config, /*with_teacher=*/true);
-    auto* baseline = dynamic_cast<CoCoMixObjective*>(objective.get());
-    ASSERT_NE(baseline, nullptr) << mode;
+    auto* baseline = objective.get();
     TensorMap weights;
     for (const auto& item : student)
       if (mode == "intervention" || item.first.rfind(kConceptPrefix, 0) != 0) weights.insert(item);
     if (mode == "pause") weights.emplace(kPauseVectorName, ref_.at("pause.vector"));
-    baseline->load_state_dict(weights, "student.safetensors");
+    baseline->model()->load_state_dict(weights, "student.safetensors");
     const int64_t extra = mode == "intervention" ? 5 : mode == "pause" ? 1 : 0;
     expect_step_matches(*baseline, batch_, ref_, mode + ".", 3 * 12 + 4 + extra);
   }
@@ -175,18 +174,17 @@ std::unique_ptr<Objective> hidden_prediction_objective(const std::string& dir, c
   TensorMap weights = load_safetensors(dir + "/hidden.safetensors");
   for (const auto& item : load_safetensors(dir + "/student.safetensors"))
     if (item.first.rfind(kConceptPrefix, 0) != 0) weights.insert(item);
-  objective->load_state_dict(weights, "student.safetensors + hidden.safetensors");
-  objective->train(true);
+  objective->model()->load_state_dict(weights, "student.safetensors + hidden.safetensors");
+  objective->model()->train(true);
   return objective;
 }
 
 TEST_F(CoCoMixStep, HiddenPredictionForwardLossesAndEveryGradient) {
   for (const std::string loss : {"l1", "l2", "cosine"}) {
     auto objective = hidden_prediction_objective(dir_, loss, /*with_teacher=*/true);
-    auto* hidden = dynamic_cast<CoCoMixObjective*>(objective.get());
-    ASSERT_NE(hidden, nullptr) << loss;
+    auto* hidden = objective.get();
     const std::string prefix = "hidden_" + loss + ".";
-    const auto out = hidden->forward(batch_.inputs);
+    const auto out = hidden->model()->forward(batch_.inputs);
     EXPECT_FALSE(out.prediction.logits.defined()) << loss;
     EXPECT_LT(relative_error(out.predicted_hidden, ref_.at(prefix + "predicted_hidden")), 1e-5) << loss;
     EXPECT_LT(relative_error(out.compressed_hidden, ref_.at(prefix + "compressed_hidden")), 1e-5) << loss;
@@ -206,13 +204,13 @@ TEST_F(CoCoMixStep, HiddenPredictionComputeTakesTheTargetFromTheTeacher) {
   EXPECT_NEAR(output.loss.item<double>(), ref_.at("hidden_cosine.loss").item<double>(), 1e-5);
   // Built for evaluation (no teacher): logits work, the training loss says what is missing.
   auto eval = hidden_prediction_objective(dir_, "cosine", /*with_teacher=*/false);
-  EXPECT_TRUE(torch::allclose(eval->logits(batch_.inputs), objective->logits(batch_.inputs)));
+  EXPECT_TRUE(torch::allclose(eval->model()->logits(batch_.inputs), objective->model()->logits(batch_.inputs)));
   EXPECT_THROW(eval->compute(batch_), UsageError);
 }
 
 TEST_F(CoCoMixStep, HiddenPredictionCheckpointNamesAndRoundTrip) {
   auto objective = hidden_prediction_objective(dir_, "l2", /*with_teacher=*/false);
-  const auto saved = objective->state_dict();
+  const auto saved = objective->model()->state_dict();
   for (const char* name :
        {"c_fc.weight", "c_fc.bias", "c_proj.weight", "c_proj.bias", "compressor.weight", "compressor.bias"})
     EXPECT_EQ(saved.count(std::string(kHiddenPredictionPrefix) + name), 1u) << name;
@@ -221,10 +219,10 @@ TEST_F(CoCoMixStep, HiddenPredictionCheckpointNamesAndRoundTrip) {
   auto other = hidden_prediction_objective(dir_, "l1", /*with_teacher=*/false);
   TensorMap without_compressor = saved;
   without_compressor.erase("hidden_prediction.compressor.bias");
-  EXPECT_THROW(other->load_state_dict(without_compressor, "partial.safetensors"), RuntimeError);
+  EXPECT_THROW(other->model()->load_state_dict(without_compressor, "partial.safetensors"), RuntimeError);
   // A cocomix checkpoint does not load into it, nor it into a cocomix objective.
-  EXPECT_THROW(other->load_state_dict(cocomix_->state_dict(), "cocomix.safetensors"), RuntimeError);
-  EXPECT_THROW(cocomix_->load_state_dict(saved, "hidden.safetensors"), RuntimeError);
+  EXPECT_THROW(other->model()->load_state_dict(cocomix_->model()->state_dict(), "cocomix.safetensors"), RuntimeError);
+  EXPECT_THROW(cocomix_->model()->load_state_dict(saved, "hidden.safetensors"), RuntimeError);
 }
 
 TEST_F(CoCoMixStep, HiddenPredictionBadTeacherLayerAndWidthFailAtStart) {
@@ -244,16 +242,16 @@ TEST_F(CoCoMixStep, HiddenPredictionBadTeacherLayerAndWidthFailAtStart) {
 }
 
 TEST_F(CoCoMixStep, CheckpointTensorsRoundTrip) {
-  const auto saved = cocomix_->state_dict();
+  const auto saved = cocomix_->model()->state_dict();
   EXPECT_EQ(saved.count("concept.compressor.weight"), 1u);
   auto other = make_objective(config_, /*with_teacher=*/false);
-  other->load_state_dict(saved, "memory");
+  other->model()->load_state_dict(saved, "memory");
   const auto x = batch_.inputs;
-  EXPECT_TRUE(torch::equal(other->logits(x), cocomix_->logits(x)));
+  EXPECT_TRUE(torch::equal(other->model()->logits(x), cocomix_->model()->logits(x)));
   TensorMap without_head;
   for (const auto& item : saved)
     if (item.first.rfind(kConceptPrefix, 0) != 0) without_head.insert(item);
-  EXPECT_THROW(other->load_state_dict(without_head, "ntp.safetensors"), RuntimeError);
+  EXPECT_THROW(other->model()->load_state_dict(without_head, "ntp.safetensors"), RuntimeError);
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ TEST(Config, HiddenPredictionFields) {
                        {"teacher_n_embd", 768},
                        {"insert_layer", 1}}}};
   const auto config = config_from_json(good, "c.json");
-  EXPECT_EQ(config.concepts.hidden_loss, "l2");
+  EXPECT_EQ(config.concepts.hidden_loss, HiddenLoss::kL2);
   EXPECT_EQ(config.concepts.hidden_width(config.model.n_embd), 256);  // 0 = 4·n_embd
   const auto with = [&](const json& concept_fields) {
     json document = good;

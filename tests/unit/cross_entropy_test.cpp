@@ -1,11 +1,11 @@
 // fused_cross_entropy and linear_cross_entropy against PyTorch's own
 // cross_entropy (after torch::linear): value and gradients.
-#include "cocomix/train/cross_entropy.h"
+#include "cocomix/model/cross_entropy.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "cocomix/train/autocast.h"
+#include "cocomix/model/autocast.h"
 
 namespace cocomix {
 namespace {

@@ -1,7 +1,7 @@
 // distillation_loss against the KL expression written out with ATen ops in
 // float64 under autograd (the spec's τ²·KL(p_teacher^τ || p_student^τ), mean over
 // positions): value and student gradient, across chunk boundaries.
-#include "cocomix/concept/distillation.h"
+#include "cocomix/objective/distillation.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -11,17 +11,17 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/gpt2_tokenizer.h"
 #include "cocomix/eval/loglikelihood.h"
 #include "cocomix/eval/task_metrics.h"
 #include "cocomix/eval/task_runner.h"
 #include "cocomix/io/safetensors.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/gpt.h"
 #include "cocomix/model/gpt_weights.h"
-#include "cocomix/train/autocast.h"
-#include "cocomix/train/objective.h"
+#include "cocomix/objective/make_objective.h"
+#include "cocomix/objective/objective.h"
 #include "cocomix/util/fs.h"
 #include "test_env.h"
 
@@ -44,13 +44,16 @@ const Gpt2Tokenizer& tokenizer() {
 
 struct TinyGpt2 {
   Config config;
+  CocomixModel student{nullptr};
   GPT model{nullptr};
-  NextTokenObjective objective;
-  TinyGpt2() : config(load_config(scores_dir() + "config.json")), model(config.model), objective(model) {
+  TinyGpt2()
+      : config(load_config(scores_dir() + "config.json")),
+        student(config.model, config.concepts),
+        model(student->gpt()) {
     load_gpt_state_dict(*model, load_safetensors(scores_dir() + "model.safetensors"), scores_dir() + "model.safetensors");
-    model->eval();
+    student->eval();
   }
-  ScoringModel scoring() { return scoring_model(objective); }
+  ScoringModel scoring() { return scoring_model(student); }
 };
 
 void expect_close(double ours, double reference, const std::string& what) {
@@ -144,9 +147,9 @@ TEST(EvalScorer, CoCoMixRightPaddingChangesNoScore) {
   const std::string dir = test_env_dir("COCOMIX_REFERENCE_DIR") + "/cocomix_step";
   const auto config = load_config(dir + "/config.json");
   auto objective = make_objective(config, /*with_teacher=*/false);
-  objective->load_state_dict(load_safetensors(dir + "/student.safetensors"), dir + "/student.safetensors");
-  objective->train(false);
-  const auto model = scoring_model(*objective);
+  objective->model()->load_state_dict(load_safetensors(dir + "/student.safetensors"), dir + "/student.safetensors");
+  objective->model()->train(false);
+  const auto model = scoring_model(objective->model());
   torch::manual_seed(3);
   std::vector<TokenRequest> requests;
   for (const int64_t length : {3, 11, 6, 14, 2}) {

@@ -15,8 +15,8 @@
 
 #include "cocomix/config/config.h"
 #include "cocomix/io/safetensors.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/gpt_weights.h"
-#include "cocomix/train/autocast.h"
 #include "cocomix/util/error.h"
 #include "model_config.h"
 

@@ -1,4 +1,4 @@
-// Hugging Face GPT-2 interchange (model/hugging_face.h, model/hugging_face_convert.h):
+// Hugging Face GPT-2 interchange (model/hugging_face.h, convert/hugging_face_convert.h):
 // an imported save_pretrained directory (tests/reference/make_hf_convert.py)
 // gives transformers' logits; import(export(checkpoint)) and
 // export(import(hf)) are bit-exact on every tensor; CoCoMix checkpoints export
@@ -15,12 +15,12 @@
 #include <set>
 #include <string>
 
-#include "cocomix/concept/objective_factory.h"
 #include "cocomix/concept/teacher.h"
-#include "cocomix/eval/checkpoint_model.h"
+#include "cocomix/convert/hugging_face_convert.h"
+#include "cocomix/io/checkpoint.h"
 #include "cocomix/io/safetensors.h"
-#include "cocomix/model/hugging_face_convert.h"
-#include "cocomix/train/checkpoint.h"
+#include "cocomix/model/checkpoint_model.h"
+#include "cocomix/objective/make_objective.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/sha256.h"
@@ -66,7 +66,7 @@ Config small_config(const std::string& mode, int64_t vocab_size = 97) {
   config.model.n_layer = 2;
   config.model.n_head = 2;
   config.data.seq_len = 16;
-  config.concepts.mode = mode;
+  config.concepts.mode = find_mode(mode)->mode;
   if (mode != "ntp") {
     config.concepts.n_concepts = 40;
     config.concepts.k_pred = 4;
@@ -83,7 +83,7 @@ std::string write_checkpoint(const std::string& out, const Config& config) {
   torch::manual_seed(11);
   auto objective = make_objective(config, /*with_teacher=*/false);
   CheckpointContents contents;
-  contents.model = objective->state_dict();
+  contents.model = objective->model()->state_dict();
   contents.config = config_to_json(config);
   contents.trainer_state = {{"step", 7}};
   return save_checkpoint(out + "/checkpoints", 7, contents, 1);
@@ -110,9 +110,9 @@ TEST(HuggingFace, ImportedDirectoryGivesTransformersLogits) {
   EXPECT_EQ(checkpoint, tmp.path() + "/run/checkpoints/step_00000000");
   const TensorMap reference = load_safetensors(reference_dir() + "/reference.safetensors");
   const auto& inputs = reference.at("inputs");  // [B, T]
-  auto loaded = load_model_for_eval(tmp.path() + "/run");
+  auto loaded = load_model(tmp.path() + "/run");
   torch::NoGradGuard no_grad;
-  EXPECT_LT(max_relative_error(loaded.objective->logits(inputs), reference.at("logits")), 1e-5);
+  EXPECT_LT(max_relative_error(loaded.model->logits(inputs), reference.at("logits")), 1e-5);
   // The teacher loader reads the same directory (and the imported checkpoint) to the same model.
   EXPECT_LT(max_relative_error(load_teacher(hf_dir())->forward(inputs), reference.at("logits")), 1e-5);
   EXPECT_LT(max_relative_error(load_teacher(checkpoint)->forward(inputs), reference.at("logits")), 1e-5);
@@ -183,7 +183,7 @@ TEST(HuggingFace, CoCoMixExportsTheStudentAndTheConceptHead) {
 TEST(HuggingFace, HiddenPredictionExportsTheMlpAndCompressorWithoutATeacher) {
   testing::TempDir tmp;
   Config config = small_config("ntp");
-  config.concepts.mode = "hidden_prediction";
+  config.concepts.mode = Mode::kHiddenPrediction;
   config.concepts.insert_layer = 1;
   config.concepts.teacher_path = "teacher-not-loaded-for-export";
   config.concepts.teacher_layer = 2;

@@ -5,6 +5,7 @@
 // refused naming the file and the field, and a run with a cache builds its
 // objective without loading the teacher or the SAE.
 #include "cocomix/concept/label_cache.h"
+#include "cocomix/concept/label_cache_writer.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -12,8 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cocomix/concept/cocomix_objective.h"
-#include "cocomix/concept/objective_factory.h"
+#include "cocomix/objective/make_objective.h"
+#include "cocomix/objective/objective.h"
 #include "cocomix/util/error.h"
 #include "temp_dir.h"
 
@@ -119,6 +120,18 @@ TEST(LabelCache, RefusesEveryMismatchedFieldNamingIt) {
   EXPECT_NE(open_error(path, header).find("truncated or damaged"), std::string::npos);
 }
 
+/// Labels fixed in advance, as a cache returns them for a batch's windows.
+class FixedLabels : public LabelSource {
+ public:
+  explicit FixedLabels(torch::Tensor labels) : labels_(std::move(labels)) {}
+  torch::Tensor labels(const Batch&) override { return labels_; }
+  void to(const torch::Device&) override {}
+  ConceptLabeler* labeler() override { return nullptr; }
+
+ private:
+  torch::Tensor labels_;
+};
+
 TEST(LabelCache, ObjectiveOfACachedRunLoadsNoTeacher) {
   Config config;
   config.model.vocab_size = 64;
@@ -127,26 +140,34 @@ TEST(LabelCache, ObjectiveOfACachedRunLoadsNoTeacher) {
   config.model.n_layer = 2;
   config.model.n_head = 2;
   config.model.dropout = 0;  // compute() twice must give the same loss
-  config.concepts.mode = "cocomix";
+  config.concepts.mode = Mode::kCocomix;
   config.concepts.teacher_path = "/nonexistent/teacher";  // loading either would throw
   config.concepts.sae_path = "/nonexistent/sae";
   config.concepts.n_concepts = 32;
   config.concepts.insert_layer = 1;
   config.concepts.k_pred = 4;
   config.concepts.label_cache = "/nonexistent/labels";
-  const auto objective = make_objective(config, /*with_teacher=*/true);
-  auto* cocomix = dynamic_cast<CoCoMixObjective*>(objective.get());
-  ASSERT_NE(cocomix, nullptr);
-  EXPECT_EQ(cocomix->labeler(), nullptr);
-  // The labels come with the batch.
+  // The cache is what fails, not the teacher or the SAE: they are never loaded.
+  try {
+    make_objective(config, /*with_teacher=*/true);
+    ADD_FAILURE() << "a missing label cache was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_EQ(std::string(e.what()).find("/nonexistent/teacher"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("/nonexistent/sae"), std::string::npos) << e.what();
+  }
+  // The labels come from the label source.
+  const auto labels = torch::randint(0, 32, {2, 8, 4}, torch::kInt64);
+  Objective objective(CocomixModel(config.model, config.concepts), config.concepts,
+                      std::make_unique<FixedLabels>(labels), GPT(nullptr));
+  EXPECT_EQ(objective.labeler(), nullptr);
   Batch batch;
   batch.inputs = torch::randint(0, 64, {2, 8}, torch::kInt64);
   batch.targets = torch::randint(0, 64, {2, 8}, torch::kInt64);
-  EXPECT_THROW(cocomix->compute(batch), UsageError);
-  batch.concept_labels = torch::randint(0, 32, {2, 8, 4}, torch::kInt64);
-  const auto from_batch = cocomix->compute(batch);
-  const auto direct = cocomix->loss_with_labels(batch, batch.concept_labels);
-  EXPECT_EQ(from_batch.loss.item<double>(), direct.loss.item<double>());
+  const auto from_source = objective.compute(batch);
+  const auto direct = objective.loss_with_labels(batch, labels);
+  EXPECT_EQ(from_source.loss.item<double>(), direct.loss.item<double>());
+  Objective without_labels(CocomixModel(config.model, config.concepts), config.concepts, nullptr, GPT(nullptr));
+  EXPECT_THROW(without_labels.compute(batch), UsageError);
   config.concepts.label_cache.clear();
   EXPECT_THROW(make_objective(config, /*with_teacher=*/true), std::exception);  // the online path loads them
 }

@@ -1,8 +1,9 @@
-// SAE training pieces of concept/sae_trainer.h: the normalised error and AuxK
+// SAE training pieces (concept/sae_losses.h, concept/sae_evaluation.h,
+// train/sae_step.h, train/sae_trainer.h): the normalised error and AuxK
 // selection by hand, dead-latent counting, the geometric median, one whole
 // training step (losses, every gradient, the Adam update, unit-norm decoder)
 // against tests/reference/make_sae_reference.py, option checks, teacher files.
-#include "cocomix/concept/sae_trainer.h"
+#include "cocomix/train/sae_trainer.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,8 +12,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/concept/sae_evaluation.h"
+#include "cocomix/concept/sae_losses.h"
+#include "cocomix/concept/teacher.h"
+#include "cocomix/io/checkpoint.h"
 #include "cocomix/io/safetensors.h"
-#include "cocomix/train/checkpoint.h"
+#include "cocomix/train/sae_step.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "temp_dir.h"

@@ -38,13 +38,13 @@ TEST_P(PaperConfigs, FollowTheMethodSpec) {
   EXPECT_EQ(cocomix.model.n_embd, size.d);
   EXPECT_EQ(cocomix.model.n_layer, size.layers);
   EXPECT_EQ(cocomix.model.n_head, size.heads);
-  EXPECT_EQ(cocomix.concepts.mode, "cocomix");
+  EXPECT_EQ(cocomix.concepts.mode, Mode::kCocomix);
   EXPECT_EQ(cocomix.concepts.insert_layer, size.insert_layer);
   EXPECT_EQ(cocomix.concepts.n_concepts, 32768);
   EXPECT_EQ(cocomix.concepts.k_pred, 32);
   EXPECT_EQ(cocomix.concepts.k_attr, 4);
   EXPECT_DOUBLE_EQ(cocomix.concepts.weight, 0.1);
-  EXPECT_EQ(cocomix.concepts.selection, "attribution");
+  EXPECT_EQ(cocomix.concepts.selection, LabelSelection::kAttribution);
   for (const char* baseline : {"ntp_", "kd_", "pause_"}) {
     const Config config = load_config(config_path(std::string(baseline) + size.name + ".json"));
     EXPECT_EQ(config.model.n_embd, size.ntp_d) << baseline;  // parameter-matched to CoCoMix

@@ -10,18 +10,10 @@
 #include <string>
 
 #include "cocomix/concept/sae.h"
+#include "cocomix/config/config.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
-
-/// How latents are ranked for the labels.
-enum class LabelSelection {
-  kAttribution,     ///< (g · W_dec) ⊙ z, post-TopK latents (released code, default): "attribution"
-  kAttributionPre,  ///< (g · W_dec) ⊙ z_pre, pre-activation (paper Eq. 1): "attribution_pre"
-  kActivation,      ///< z itself (the paper's ablation): "activation"
-};
-/// Parses the config name; throws UsageError naming `key` for another name.
-LabelSelection parse_label_selection(const std::string& name, const std::string& key);
 
 /// g · W_dec[:, kept] for each row: g [N, d], columns = W_dec^T [C, d] contiguous
 /// (each latent's direction a row, for the gather), kept [N, m] int64 -> [N, m]

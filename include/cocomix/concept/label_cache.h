@@ -1,4 +1,4 @@
-// The concept-label cache (issue 4 §5, docs/label-cache.md): the K_attr labels
+// The concept-label cache (docs/label-cache.md): the K_attr labels
 // of every fixed window 0, T, 2T, ... of a training token file, computed once by
 // `cocomix-sae label` and read by training (concept.label_cache) instead of
 // running the teacher. One file: magic, a JSON header recording what made the
@@ -29,38 +29,6 @@ inline constexpr int64_t kLabelCacheVersion = 1;
 /// windows = (num_tokens - 1) / seq_len; id_type "uint16" when n_concepts <=
 /// 65536, else "int32". Throws RuntimeError naming a missing or unreadable file.
 nlohmann::json label_cache_header(const Config& config);
-
-/// Builds a cache window by window into PATH.partial and renames it to PATH when
-/// every window is written. Re-opening after an interruption keeps the whole
-/// windows already in a PATH.partial with the same header and continues there.
-class LabelCacheWriter {
- public:
-  LabelCacheWriter(const std::string& path, const nlohmann::json& header);
-  ~LabelCacheWriter();
-  LabelCacheWriter(const LabelCacheWriter&) = delete;
-  LabelCacheWriter& operator=(const LabelCacheWriter&) = delete;
-
-  /// Windows already written (resumed ones included).
-  int64_t windows_done() const { return done_; }
-  int64_t windows() const { return windows_; }
-  /// Appends labels [n, T, K_attr] (int64, ids < n_concepts) of the next n windows.
-  void append(const torch::Tensor& labels);
-  /// Flushes, checks every window is there, renames PATH.partial to PATH.
-  void finish();
-
- private:
-  std::string path_, partial_;
-  int fd_ = -1;
-  int64_t windows_ = 0, done_ = 0, window_values_ = 0, id_bytes_ = 2, n_concepts_ = 0;
-};
-
-/// `cocomix-sae label`: runs the config's concept labeler (teacher + SAE,
-/// checked as for training) over every fixed window of data.train_path into
-/// `path` (label_cache_header(config) first), train.batch_size windows per
-/// forward, the last batch padded with its last window so that every forward has
-/// the training step's shape. Resumes a PATH.partial of the same header. Logs a
-/// progress line every `log_every` batches. Returns the number of windows.
-int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every = 10);
 
 /// A complete cache, opened for reading.
 class LabelCache {

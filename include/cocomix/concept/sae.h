@@ -13,22 +13,9 @@
 #include <string>
 
 #include "cocomix/io/safetensors.h"
+#include "cocomix/model/position_norm.h"
 
 namespace cocomix {
-
-/// Per-position normalisation of the SAE and the concept head: x = (h - mu) /
-/// (sigma + eps) with sigma the unbiased (N-1) std over the last dimension.
-struct PositionNorm {
-  torch::Tensor x;      ///< [..., d]
-  torch::Tensor mu;     ///< [..., 1]
-  torch::Tensor sigma;  ///< [..., 1]
-
-  /// y * sigma + mu: a normalised-space vector back in h's space (with sigma,
-  /// not sigma + eps, as the SAE's and the concept head's de-normalisation is written).
-  torch::Tensor denormalize(const torch::Tensor& y) const { return y * sigma + mu; }
-};
-constexpr double kPositionNormEps = 1e-5;
-PositionNorm normalize_positions(const torch::Tensor& h, double eps = kPositionNormEps);
 
 /// What sae.json records next to the weights.
 struct SaeInfo {

@@ -18,6 +18,12 @@ namespace cocomix {
 /// neither layout, a config field is missing or wrong, or the weights do not fit.
 GPT load_teacher(const std::string& path);
 
+/// The safetensors file of a teacher directory: DIR/model.safetensors for a
+/// Hugging Face directory or a checkpoint step directory, else the newest
+/// complete checkpoint's under DIR/checkpoints (a run directory). Throws
+/// RuntimeError naming DIR when there is none. Its hash identifies the teacher.
+std::string teacher_weights_file(const std::string& teacher_dir);
+
 /// The residual stream after block `layer` (1 = after the first block), i.e. HF's
 /// hidden_states[layer] for layer < n_layer (HF applies ln_f to the last entry;
 /// this never does): inputs [B, T] int64 -> [B, T, d_t], computed without

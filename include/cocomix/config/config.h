@@ -9,7 +9,28 @@
 #include <string>
 #include <vector>
 
+#include "cocomix/config/mode.h"
+
 namespace cocomix {
+
+/// How the concept labels rank the SAE's latents (concept.selection).
+enum class LabelSelection {
+  kAttribution,     ///< "attribution": (g · W_dec) ⊙ z, post-TopK latents (released code)
+  kAttributionPre,  ///< "attribution_pre": (g · W_dec) ⊙ z_pre, pre-activation (paper Eq. 1)
+  kActivation,      ///< "activation": z itself (the paper's ablation)
+};
+
+/// D(ĥ, h_t) of the hidden-state prediction loss (concept.hidden_loss).
+enum class HiddenLoss {
+  kL1,      ///< "l1": mean |ĥ - h_t| over B·T·d_t
+  kL2,      ///< "l2": mean (ĥ - h_t)² over B·T·d_t
+  kCosine,  ///< "cosine": mean over B·T positions of 1 - cos(ĥ, h_t) along d_t
+};
+
+/// The config names of the enumerations above and of Mode (ModeSpec::name).
+const char* name_of(LabelSelection selection);
+const char* name_of(HiddenLoss loss);
+const char* name_of(Mode mode);
 
 /// GPT-2 architecture (Hugging Face GPT2Config names where one exists).
 struct ModelConfig {
@@ -87,22 +108,15 @@ struct DistConfig {
                                    ///< communication starts early in the backward pass (DDP's first bucket)
 };
 
-/// The training objective (method spec §2-4). mode:
-///   "ntp"                plain next-token prediction (every other field ignored, with a warning if set)
-///   "cocomix"            concepts predicted at L_s, interleaved, loss NTP + λ·concept
-///   "intervention"       the same concepts added to h (h + c) instead of interleaved
-///   "concept_loss_only"  concept loss, nothing inserted
-///   "insertion_only"     concepts interleaved, no concept loss (λ unused; no teacher)
-///   "kd"                 (1-α)·NTP + α·KD from the teacher, nothing inserted (no SAE)
-///   "pause"              a learned pause vector interleaved after every token at L_s (no teacher)
-///   "pause_kd"           pause tokens trained with the KD loss
-///   "hidden_prediction"  direct hidden-state prediction (no SAE): a 2-layer MLP predicts the teacher's
-///                        raw residual h_t after block teacher_layer (detached, no gradient into the
-///                        teacher) from the student's h entering L_s; loss NTP + λ·D(ĥ, h_t) with D =
-///                        hidden_loss; ĥ compressed by Linear(d_t -> d) and interleaved like c, so the NTP
-///                        loss also trains the MLP through ĥ (parameters "hidden_prediction.*")
+/// The training objective (method spec §2-4). `mode` selects a row of the mode
+/// table (config/mode.h): what is inserted at L_s, which loss terms there are and
+/// so what the run loads. ntp ignores every other field (with a warning if set).
+/// hidden_prediction: a 2-layer MLP predicts the teacher's raw residual h_t after
+/// block teacher_layer (detached) from the student's h entering L_s; ĥ is
+/// compressed by Linear(d_t -> d) and interleaved like c, so the NTP loss also
+/// trains the MLP through ĥ (parameters "hidden_prediction.*").
 struct ConceptConfig {
-  std::string mode = "ntp";
+  Mode mode = Mode::kNtp;
   std::string teacher_path;                ///< teacher GPT: a Hugging Face GPT-2 directory or a cocomix checkpoint/run
   std::string sae_path;                    ///< the teacher's SAE directory (sae.json + sae.safetensors); gives L_t
                                            ///< (not in hidden_prediction: an error there)
@@ -111,8 +125,7 @@ struct ConceptConfig {
   int64_t k_pred = 32;                     ///< predicted concepts kept (TopK) before compression
   int64_t k_attr = 4;                      ///< K_attr: concept labels per position
   double weight = 0.1;                     ///< λ: loss = NTP + λ · concept (hidden_prediction: NTP + λ · D)
-  std::string selection = "attribution";   ///< "attribution" (post-TopK z, released code), "attribution_pre"
-                                           ///< (z_pre, paper Eq. 1) or "activation" (ablation)
+  LabelSelection selection = LabelSelection::kAttribution;
   std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
   std::string label_cache;                 ///< concept labels precomputed by `cocomix-sae label` ("" = run the
                                            ///< teacher in the loop); needs data.sampling "fixed" (docs/label-cache.md)
@@ -126,13 +139,9 @@ struct ConceptConfig {
                                            ///< so eval needs no teacher); required there
   int64_t hidden_mlp_width = 0;            ///< hidden_prediction: the MLP's hidden width (d -> width -> d_t, GELU
                                            ///< erf); 0 = 4·model.n_embd, like GPT-2's own MLP
-  std::string hidden_loss = "l2";          ///< hidden_prediction's D: "l1" (mean |ĥ - h_t|), "l2" (mean squared
-                                           ///< error) or "cosine" (mean over positions of 1 - cos(ĥ, h_t))
+  HiddenLoss hidden_loss = HiddenLoss::kL2;  ///< hidden_prediction's D
 
-  bool uses_concept_head() const;              ///< modes that predict concepts
-  bool uses_sae() const;                       ///< modes with a concept loss (teacher + SAE labels)
-  bool uses_kd() const;                        ///< modes with the KD loss (teacher)
-  bool uses_hidden_prediction() const;         ///< mode hidden_prediction (teacher, no SAE)
+  const ModeSpec& spec() const { return mode_spec(mode); }  ///< the mode's row of the mode table
   int64_t hidden_width(int64_t n_embd) const;  ///< hidden_mlp_width, or 4·n_embd when it is 0
 };
 

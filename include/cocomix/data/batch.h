@@ -14,11 +14,9 @@ namespace cocomix {
 
 /// Inputs and next-token targets of B windows.
 struct Batch {
-  torch::Tensor inputs;   ///< [B, T] int64: tokens start .. start+T-1 of each window
-  torch::Tensor targets;  ///< [B, T] int64: tokens start+1 .. start+T
-  /// [B, T, K_attr] int64 concept labels read from a label cache (the trainer
-  /// fills it under concept.label_cache); undefined: the objective labels online.
-  torch::Tensor concept_labels;
+  torch::Tensor inputs;         ///< [B, T] int64: tokens start .. start+T-1 of each window
+  torch::Tensor targets;        ///< [B, T] int64: tokens start+1 .. start+T
+  std::vector<int64_t> starts;  ///< each window's first token in the file (what per-window data is keyed by)
 };
 
 /// Copies the windows at `starts` (each seq_len + 1 tokens) from the mapped file

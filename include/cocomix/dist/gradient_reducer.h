@@ -17,7 +17,7 @@
 
 #include "cocomix/config/config.h"
 #include "cocomix/dist/process_group.h"
-#include "cocomix/train/replica_sync.h"
+#include "cocomix/dist/replica_sync.h"
 
 namespace cocomix {
 

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <functional>
 
-namespace cocomix {
+#include "cocomix/model/cocomix_model.h"
 
-class Objective;
+namespace cocomix {
 
 /// A language model as the scorers see it: logits = hidden(inputs) · unembeddingᵀ.
 struct ScoringModel {
@@ -21,8 +21,8 @@ struct ScoringModel {
   torch::Tensor unembedding;  ///< [V, d], the LM head (tied to the token embedding)
 };
 
-/// The scoring view of an objective (NTP or CoCoMix: Objective::final_hidden / unembedding).
-ScoringModel scoring_model(Objective& objective);
+/// The scoring view of a student of any mode (final_hidden / unembedding).
+ScoringModel scoring_model(CocomixModel model);
 
 struct RowScorerOptions {
   /// Round the logits to bf16 as the LM head under bf16 autocast does (a bf16 matmul of the hidden

@@ -110,6 +110,10 @@ class GPTImpl : public torch::nn::Module {
   /// interleaved concepts may exceed n_positions). Throws UsageError when
   /// 0 <= begin <= end <= n_layer does not hold.
   torch::Tensor run_blocks(torch::Tensor h, int64_t begin, int64_t end);
+  /// ln_f: [B, S, d] -> [B, S, d], the final hidden states the LM head reads.
+  torch::Tensor final_norm(const torch::Tensor& h);
+  /// The LM head's weight [V, d]: the token embedding wte (tied).
+  torch::Tensor unembedding() const;
   /// ln_f and the tied LM head: [B, S, d] -> logits [B, S, V].
   torch::Tensor head(const torch::Tensor& h);
   /// The whole model: [B, T] int64 -> logits [B, T, V].

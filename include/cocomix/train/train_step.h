@@ -14,8 +14,8 @@
 
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
-#include "cocomix/train/objective.h"
-#include "cocomix/train/replica_sync.h"
+#include "cocomix/dist/replica_sync.h"
+#include "cocomix/objective/objective.h"
 
 namespace torch::optim {
 class Optimizer;

@@ -1,0 +1,30 @@
+// The frozen teacher and the concept labeler (teacher + SAE) of a config,
+// checked at start-up against the student and against each other. Loading them
+// leaves torch's default generator where it was: their constructors draw a
+// throwaway init, and a student's random streams must not depend on whether
+// they are loaded (a run from a label cache loads neither).
+#pragma once
+
+#include <memory>
+
+#include "cocomix/concept/concept_labeler.h"
+#include "cocomix/config/config.h"
+#include "cocomix/model/gpt.h"
+
+namespace cocomix {
+
+/// concept.teacher_path loaded (teacher.h) and checked: the same tokenizer and
+/// vocabulary as the student. Throws UsageError / RuntimeError naming the file.
+GPT load_checked_teacher(const Config& config);
+
+/// hidden_prediction's L_t (concept.teacher_layer) and d_t (teacher_n_embd) against the teacher.
+void check_hidden_target(const Config& config, GPT& teacher);
+
+/// The labeler over `teacher` and concept.sae_path's SAE, checked: SAE width =
+/// teacher width, its layer within the teacher, n_concepts = its latents,
+/// K_attr <= k_sae under "attribution".
+std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT teacher);
+/// The same over load_checked_teacher(config).
+std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config);
+
+}  // namespace cocomix

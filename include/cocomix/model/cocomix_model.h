@@ -1,0 +1,107 @@
+// The student of every training mode (method spec §3-4): a GPT plus what its
+// mode (config/mode.h) puts beside it, a concept head, a hidden predictor or a
+// pause vector, and what it inserts at block L_s. NTP is this model with
+// nothing beside the GPT.
+//
+// forward runs in three stages, each a public method so that incremental
+// decoding and concept steering can call them one at a time:
+//   lower(inputs)         embeddings and blocks [0, L_s)                -> h [B, T, d]
+//   predict(h)            the concept head / hidden predictor at L_s    -> StudentOutput parts
+//   insert(h, out)        interleave (2T), add, or nothing              -> the sequence entering L_s
+//   upper(mixed)          blocks [L_s, n_layer), the next-token slots   -> slots [B, T, d]
+//
+// Parameters and checkpoint tensors carry the same names: the GPT's under
+// Hugging Face names ("transformer.*"), the head's under "concept.*", the hidden
+// predictor's under "hidden_prediction.*", the pause vector as "pause.vector".
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cocomix/config/config.h"
+#include "cocomix/io/safetensors.h"
+#include "cocomix/model/concept_head.h"
+#include "cocomix/model/gpt.h"
+#include "cocomix/model/hidden_predictor.h"
+
+namespace cocomix {
+
+/// One learned vector [d] interleaved after every token (pause tokens).
+class PauseVectorImpl : public torch::nn::Module {
+ public:
+  /// vector ~ N(0, init_std).
+  PauseVectorImpl(int64_t d, double init_std);
+  torch::Tensor vector;  ///< [d]
+};
+TORCH_MODULE(PauseVector);
+
+/// What a student forward produces.
+struct StudentOutput {
+  torch::Tensor mixed;              ///< the sequence entering block L_s: [B, 2T, d] interleaved, else [B, T, d]
+  torch::Tensor slots;              ///< [B, T, d] after the last block, before ln_f: position t predicts token t+1
+  ConceptPrediction prediction;     ///< defined when the model has a concept head
+  torch::Tensor predicted_hidden;   ///< [B, T, d_t] ĥ, defined when the model has a hidden predictor
+  torch::Tensor compressed_hidden;  ///< [B, T, d] the compressed ĥ, interleaved like c
+};
+
+class CocomixModelImpl : public torch::nn::Module {
+ public:
+  /// Builds the student of `concepts.mode` and initialises it from torch's
+  /// default generator in a fixed order: the GPT, the concept head, the hidden
+  /// predictor, the pause vector.
+  CocomixModelImpl(const ModelConfig& model, const ConceptConfig& concepts);
+
+  /// The whole student on inputs [B, T] int64.
+  StudentOutput forward(const torch::Tensor& inputs);
+  /// Embeddings and blocks [0, L_s): [B, T] -> h [B, T, d].
+  torch::Tensor lower(const torch::Tensor& inputs);
+  /// The concept prediction or ĥ and its compression from h [B, T, d], into `out`.
+  void predict(const torch::Tensor& h, StudentOutput& out);
+  /// The sequence entering block L_s: h with out's vector interleaved or added, or h itself.
+  torch::Tensor insert(const torch::Tensor& h, const StudentOutput& out);
+  /// Blocks [L_s, n_layer) on the mixed sequence, then the slots that predict the next token [B, T, d].
+  torch::Tensor upper(const torch::Tensor& mixed);
+
+  /// ln_f of the slots [B, T, d]: what the LM head reads (eval scorers).
+  torch::Tensor final_hidden(const torch::Tensor& inputs);
+  /// The LM head's weight [V, d] (tied to wte).
+  torch::Tensor unembedding() const { return gpt_->unembedding(); }
+  /// linear(final_hidden(inputs), unembedding()): [B, T, V].
+  torch::Tensor logits(const torch::Tensor& inputs);
+
+  /// Detached tensors sharing storage, under the checkpoint names.
+  TensorMap state_dict();
+  /// Strict: every parameter present with its shape, nothing else (the GPT part
+  /// as load_gpt_state_dict accepts it). `source` names the file in errors.
+  void load_state_dict(const TensorMap& tensors, const std::string& source);
+
+  /// Dropout on or off in every part (the GPT's own flag included).
+  void train(bool on = true) override;
+
+  const ModeSpec& spec() const { return *spec_; }
+  int64_t insert_layer() const { return insert_layer_; }
+  GPT& gpt() { return gpt_; }
+  ConceptHead& concept_head() { return head_; }            ///< null without one
+  HiddenPredictor& hidden_predictor() { return hidden_; }  ///< null without one
+  PauseVector& pause_vector() { return pause_; }           ///< null without one
+
+ private:
+  const ModeSpec* spec_;
+  int64_t insert_layer_;  ///< L_s; 0 for a plain GPT
+  GPT gpt_;
+  ConceptHead head_{nullptr};
+  HiddenPredictor hidden_{nullptr};
+  PauseVector pause_{nullptr};
+};
+TORCH_MODULE(CocomixModel);
+
+/// Checkpoint name prefixes of the parts beside the GPT.
+constexpr const char* kConceptPrefix = "concept.";
+constexpr const char* kHiddenPredictionPrefix = "hidden_prediction.";
+constexpr const char* kPauseVectorName = "pause.vector";
+
+}  // namespace cocomix

@@ -1,0 +1,51 @@
+// build_label_cache: the labeler over every fixed window, into a LabelCacheWriter.
+#include "cocomix/concept/label_cache_builder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "cocomix/concept/label_cache.h"
+#include "cocomix/concept/label_cache_writer.h"
+#include "cocomix/concept/labeler_from_config.h"
+#include "cocomix/data/batch.h"
+#include "cocomix/data/token_file.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/progress.h"
+#include "cocomix/util/system.h"
+
+namespace cocomix {
+
+int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every) {
+  const auto header = label_cache_header(config);
+  auto labeler = make_concept_labeler(config);
+  const auto tokens = TokenFile::open(config.data.train_path, parse_token_format(config.data.format));
+  LabelCacheWriter writer(path, header);
+  const int64_t T = config.data.seq_len, B = config.train.batch_size, windows = writer.windows();
+  if (writer.windows_done() > 0)
+    log_info(path + ".partial: resuming after " + std::to_string(writer.windows_done()) + " of " +
+             std::to_string(windows) + " windows");
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t first = writer.windows_done();
+  for (int64_t batch = 0; writer.windows_done() < windows; ++batch) {
+    const int64_t begin = writer.windows_done(), n = std::min(B, windows - begin);
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < B; ++i) starts.push_back((begin + std::min(i, n - 1)) * T);
+    const auto inputs = read_batch(tokens, starts, T, config.model.vocab_size).inputs;  // [B, T]
+    writer.append(labeler->label(inputs).labels.narrow(0, 0, n));
+    const int64_t done = writer.windows_done();
+    if ((batch + 1) % log_every == 0 || done == windows) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double rate = seconds > 0 ? static_cast<double>(done - first) / seconds : 0;
+      log_info("labels: windows " + std::to_string(done) + "/" + std::to_string(windows) + " | tok/s " +
+               format_thousands(rate * static_cast<double>(T)) + " | eta " +
+               format_duration(rate > 0 ? static_cast<double>(windows - done) / rate : 0));
+    }
+  }
+  writer.finish();
+  return windows;
+}
+
+}  // namespace cocomix

@@ -1,0 +1,82 @@
+// The label cache's magic, header encoding and raw reads.
+#include "label_cache_format.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cocomix/concept/label_cache.h"
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
+
+namespace cocomix::label_cache_format {
+
+using json = nlohmann::json;
+
+const std::vector<std::string>& checked_fields() {
+  static const std::vector<std::string> fields = {
+      "format_version", "id_type", "token_file_bytes", "token_file_sha256", "num_tokens",        "seq_len",
+      "window_stride",  "windows", "k_attr",           "selection",         "teacher_precision", "teacher_sha256",
+      "sae_sha256",     "sae_k",   "teacher_layer",    "n_concepts"};
+  return fields;
+}
+
+int64_t id_bytes_of(const json& header, const std::string& source) {
+  const auto type = json_field<std::string>(header, "id_type", source);
+  if (type == "uint16") return 2;
+  if (type == "int32") return 4;
+  throw RuntimeError(source + ": id_type: expected \"uint16\" or \"int32\", got \"" + type + "\"");
+}
+
+std::string encode_header(const json& header) {
+  std::string text = header.dump();
+  text.append((8 - (16 + text.size()) % 8) % 8, ' ');
+  std::string out(kLabelCacheMagic, sizeof kLabelCacheMagic);
+  const uint64_t length = text.size();
+  out.append(reinterpret_cast<const char*>(&length), sizeof length);  // x86-64 / aarch64: little-endian
+  return out + text;
+}
+
+void read_exactly(int fd, const std::string& path, void* data, size_t bytes, int64_t offset) {
+  auto* p = static_cast<char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, p, bytes, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno(path, "read failed", errno);
+    if (n == 0) throw RuntimeError(path + ": truncated (file ends at byte " + std::to_string(offset) + ")");
+    p += n;
+    bytes -= static_cast<size_t>(n);
+    offset += n;
+  }
+}
+
+int64_t read_header(int fd, const std::string& path, json& header) {
+  char magic[8];
+  uint64_t length = 0;
+  read_exactly(fd, path, magic, sizeof magic, 0);
+  if (std::memcmp(magic, kLabelCacheMagic, sizeof magic) != 0)
+    throw RuntimeError(path + ": not a concept-label cache (bad magic; made by cocomix-sae label?)");
+  read_exactly(fd, path, &length, sizeof length, 8);
+  if (length > (uint64_t{1} << 24))
+    throw RuntimeError(path + ": header length " + std::to_string(length) + " is implausible");
+  std::string text(length, '\0');
+  read_exactly(fd, path, text.data(), length, 16);
+  try {
+    header = json::parse(text);
+  } catch (const json::exception& e) {
+    throw RuntimeError(path + ": header is not valid JSON (" + e.what() + ")");
+  }
+  if (!header.is_object()) throw RuntimeError(path + ": header is not a JSON object");
+  return 16 + static_cast<int64_t>(length);
+}
+
+int64_t file_size(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno(path, "cannot stat", errno);
+  return st.st_size;
+}
+
+}  // namespace cocomix::label_cache_format

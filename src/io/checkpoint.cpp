@@ -1,0 +1,214 @@
+// Checkpoint directories: write to a hidden temporary directory, fsync, rename,
+// mark COMPLETE last, prune old ones; find the newest complete one; load one
+// with errors that name the offending file. Layout in checkpoint.h.
+#include "cocomix/io/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
+
+namespace cocomix {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr const char* kModelFile = "model.safetensors";
+constexpr const char* kOptimizerFile = "optimizer.safetensors";
+constexpr const char* kTrainerStateFile = "trainer_state.json";
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kCompleteFile = "COMPLETE";
+constexpr const char* kStepPrefix = "step_";
+
+std::string step_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%s%08lld", kStepPrefix, static_cast<long long>(step));
+  return name;
+}
+
+/// The step of a directory named step_DDDDDDDD (8 or more digits), else -1.
+int64_t parse_step_name(const std::string& name) {
+  const std::string prefix = kStepPrefix;
+  if (name.size() < prefix.size() + 8 || name.size() > prefix.size() + 18 || name.compare(0, prefix.size(), prefix))
+    return -1;
+  const std::string digits = name.substr(prefix.size());
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return -1;
+  return std::stoll(digits);
+}
+
+bool is_complete(const fs::path& dir) {
+  std::error_code error;
+  return fs::is_regular_file(dir / kCompleteFile, error);
+}
+
+/// Complete checkpoints under `root` as (step, path), any order; none if `root` is absent.
+std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& root) {
+  std::vector<std::pair<int64_t, fs::path>> found;
+  std::error_code error;
+  for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
+    const int64_t step = parse_step_name(it->path().filename().string());
+    if (step >= 0 && it->is_directory(error) && is_complete(it->path())) found.emplace_back(step, it->path());
+  }
+  return found;
+}
+
+void remove_tree(const fs::path& path) {
+  std::error_code error;
+  fs::remove_all(path, error);
+  if (error) throw RuntimeError(path.string() + ": cannot remove: " + error.message());
+}
+
+void rename_path(const fs::path& from, const fs::path& to) {
+  std::error_code error;
+  fs::rename(from, to, error);
+  if (error) throw RuntimeError(from.string() + ": cannot rename to " + to.string() + ": " + error.message());
+}
+
+/// Deletes a checkpoint directory, un-marking it first so a crash part-way
+/// never leaves a half-deleted directory that looks complete.
+void delete_checkpoint(const fs::path& dir) {
+  std::error_code error;
+  fs::remove(dir / kCompleteFile, error);
+  if (error) throw RuntimeError((dir / kCompleteFile).string() + ": cannot remove: " + error.message());
+  fsync_directory(dir.string());
+  remove_tree(dir);
+}
+
+/// Writes every file of `contents` into `dir` (which exists), each fsynced.
+void write_files(const fs::path& dir, const CheckpointContents& contents) {
+  for (const auto& [file, tensors] :
+       {std::make_pair(kModelFile, &contents.model), std::make_pair(kOptimizerFile, &contents.optimizer)}) {
+    const std::string path = (dir / file).string();
+    save_safetensors(path, *tensors);
+    fsync_file(path);
+  }
+  write_file_atomically((dir / kTrainerStateFile).string(), contents.trainer_state.dump(2) + "\n");
+  write_file_atomically((dir / kConfigFile).string(), contents.config.dump(2) + "\n");
+  fsync_directory(dir.string());
+}
+
+/// Deletes the oldest complete checkpoints other than `keep` so that keep_last remain.
+void prune(const fs::path& root, const fs::path& keep, int64_t keep_last) {
+  auto others = complete_checkpoints(root);
+  others.erase(std::remove_if(others.begin(), others.end(), [&](const auto& c) { return c.second == keep; }),
+               others.end());
+  std::sort(others.begin(), others.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  bool removed = false;
+  for (size_t i = static_cast<size_t>(keep_last - 1); i < others.size(); ++i) {
+    delete_checkpoint(others[i].second);
+    removed = true;
+  }
+  if (removed) fsync_directory(root.string());
+}
+
+json read_json(const std::string& path) {
+  try {
+    return json::parse(read_whole_file(path));
+  } catch (const json::parse_error& e) {
+    throw RuntimeError(path + ": invalid JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, const CheckpointContents& contents,
+                            int64_t keep_last) {
+  if (step < 0) throw UsageError("save_checkpoint: step must be >= 0, got " + std::to_string(step));
+  if (keep_last < 1) throw UsageError("save_checkpoint: keep_last must be >= 1, got " + std::to_string(keep_last));
+  ensure_writable_directory(checkpoints_dir);
+  const fs::path root(checkpoints_dir);
+  const std::string name = step_name(step);
+  const fs::path final_dir = root / name;
+  const fs::path tmp_dir = root / ("." + name + ".tmp");
+  const fs::path old_dir = root / ("." + name + ".old");
+
+  remove_tree(tmp_dir);  // left by a crash during an earlier save of this step
+  try {
+    std::error_code error;
+    fs::create_directory(tmp_dir, error);
+    if (error) throw RuntimeError(tmp_dir.string() + ": cannot create: " + error.message());
+    write_files(tmp_dir, contents);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp_dir, ignored);
+    throw;
+  }
+
+  // A checkpoint of the same step (complete or not) is moved aside, not deleted,
+  // until the new one is complete.
+  std::error_code error;
+  if (fs::exists(final_dir, error)) {
+    remove_tree(old_dir);
+    rename_path(final_dir, old_dir);
+  }
+  try {
+    rename_path(tmp_dir, final_dir);
+  } catch (...) {
+    std::error_code ignored;
+    if (fs::exists(old_dir, ignored)) fs::rename(old_dir, final_dir, ignored);
+    throw;
+  }
+  fsync_directory(root.string());
+  write_file_atomically((final_dir / kCompleteFile).string(), "step " + std::to_string(step) + "\n");
+
+  if (fs::exists(old_dir, error)) {
+    remove_tree(old_dir);
+    fsync_directory(root.string());
+  }
+  prune(root, final_dir, keep_last);
+  return final_dir.string();
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir) {
+  const auto found = complete_checkpoints(fs::path(checkpoints_dir));
+  if (found.empty()) return std::nullopt;
+  return std::max_element(found.begin(), found.end())->second.string();
+}
+
+std::string resolve_checkpoint_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(path)) throw RuntimeError(path + ": not a directory (expected a checkpoint or run directory)");
+  if (fs::exists(fs::path(path) / "COMPLETE") || fs::exists(fs::path(path) / "trainer_state.json")) return path;
+  auto latest = latest_checkpoint((fs::path(path) / "checkpoints").string());
+  if (!latest) latest = latest_checkpoint(path);
+  if (!latest) throw RuntimeError(path + ": holds no complete checkpoint");
+  return *latest;
+}
+
+std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
+  const std::string checkpoints_dir = (std::filesystem::path(out_dir) / "checkpoints").string();
+  const auto latest = latest_checkpoint(checkpoints_dir);
+  if (resume && !latest)
+    throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
+  if (!resume && latest)
+    throw UsageError(out_dir + ": already holds checkpoints (" + *latest +
+                     "); pass --resume to continue it or choose another " + out_flag);
+  return resume ? latest : std::nullopt;
+}
+
+CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
+  const fs::path root(dir);
+  std::error_code error;
+  if (!fs::is_directory(root, error)) throw RuntimeError(dir + ": not a checkpoint directory (missing)");
+  if (!is_complete(root))
+    throw RuntimeError((root / kCompleteFile).string() +
+                       ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
+  for (const char* file : {kModelFile, kOptimizerFile, kTrainerStateFile, kConfigFile})
+    if ((with_optimizer || std::string(file) != kOptimizerFile) && !fs::exists(root / file, error))
+      throw RuntimeError((root / file).string() + ": missing from the checkpoint");
+
+  CheckpointContents contents;
+  contents.model = load_safetensors((root / kModelFile).string());
+  if (with_optimizer) contents.optimizer = load_safetensors((root / kOptimizerFile).string());
+  contents.trainer_state = read_json((root / kTrainerStateFile).string());
+  contents.config = read_json((root / kConfigFile).string());
+  return contents;
+}
+
+}  // namespace cocomix

@@ -1,0 +1,124 @@
+// CocomixModel: the student's parts, its staged forward and its checkpoint tensors.
+#include "cocomix/model/cocomix_model.h"
+
+#include <torch/torch.h>
+
+#include "cocomix/model/gpt_weights.h"
+#include "cocomix/model/interleave.h"
+#include "cocomix/model/parameter_tensors.h"
+
+namespace cocomix {
+
+PauseVectorImpl::PauseVectorImpl(int64_t d, double init_std) {
+  vector = register_parameter("vector", torch::randn({d}) * init_std);
+}
+
+CocomixModelImpl::CocomixModelImpl(const ModelConfig& model, const ConceptConfig& concepts)
+    : spec_(&concepts.spec()), insert_layer_(spec_->plain_gpt() ? 0 : concepts.insert_layer), gpt_(model) {
+  // Registered under the checkpoint names, so named_parameters() is the checkpoint's list.
+  register_module("transformer", gpt_->transformer);
+  if (spec_->concept_head)
+    head_ = register_module("concept", ConceptHead(model.n_embd, concepts.n_concepts, concepts.k_pred, model.init_std));
+  if (spec_->hidden_target)
+    hidden_ = register_module("hidden_prediction", HiddenPredictor(model.n_embd, concepts.hidden_width(model.n_embd),
+                                                                   concepts.teacher_n_embd, model.init_std));
+  if (spec_->pause_vector()) pause_ = register_module("pause", PauseVector(model.n_embd, model.init_std));
+}
+
+StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs) {
+  StudentOutput out;
+  const auto h = lower(inputs);  // [B, T, d]
+  predict(h, out);
+  out.mixed = insert(h, out);
+  out.slots = upper(out.mixed);
+  return out;
+}
+
+torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs) {
+  return gpt_->run_blocks(gpt_->embed(inputs), 0, insert_layer_);
+}
+
+void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out) {
+  if (head_) out.prediction = head_->forward(h);
+  if (hidden_) {
+    out.predicted_hidden = hidden_->predict(h);                       // [B, T, d_t]
+    out.compressed_hidden = hidden_->compress(out.predicted_hidden);  // [B, T, d]
+  }
+}
+
+torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutput& out) {
+  torch::Tensor vector;  // [B, T, d]
+  switch (spec_->vector) {
+    case InsertedVector::kNone:
+      return h;
+    case InsertedVector::kConcepts:
+      vector = out.prediction.concepts;
+      break;
+    case InsertedVector::kCompressedHidden:
+      vector = out.compressed_hidden;
+      break;
+    case InsertedVector::kPause:
+      vector = pause_->vector.expand_as(h);
+      break;
+  }
+  switch (spec_->insertion) {
+    case Insertion::kInterleave:
+      return interleave(h, vector);  // [B, 2T, d]
+    case Insertion::kAdd:
+      return h + vector;
+    case Insertion::kNone:
+      break;
+  }
+  return h;
+}
+
+torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed) {
+  const auto top = gpt_->run_blocks(mixed, insert_layer_, gpt_->config().n_layer);
+  return spec_->interleaved() ? inserted_slots(top) : top;  // [B, T, d]
+}
+
+torch::Tensor CocomixModelImpl::final_hidden(const torch::Tensor& inputs) {
+  return gpt_->final_norm(forward(inputs).slots);  // [B, T, d]
+}
+
+torch::Tensor CocomixModelImpl::logits(const torch::Tensor& inputs) {
+  return torch::linear(final_hidden(inputs), unembedding());  // [B, T, V]
+}
+
+TensorMap CocomixModelImpl::state_dict() {
+  TensorMap tensors = gpt_state_dict(*gpt_);
+  if (head_) tensors.merge(parameter_tensors(*head_, kConceptPrefix));
+  if (hidden_) tensors.merge(parameter_tensors(*hidden_, kHiddenPredictionPrefix));
+  if (pause_) tensors.emplace(kPauseVectorName, pause_->vector.detach());
+  return tensors;
+}
+
+void CocomixModelImpl::load_state_dict(const TensorMap& tensors, const std::string& source) {
+  TensorMap gpt_part, head_part, hidden_part, pause_part;
+  const std::string prefix = kConceptPrefix, hidden_prefix = kHiddenPredictionPrefix;
+  for (const auto& [name, tensor] : tensors) {
+    if (name.rfind(prefix, 0) == 0)
+      head_part.emplace(name.substr(prefix.size()), tensor);
+    else if (name.rfind(hidden_prefix, 0) == 0)
+      hidden_part.emplace(name.substr(hidden_prefix.size()), tensor);
+    else if (name == kPauseVectorName)
+      pause_part.emplace(name, tensor);
+    else
+      gpt_part.emplace(name, tensor);
+  }
+  torch::OrderedDict<std::string, torch::Tensor> head_parameters, hidden_parameters, pause_parameters;
+  if (head_) head_parameters = head_->named_parameters();
+  if (hidden_) hidden_parameters = hidden_->named_parameters();
+  if (pause_) pause_parameters.insert(kPauseVectorName, pause_->vector);
+  load_gpt_state_dict(*gpt_, gpt_part, source);
+  load_parameter_tensors(head_parameters, head_part, source, "the concept head's", prefix);
+  load_parameter_tensors(hidden_parameters, hidden_part, source, "the hidden predictor's", hidden_prefix);
+  load_parameter_tensors(pause_parameters, pause_part, source, "the pause vector's");
+}
+
+void CocomixModelImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  gpt_->train(on);
+}
+
+}  // namespace cocomix
