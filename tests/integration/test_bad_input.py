@@ -1,4 +1,4 @@
-"""Bad input of every kind named by the foundation issue: each gets one
+"""Bad input of every kind: each gets one
 'error: ...' line naming the file and the field, exit 2 (usage/config) or 1
 (runtime), no crash, and nothing already on disk is overwritten."""
 import json

@@ -1,5 +1,5 @@
-"""Teacher and student must share the tokenizer, not just the vocabulary size
-(issue 4 §8): a GPT-2 corpus made by cocomix-tokenize from OpenAI's
+"""Teacher and student must share the tokenizer, not just the vocabulary size:
+a GPT-2 corpus made by cocomix-tokenize from OpenAI's
 encoder.json + vocab.bpe (its manifest.json records them) against Hugging Face
 teacher directories. The same tokenizer in HF's layout (vocab.json re-serialised,
 merges.txt) is recognised; another tokenizer of the same layout is refused with

@@ -23,9 +23,12 @@ def losses(run_dir):
     return train, val
 
 
+def start_training_command(command):
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def start_training(config, out):
-    return subprocess.Popen([app("cocomix-train"), "--config", config, "--out", out],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_training_command([app("cocomix-train"), "--config", config, "--out", out])
 
 
 def wait_for(predicate, process, timeout=300):
@@ -110,32 +113,30 @@ class ShippedConfigResumeTest(unittest.TestCase):
         cls.straight = os.path.join(cls.root, "straight")
         run(cls.command + ["--out", cls.straight])
 
-    def test_sigkill_after_checkpoint_then_resume(self):
-        out = os.path.join(self.root, "sigkill")
-        process = subprocess.Popen(self.command + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
-        wait_for_checkpoint([process], out, 20)
+    def killed_after_checkpoint(self, name, step):
+        """A run into ROOT/NAME killed with SIGKILL once its checkpoint of STEP is complete."""
+        out = os.path.join(self.root, name)
+        process = start_training_command(self.command + ["--out", out])
+        wait_for_checkpoint([process], out, step)
         process.kill()
         process.communicate(timeout=60)
+        return out
+
+    def test_sigkill_after_checkpoint_then_resume(self):
+        out = self.killed_after_checkpoint("sigkill", 20)
         run(self.command + ["--out", out, "--resume"])
         self.assertEqual(losses(out), losses(self.straight))
         final = "checkpoints/step_%08d/model.safetensors" % self.STEPS
         self.assertTrue(filecmp.cmp(os.path.join(self.straight, final), os.path.join(out, final), shallow=False))
 
     def test_stop_before_the_first_resumed_step_rewrites_nothing(self):
-        out = os.path.join(self.root, "stopped_at_start")
-        process = subprocess.Popen(self.command + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
-        wait_for_checkpoint([process], out, 10)
-        process.kill()
-        process.communicate(timeout=60)
+        out = self.killed_after_checkpoint("stopped_at_start", 10)
         newest = max(name for name in os.listdir(os.path.join(out, "checkpoints"))
                      if os.path.exists(os.path.join(out, "checkpoints", name, "COMPLETE")))
         checkpoint = os.path.join(out, "checkpoints", newest)
         before = {name: os.stat(os.path.join(checkpoint, name)).st_mtime_ns for name in os.listdir(checkpoint)}
         # SIGTERM while the resumed run measures the peak FLOP/s, before its first step.
-        process = subprocess.Popen(self.command + ["--out", out, "--resume"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = start_training_command(self.command + ["--out", out, "--resume"])
         for line in process.stderr:
             if "resumed from" in line:
                 process.send_signal(signal.SIGTERM)

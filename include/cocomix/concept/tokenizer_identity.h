@@ -1,5 +1,5 @@
-// Teacher and student must share the tokenizer, not just the vocabulary size
-// (issue 4 §8). A side's identity comes from the files that tell: a corpus made
+// Teacher and student must share the tokenizer, not just the vocabulary size.
+// A side's identity comes from the files that tell: a corpus made
 // by cocomix-tokenize has DIR/manifest.json beside its token files (tokenizer
 // name, vocab size, GPT-2 tokenizer files); a Hugging Face teacher directory has
 // vocab.json + merges.txt (or OpenAI's encoder.json + vocab.bpe); a cocomix
