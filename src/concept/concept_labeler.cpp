@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "cocomix/concept/attribution.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/concept/top_k.h"
 #include "cocomix/model/autocast.h"
@@ -14,19 +15,6 @@
 #include "cocomix/util/error.h"
 
 namespace cocomix {
-
-torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& columns, const torch::Tensor& kept) {
-  const int64_t N = g.size(0), m = kept.size(1), d = g.size(1);
-  const auto g32 = g.to(columns.dtype());
-  auto out = torch::empty({N, m}, g32.options());
-  const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, m * d));  // <= 4M gathered
-  for (int64_t begin = 0; begin < N; begin += rows) {
-    const int64_t n = std::min(rows, N - begin);
-    const auto gathered = columns.index_select(0, kept.narrow(0, begin, n).reshape({-1})).view({n, m, d});
-    out.narrow(0, begin, n).copy_(torch::bmm(gathered, g32.narrow(0, begin, n).unsqueeze(2)).squeeze(2));
-  }
-  return out;
-}
 
 ConceptLabeler::ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16)
     : teacher_(std::move(teacher)), sae_(std::move(sae)), k_attr_(k_attr), selection_(selection), bf16_(bf16) {
@@ -67,15 +55,14 @@ ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
     out.kept = code.kept;                                 // [B, T, m]
     const auto kept = code.kept.reshape({B * T, m});      // [N, m]
     const auto z_kept = code.values.reshape({B * T, m});  // [N, m]
-    const auto scores = (decoder_dots(g.reshape({B * T, d}), decoder_columns_, kept) * z_kept).to(torch::kFloat32);
+    const auto scores = kept_attribution_scores(g.reshape({B * T, d}), decoder_columns_, kept, z_kept);
     out.kept_scores = scores.view({B, T, m});
     out.labels = top_k_indices_sparse(kept, scores, C, k_attr_).view({B, T, k_attr_});
     return out;
   }
   const auto code = sae_->encode(out.hidden);
-  out.scores = selection_ == LabelSelection::kAttributionPre ? torch::matmul(g.to(decoder.dtype()), decoder) * code.z_pre
-                                                             : code.z;  // [B, T, C]
-  out.scores = out.scores.to(torch::kFloat32);
+  out.scores = selection_ == LabelSelection::kAttributionPre ? dense_attribution_scores(g, decoder, code.z_pre)
+                                                             : code.z.to(torch::kFloat32);  // [B, T, C]
   out.labels = top_k_indices(out.scores.reshape({B * T, C}), k_attr_).view({B, T, k_attr_});
   return out;
 }

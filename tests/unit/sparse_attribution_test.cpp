@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "cocomix/concept/attribution.h"
 #include "cocomix/concept/concept_labeler.h"
 #include "cocomix/concept/top_k.h"
 

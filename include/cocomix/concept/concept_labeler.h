@@ -1,7 +1,8 @@
 // Concept labels for a training batch (method spec §2): the frozen teacher's
 // residual h after block L_t, its SAE code, the gradient of the teacher's
 // next-token loss with respect to h (the backward traverses only the blocks
-// above L_t), attribution scores and the K_attr best latents per position.
+// above L_t), attribution scores (concept/attribution.h) and the K_attr best
+// latents per position.
 #pragma once
 
 #include <torch/types.h>
@@ -14,12 +15,6 @@
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
-
-/// g · W_dec[:, kept] for each row: g [N, d], columns = W_dec^T [C, d] contiguous
-/// (each latent's direction a row, for the gather), kept [N, m] int64 -> [N, m]
-/// (gathered columns and a batched dot, in row chunks that bound the
-/// [rows, m, d] gather; never the [N, C] product).
-torch::Tensor decoder_dots(const torch::Tensor& g, const torch::Tensor& columns, const torch::Tensor& kept);
 
 /// One batch's labels and what produced them.
 struct ConceptLabels {
