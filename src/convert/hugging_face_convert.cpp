@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cocomix/data/gpt2_tokenizer.h"
+#include "cocomix/data/recorded_tokenizer.h"
 #include "cocomix/io/checkpoint.h"
 #include "cocomix/io/safetensors.h"
 #include "cocomix/model/checkpoint_model.h"
@@ -29,38 +30,6 @@ using json = nlohmann::json;
 
 const StringMap kPytorchMetadata = {{"format", "pt"}};  // transformers refuses safetensors without it
 constexpr const char* kEndOfTextText = "<|endoftext|>";
-
-/// The GPT-2 tokenizer the manifest.json beside data.train_path (or val_path)
-/// records with its sha256, when the files are still there unchanged.
-std::optional<Gpt2Tokenizer> recorded_tokenizer(const Config& config) {
-  for (const std::string& data : {config.data.train_path, config.data.val_path}) {
-    if (data.empty()) continue;
-    const std::string manifest_path = (fs::path(data).parent_path() / "manifest.json").string();
-    if (!fs::is_regular_file(manifest_path)) continue;
-    std::vector<std::string> paths, hashes;
-    try {
-      const json manifest = json::parse(read_whole_file(manifest_path));
-      if (manifest.value("tokenizer", "") != Gpt2Tokenizer::kName) continue;
-      for (const auto& file : manifest.at("settings").at("tokenizer_files")) {
-        paths.push_back(file.at("path").get<std::string>());
-        hashes.push_back(file.at("sha256").get<std::string>());
-      }
-    } catch (const std::exception& e) {
-      log_warn(manifest_path + ": no readable settings.tokenizer_files (" + e.what() + "): not used");
-      continue;
-    }
-    if (paths.size() != 2) continue;
-    bool unchanged = true;
-    for (size_t i = 0; i < paths.size() && unchanged; ++i) {
-      unchanged = fs::is_regular_file(paths[i]) && sha256_file_hex(paths[i]) == hashes[i];
-      if (!unchanged)
-        log_warn(manifest_path + ": tokenizer file " + paths[i] + " is missing or changed since tokenization");
-    }
-    if (!unchanged) continue;
-    return Gpt2Tokenizer::load_files(paths[0], paths[1]);
-  }
-  return std::nullopt;
-}
 
 /// vocab.json, merges.txt (copied byte for byte), tokenizer_config.json and special_tokens_map.json.
 void write_tokenizer_files(const Gpt2Tokenizer& tokenizer, const ModelConfig& model, const fs::path& out) {
@@ -109,7 +78,7 @@ HuggingFaceExport export_hugging_face(const std::string& checkpoint_or_run_dir, 
   std::optional<Gpt2Tokenizer> tokenizer;
   const bool gpt2_vocab = model.vocab_size >= kGpt2VocabSize;
   if (gpt2_vocab) {
-    tokenizer = tokenizer_dir.empty() ? recorded_tokenizer(config) : Gpt2Tokenizer::load(tokenizer_dir);
+    tokenizer = tokenizer_dir.empty() ? recorded_gpt2_tokenizer(config) : Gpt2Tokenizer::load(tokenizer_dir);
     if (!tokenizer)
       throw UsageError("--tokenizer: required: the checkpoint's vocabulary (" + std::to_string(model.vocab_size) +
                        " ids) is GPT-2's and its data manifest records no GPT-2 tokenizer files; pass the "
