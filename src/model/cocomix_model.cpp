@@ -18,11 +18,13 @@ CocomixModelImpl::CocomixModelImpl(const ModelConfig& model, const ConceptConfig
   // Registered under the checkpoint names, so named_parameters() is the checkpoint's list.
   register_module("transformer", gpt_->transformer);
   if (spec_->concept_head)
-    head_ = register_module("concept", ConceptHead(model.n_embd, concepts.n_concepts, concepts.k_pred, model.init_std));
+    head_ = register_module(kConceptModule,
+                            ConceptHead(model.n_embd, concepts.n_concepts, concepts.k_pred, model.init_std));
   if (spec_->hidden_target)
-    hidden_ = register_module("hidden_prediction", HiddenPredictor(model.n_embd, concepts.hidden_width(model.n_embd),
-                                                                   concepts.teacher_n_embd, model.init_std));
-  if (spec_->pause_vector()) pause_ = register_module("pause", PauseVector(model.n_embd, model.init_std));
+    hidden_ = register_module(
+        kHiddenPredictionModule,
+        HiddenPredictor(model.n_embd, concepts.hidden_width(model.n_embd), concepts.teacher_n_embd, model.init_std));
+  if (spec_->pause_vector()) pause_ = register_module(kPauseModule, PauseVector(model.n_embd, model.init_std));
 }
 
 StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs) {
@@ -75,6 +77,24 @@ torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutp
 torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed) {
   const auto top = gpt_->run_blocks(mixed, insert_layer_, gpt_->config().n_layer);
   return spec_->interleaved() ? inserted_slots(top) : top;  // [B, T, d]
+}
+
+DecodeState CocomixModelImpl::begin_decoding() const {
+  DecodeState state;
+  state.cache.resize(static_cast<size_t>(gpt_->config().n_layer));
+  return state;
+}
+
+StudentOutput CocomixModelImpl::decode(const torch::Tensor& inputs, DecodeState& state) {
+  StudentOutput out;
+  const int64_t n_layer = gpt_->config().n_layer;
+  const auto h = gpt_->run_blocks(gpt_->embed(inputs, state.tokens), 0, insert_layer_, &state.cache);  // [B, S, d]
+  predict(h, out);
+  out.mixed = insert(h, out);
+  const auto top = gpt_->run_blocks(out.mixed, insert_layer_, n_layer, &state.cache);
+  out.slots = spec_->interleaved() ? inserted_slots(top) : top;  // [B, S, d]
+  state.tokens += inputs.size(1);
+  return out;
 }
 
 torch::Tensor CocomixModelImpl::final_hidden(const torch::Tensor& inputs) {

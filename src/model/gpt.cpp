@@ -68,15 +68,30 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const ModelConfig& config)
   c_proj = register_module("c_proj", Conv1D(config.n_embd, config.n_embd, residual_std(config)));
 }
 
-torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x) {
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, AttentionCache* cache) {
   const int64_t B = x.size(0), S = x.size(1), d = x.size(2);
   const int64_t hs = d / n_head_;
   const auto qkv = c_attn(x).split(d, /*dim=*/2);                   // 3 x [B, S, d] (strided views)
   const auto q = qkv[0].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
-  const auto k = qkv[1].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
-  const auto v = qkv[2].view({B, S, n_head_, hs}).transpose(1, 2);  // [B, nh, S, hs]
+  auto k = qkv[1].view({B, S, n_head_, hs}).transpose(1, 2);        // [B, nh, S, hs]
+  auto v = qkv[2].view({B, S, n_head_, hs}).transpose(1, 2);        // [B, nh, S, hs]
   const double p = is_training() ? dropout_ : 0.0;
-  auto y = causal_attention(q, k, v, p);     // [B, nh, S, hs]
+  torch::Tensor y;
+  const int64_t seen = cache != nullptr ? cache->size() : 0;
+  if (cache != nullptr) {
+    k = seen > 0 ? torch::cat({cache->k, k}, 2) : k.contiguous();  // [B, nh, P+S, hs]
+    v = seen > 0 ? torch::cat({cache->v, v}, 2) : v.contiguous();
+    cache->k = k;
+    cache->v = v;
+  }
+  if (seen == 0) {
+    y = causal_attention(q, k, v, p);  // [B, nh, S, hs]
+  } else {
+    // Query P+i sees keys 0..P+i: a causal mask shifted by the cached length.
+    const auto rows = torch::arange(S, q.options().dtype(torch::kLong)).unsqueeze(1) + seen;  // [S, 1]
+    const auto cols = torch::arange(seen + S, q.options().dtype(torch::kLong)).unsqueeze(0);  // [1, P+S]
+    y = at::scaled_dot_product_attention(q, k, v, cols <= rows, p);                          // [B, nh, S, hs]
+  }
   y = y.transpose(1, 2).reshape({B, S, d});  // [B, S, d]
   return maybe_dropout(c_proj(y), dropout_, is_training());
 }
@@ -98,8 +113,8 @@ BlockImpl::BlockImpl(const ModelConfig& config) {
   mlp = register_module("mlp", MLP(config));
 }
 
-torch::Tensor BlockImpl::forward(torch::Tensor x) {
-  x = x + attn(ln_1(x));
+torch::Tensor BlockImpl::forward(torch::Tensor x, AttentionCache* cache) {
+  x = x + attn(ln_1(x), cache);
   return x + mlp(ln_2(x));
 }
 
@@ -118,24 +133,25 @@ GPTImpl::GPTImpl(const ModelConfig& config) : config_(config) {
   transformer = register_module("transformer", Transformer(config));
 }
 
-torch::Tensor GPTImpl::embed(const torch::Tensor& idx) {
+torch::Tensor GPTImpl::embed(const torch::Tensor& idx, int64_t start) {
   const int64_t T = idx.size(-1);
-  if (T > config_.n_positions) {
-    throw RuntimeError("GPT.embed: sequence length T = " + std::to_string(T) +
+  if (start + T > config_.n_positions) {
+    throw RuntimeError("GPT.embed: sequence length T = " + std::to_string(start + T) +
                        " exceeds model.n_positions = " + std::to_string(config_.n_positions));
   }
-  const auto positions = torch::arange(T, idx.options().dtype(torch::kLong));  // [T]
+  const auto positions = torch::arange(start, start + T, idx.options().dtype(torch::kLong));  // [T]
   const auto h = transformer->wte(idx) + transformer->wpe(positions);          // [B, T, d]
   return maybe_dropout(h, config_.dropout, is_training());
 }
 
-torch::Tensor GPTImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end) {
+torch::Tensor GPTImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end, KVCache* cache) {
   if (begin < 0 || begin > end || end > config_.n_layer) {
     throw UsageError("GPT.run_blocks: block range [" + std::to_string(begin) + ", " + std::to_string(end) +
                      ") is not inside [0, " + std::to_string(config_.n_layer) + "]");
   }
   for (int64_t layer = begin; layer < end; ++layer) {
-    h = transformer->h->at<BlockImpl>(static_cast<size_t>(layer)).forward(h);  // [B, S, d]
+    AttentionCache* block_cache = cache != nullptr ? &cache->at(static_cast<size_t>(layer)) : nullptr;
+    h = transformer->h->at<BlockImpl>(static_cast<size_t>(layer)).forward(h, block_cache);  // [B, S, d]
   }
   return h;
 }

@@ -10,7 +10,7 @@ import unittest
 from cocomix_testlib import SOURCE_DIR
 
 # Bottom to top.
-LAYERS = ["util", "io", "config", "data", "dist", "model", "concept", "objective", "eval", "train", "convert"]
+LAYERS = ["util", "io", "config", "data", "dist", "model", "concept", "objective", "eval", "generate", "train", "convert"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"cocomix/([a-z_]+)/', re.MULTILINE)
 
 

@@ -40,7 +40,7 @@ HuggingFaceExport export_hugging_face(const std::string& checkpoint_or_run_dir, 
                                       const std::string& tokenizer_dir);
 
 /// Imports the Hugging Face GPT-2 directory `hf_dir` as the checkpoint
-/// OUT/checkpoints/step_00000000 (fp32 tensors, config "ntp" with the model
+/// OUT/checkpoints/step_00000000 (fp32 tensors, mode ntp with the model
 /// section from config.json) and returns its path. UsageError when `out_dir`
 /// already holds checkpoints; RuntimeError naming the file and field for a
 /// config or weights file that is not a GPT-2 this library runs.

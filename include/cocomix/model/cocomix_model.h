@@ -39,6 +39,14 @@ class PauseVectorImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PauseVector);
 
+/// Incremental decoding: the attention caches of every block and the number of
+/// tokens they hold (positions, not slots: an interleaved student caches two
+/// slots per token above L_s).
+struct DecodeState {
+  KVCache cache;
+  int64_t tokens = 0;
+};
+
 /// What a student forward produces.
 struct StudentOutput {
   torch::Tensor mixed;              ///< the sequence entering block L_s: [B, 2T, d] interleaved, else [B, T, d]
@@ -68,6 +76,14 @@ class CocomixModelImpl : public torch::nn::Module {
 
   /// ln_f of the slots [B, T, d]: what the LM head reads (eval scorers).
   torch::Tensor final_hidden(const torch::Tensor& inputs);
+  /// An empty decoding state for this model (one cache per block).
+  DecodeState begin_decoding() const;
+  /// The forward of the S tokens `inputs` [B, S] that follow the state.tokens
+  /// already decoded, with the caches: the same stages as forward, each block
+  /// attending to the cached positions. Returns what forward would return for
+  /// those positions (slots [B, S, d] before ln_f, the concept prediction, ĥ)
+  /// and advances the state. Throws RuntimeError past n_positions tokens.
+  StudentOutput decode(const torch::Tensor& inputs, DecodeState& state);
   /// The LM head's weight [V, d] (tied to wte).
   torch::Tensor unembedding() const { return gpt_->unembedding(); }
   /// linear(final_hidden(inputs), unembedding()): [B, T, V].
@@ -99,7 +115,11 @@ class CocomixModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CocomixModel);
 
-/// Checkpoint name prefixes of the parts beside the GPT.
+/// The parts beside the GPT as submodules: their parameters are named MODULE.NAME.
+constexpr const char* kConceptModule = "concept";
+constexpr const char* kHiddenPredictionModule = "hidden_prediction";
+constexpr const char* kPauseModule = "pause";
+/// The same as checkpoint name prefixes.
 constexpr const char* kConceptPrefix = "concept.";
 constexpr const char* kHiddenPredictionPrefix = "hidden_prediction.";
 constexpr const char* kPauseVectorName = "pause.vector";

@@ -12,10 +12,21 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "cocomix/config/config.h"
 
 namespace cocomix {
+
+/// The keys and values one attention layer has seen, for incremental decoding:
+/// [B, nh, S_seen, hs] each, undefined before the first call.
+struct AttentionCache {
+  torch::Tensor k;
+  torch::Tensor v;
+  int64_t size() const { return k.defined() ? k.size(2) : 0; }
+};
+/// One AttentionCache per block (index = block).
+using KVCache = std::vector<AttentionCache>;
 
 /// HF's Conv1D: an affine map whose weight is stored [in, out] (the transpose of
 /// torch::nn::Linear's [out, in]), so GPT-2 checkpoints load without transposes.
@@ -37,8 +48,10 @@ TORCH_MODULE(Conv1D);
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit CausalSelfAttentionImpl(const ModelConfig& config);
-  /// [B, S, d] -> [B, S, d]; position i attends to positions <= i.
-  torch::Tensor forward(const torch::Tensor& x);
+  /// [B, S, d] -> [B, S, d]; position i attends to positions <= i. With a
+  /// cache holding P earlier positions, x is positions P..P+S-1: their keys and
+  /// values are appended and position P+i attends to 0..P+i.
+  torch::Tensor forward(const torch::Tensor& x, AttentionCache* cache = nullptr);
 
   Conv1D c_attn{nullptr};  ///< weight [d, 3d], bias [3d]
   Conv1D c_proj{nullptr};  ///< weight [d, d], bias [d]; init std init_std/sqrt(2 n_layer)
@@ -68,8 +81,8 @@ TORCH_MODULE(MLP);
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelConfig& config);
-  /// [B, S, d] -> [B, S, d].
-  torch::Tensor forward(torch::Tensor x);
+  /// [B, S, d] -> [B, S, d]; `cache` as CausalSelfAttention's.
+  torch::Tensor forward(torch::Tensor x, AttentionCache* cache = nullptr);
 
   torch::nn::LayerNorm ln_1{nullptr};
   CausalSelfAttention attn{nullptr};
@@ -103,13 +116,14 @@ class GPTImpl : public torch::nn::Module {
   /// biases 0, LayerNorm weight 1 and bias 0.
   explicit GPTImpl(const ModelConfig& config);
 
-  /// Token + position embeddings, then dropout: [B, T] int64 -> [B, T, d].
-  /// Throws RuntimeError when T > n_positions.
-  torch::Tensor embed(const torch::Tensor& idx);
+  /// Token + position embeddings, then dropout: [B, T] int64 -> [B, T, d], the
+  /// tokens at positions start..start+T-1. Throws RuntimeError when start + T > n_positions.
+  torch::Tensor embed(const torch::Tensor& idx, int64_t start = 0);
   /// Runs blocks [begin, end) on h [B, S, d] -> [B, S, d]. S is free (e.g. 2T with
-  /// interleaved concepts may exceed n_positions). Throws UsageError when
-  /// 0 <= begin <= end <= n_layer does not hold.
-  torch::Tensor run_blocks(torch::Tensor h, int64_t begin, int64_t end);
+  /// interleaved concepts may exceed n_positions). With `cache` (n_layer
+  /// entries) each block attends to its cached positions too and appends h's.
+  /// Throws UsageError when 0 <= begin <= end <= n_layer does not hold.
+  torch::Tensor run_blocks(torch::Tensor h, int64_t begin, int64_t end, KVCache* cache = nullptr);
   /// ln_f: [B, S, d] -> [B, S, d], the final hidden states the LM head reads.
   torch::Tensor final_norm(const torch::Tensor& h);
   /// The LM head's weight [V, d]: the token embedding wte (tied).

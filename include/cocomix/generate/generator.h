@@ -1,0 +1,42 @@
+// Text generation from a student of any mode: the prompt through the model once
+// (prefill), then one token at a time with the attention caches
+// (CocomixModel::decode), or, without the cache, the whole sequence recomputed
+// at every step (the reference the cache is held to).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cocomix/generate/sampling.h"
+#include "cocomix/model/cocomix_model.h"
+
+namespace cocomix {
+
+struct GenerationOptions {
+  int64_t max_new_tokens = 64;
+  SamplingOptions sampling;
+  uint64_t seed = 0;         ///< seeds the draws (unused when greedy)
+  int64_t end_of_text = -1;  ///< stop after generating this id; < 0 = never
+  bool use_cache = true;     ///< false: recompute the whole sequence per token
+};
+
+/// Why a generation ended.
+enum class StopReason {
+  kEndOfText,     ///< the end-of-text id was generated (it is the last token)
+  kMaxNewTokens,  ///< max_new_tokens generated
+  kContext,       ///< the sequence holds model.n_positions + 1 tokens: the last one cannot be read
+};
+const char* name_of(StopReason reason);
+
+struct Generation {
+  std::vector<int64_t> tokens;  ///< the generated ids (not the prompt)
+  StopReason stop = StopReason::kMaxNewTokens;
+};
+
+/// Generates from `prompt` (ids < vocab_size, at least one, at most
+/// n_positions) with `model` in eval mode, without autograd. Throws UsageError
+/// for an empty or too long prompt or bad options.
+Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options);
+
+}  // namespace cocomix
