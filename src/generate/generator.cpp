@@ -47,7 +47,7 @@ Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, con
   const auto next_logits = [&](const std::vector<int64_t>& fresh) {
     torch::Tensor last;  // [1, d] final hidden state of the last slot
     if (options.use_cache) {
-      last = model->decode(to_tensor(fresh), state).slots.select(1, -1);
+      last = model->forward(to_tensor(fresh), &state).slots.select(1, -1);
       last = model->gpt()->final_norm(last);
     } else {
       last = model->final_hidden(to_tensor(sequence)).select(1, -1);

@@ -27,17 +27,19 @@ CocomixModelImpl::CocomixModelImpl(const ModelConfig& model, const ConceptConfig
   if (spec_->pause_vector()) pause_ = register_module(kPauseModule, PauseVector(model.n_embd, model.init_std));
 }
 
-StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs) {
+StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs, DecodeState* state) {
   StudentOutput out;
-  const auto h = lower(inputs);  // [B, T, d]
+  const auto h = lower(inputs, state);  // [B, T, d]
   predict(h, out);
   out.mixed = insert(h, out);
-  out.slots = upper(out.mixed);
+  out.slots = upper(out.mixed, state);
+  if (state != nullptr) state->tokens += inputs.size(1);
   return out;
 }
 
-torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs) {
-  return gpt_->run_blocks(gpt_->embed(inputs), 0, insert_layer_);
+torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs, DecodeState* state) {
+  if (state == nullptr) return gpt_->run_blocks(gpt_->embed(inputs), 0, insert_layer_);
+  return gpt_->run_blocks(gpt_->embed(inputs, state->tokens), 0, insert_layer_, &state->cache);
 }
 
 void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out) {
@@ -74,8 +76,9 @@ torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutp
   return h;
 }
 
-torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed) {
-  const auto top = gpt_->run_blocks(mixed, insert_layer_, gpt_->config().n_layer);
+torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed, DecodeState* state) {
+  const auto top =
+      gpt_->run_blocks(mixed, insert_layer_, gpt_->config().n_layer, state != nullptr ? &state->cache : nullptr);
   return spec_->interleaved() ? inserted_slots(top) : top;  // [B, T, d]
 }
 
@@ -83,18 +86,6 @@ DecodeState CocomixModelImpl::begin_decoding() const {
   DecodeState state;
   state.cache.resize(static_cast<size_t>(gpt_->config().n_layer));
   return state;
-}
-
-StudentOutput CocomixModelImpl::decode(const torch::Tensor& inputs, DecodeState& state) {
-  StudentOutput out;
-  const int64_t n_layer = gpt_->config().n_layer;
-  const auto h = gpt_->run_blocks(gpt_->embed(inputs, state.tokens), 0, insert_layer_, &state.cache);  // [B, S, d]
-  predict(h, out);
-  out.mixed = insert(h, out);
-  const auto top = gpt_->run_blocks(out.mixed, insert_layer_, n_layer, &state.cache);
-  out.slots = spec_->interleaved() ? inserted_slots(top) : top;  // [B, S, d]
-  state.tokens += inputs.size(1);
-  return out;
 }
 
 torch::Tensor CocomixModelImpl::final_hidden(const torch::Tensor& inputs) {
@@ -105,17 +96,12 @@ torch::Tensor CocomixModelImpl::logits(const torch::Tensor& inputs) {
   return torch::linear(final_hidden(inputs), unembedding());  // [B, T, V]
 }
 
-TensorMap CocomixModelImpl::state_dict() {
-  TensorMap tensors = gpt_state_dict(*gpt_);
-  if (head_) tensors.merge(parameter_tensors(*head_, kConceptPrefix));
-  if (hidden_) tensors.merge(parameter_tensors(*hidden_, kHiddenPredictionPrefix));
-  if (pause_) tensors.emplace(kPauseVectorName, pause_->vector.detach());
-  return tensors;
-}
+TensorMap CocomixModelImpl::state_dict() { return parameter_tensors(*this); }  // parameter names = checkpoint names
 
 void CocomixModelImpl::load_state_dict(const TensorMap& tensors, const std::string& source) {
   TensorMap gpt_part, head_part, hidden_part, pause_part;
-  const std::string prefix = kConceptPrefix, hidden_prefix = kHiddenPredictionPrefix;
+  const std::string& prefix = kConceptPrefix;
+  const std::string& hidden_prefix = kHiddenPredictionPrefix;
   for (const auto& [name, tensor] : tensors) {
     if (name.rfind(prefix, 0) == 0)
       head_part.emplace(name.substr(prefix.size()), tensor);

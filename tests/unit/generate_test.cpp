@@ -47,13 +47,13 @@ TEST(Decode, CachedLogitsEqualAFullRecomputeAtEveryStep) {
     const auto tokens = torch::randint(61, {2, 20}, torch::kLong);  // a batch of two
     auto state = model->begin_decoding();
     // A prompt of 7 tokens, then one token at a time.
-    auto cached = model->decode(tokens.narrow(1, 0, 7), state).slots;
+    auto cached = model->forward(tokens.narrow(1, 0, 7), &state).slots;
     for (int64_t t = 7; t <= 20; ++t) {
       const auto full = model->forward(tokens.narrow(1, 0, t)).slots;  // [2, t, d]
       const auto cached_logits = torch::linear(model->gpt()->final_norm(cached.select(1, -1)), model->unembedding());
       const auto full_logits = torch::linear(model->gpt()->final_norm(full.select(1, -1)), model->unembedding());
       EXPECT_LT((cached_logits - full_logits).abs().max().item<double>(), 1e-5) << mode << " step " << t;
-      if (t < 20) cached = model->decode(tokens.narrow(1, t, 1), state).slots;
+      if (t < 20) cached = model->forward(tokens.narrow(1, t, 1), &state).slots;
     }
     EXPECT_EQ(state.tokens, 20) << mode;
   }
@@ -64,9 +64,9 @@ TEST(Decode, ThePromptAtOnceEqualsItTokenByToken) {
   auto model = student("cocomix");
   const auto tokens = torch::randint(61, {1, 9}, torch::kLong);
   auto at_once = model->begin_decoding(), one_by_one = model->begin_decoding();
-  const auto whole = model->decode(tokens, at_once);
+  const auto whole = model->forward(tokens, &at_once);
   torch::Tensor last;
-  for (int64_t t = 0; t < 9; ++t) last = model->decode(tokens.narrow(1, t, 1), one_by_one).slots;
+  for (int64_t t = 0; t < 9; ++t) last = model->forward(tokens.narrow(1, t, 1), &one_by_one).slots;
   EXPECT_LT((whole.slots.select(1, -1) - last.select(1, -1)).abs().max().item<double>(), 1e-5);
   EXPECT_EQ(at_once.cache[2].size(), 18);  // above L_s: two slots (h_t, c_t) per token
   EXPECT_EQ(at_once.cache[0].size(), 9);   // below L_s: one per token

@@ -1,6 +1,6 @@
 // Text generation from a student of any mode: the prompt through the model once
 // (prefill), then one token at a time with the attention caches
-// (CocomixModel::decode), or, without the cache, the whole sequence recomputed
+// (CocomixModel::forward with a DecodeState), or, without the cache, the whole sequence recomputed
 // at every step (the reference the cache is held to).
 #pragma once
 

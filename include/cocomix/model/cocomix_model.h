@@ -3,8 +3,9 @@
 // pause vector, and what it inserts at block L_s. NTP is this model with
 // nothing beside the GPT.
 //
-// forward runs in three stages, each a public method so that incremental
-// decoding and concept steering can call them one at a time:
+// forward runs in four stages, each a public method so that concept steering
+// can step in between them; with a DecodeState the same stages decode
+// incrementally, each block attending to its cached positions:
 //   lower(inputs)         embeddings and blocks [0, L_s)                -> h [B, T, d]
 //   predict(h)            the concept head / hidden predictor at L_s    -> StudentOutput parts
 //   insert(h, out)        interleave (2T), add, or nothing              -> the sequence entering L_s
@@ -63,27 +64,24 @@ class CocomixModelImpl : public torch::nn::Module {
   /// predictor, the pause vector.
   CocomixModelImpl(const ModelConfig& model, const ConceptConfig& concepts);
 
-  /// The whole student on inputs [B, T] int64.
-  StudentOutput forward(const torch::Tensor& inputs);
-  /// Embeddings and blocks [0, L_s): [B, T] -> h [B, T, d].
-  torch::Tensor lower(const torch::Tensor& inputs);
+  /// The whole student on inputs [B, T] int64. With `state`, the inputs are the
+  /// T tokens after the state.tokens already decoded: every block attends to
+  /// its cached positions too and appends its own, and the state advances by T
+  /// (n_positions bounds state.tokens + T: RuntimeError past it).
+  StudentOutput forward(const torch::Tensor& inputs, DecodeState* state = nullptr);
+  /// Embeddings and blocks [0, L_s): [B, T] -> h [B, T, d] (`state` as forward's, not advanced).
+  torch::Tensor lower(const torch::Tensor& inputs, DecodeState* state = nullptr);
   /// The concept prediction or ĥ and its compression from h [B, T, d], into `out`.
   void predict(const torch::Tensor& h, StudentOutput& out);
   /// The sequence entering block L_s: h with out's vector interleaved or added, or h itself.
   torch::Tensor insert(const torch::Tensor& h, const StudentOutput& out);
   /// Blocks [L_s, n_layer) on the mixed sequence, then the slots that predict the next token [B, T, d].
-  torch::Tensor upper(const torch::Tensor& mixed);
+  torch::Tensor upper(const torch::Tensor& mixed, DecodeState* state = nullptr);
 
   /// ln_f of the slots [B, T, d]: what the LM head reads (eval scorers).
   torch::Tensor final_hidden(const torch::Tensor& inputs);
   /// An empty decoding state for this model (one cache per block).
   DecodeState begin_decoding() const;
-  /// The forward of the S tokens `inputs` [B, S] that follow the state.tokens
-  /// already decoded, with the caches: the same stages as forward, each block
-  /// attending to the cached positions. Returns what forward would return for
-  /// those positions (slots [B, S, d] before ln_f, the concept prediction, ĥ)
-  /// and advances the state. Throws RuntimeError past n_positions tokens.
-  StudentOutput decode(const torch::Tensor& inputs, DecodeState& state);
   /// The LM head's weight [V, d] (tied to wte).
   torch::Tensor unembedding() const { return gpt_->unembedding(); }
   /// linear(final_hidden(inputs), unembedding()): [B, T, V].
@@ -115,13 +113,13 @@ class CocomixModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CocomixModel);
 
-/// The parts beside the GPT as submodules: their parameters are named MODULE.NAME.
+/// The parts beside the GPT as submodules: their parameters, and so their
+/// checkpoint tensors, are named MODULE.NAME.
 constexpr const char* kConceptModule = "concept";
 constexpr const char* kHiddenPredictionModule = "hidden_prediction";
 constexpr const char* kPauseModule = "pause";
-/// The same as checkpoint name prefixes.
-constexpr const char* kConceptPrefix = "concept.";
-constexpr const char* kHiddenPredictionPrefix = "hidden_prediction.";
-constexpr const char* kPauseVectorName = "pause.vector";
+inline const std::string kConceptPrefix = std::string(kConceptModule) + ".";
+inline const std::string kHiddenPredictionPrefix = std::string(kHiddenPredictionModule) + ".";
+inline const std::string kPauseVectorName = std::string(kPauseModule) + ".vector";
 
 }  // namespace cocomix
