@@ -86,6 +86,8 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, Attention
   }
   if (seen == 0) {
     y = causal_attention(q, k, v, p);  // [B, nh, S, hs]
+  } else if (S == 1) {
+    y = at::scaled_dot_product_attention(q, k, v, {}, p);  // one new position sees every key: no mask
   } else {
     // Query P+i sees keys 0..P+i: a causal mask shifted by the cached length.
     const auto rows = torch::arange(S, q.options().dtype(torch::kLong)).unsqueeze(1) + seen;  // [S, 1]
