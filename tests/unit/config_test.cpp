@@ -130,5 +130,14 @@ TEST(Config, RoundTripsThroughJson) {
   EXPECT_EQ(again.train.seed, 7u);
 }
 
+TEST(ModeTable, EveryRowIsFoundByItsModeAndItsName) {
+  for (const auto& row : mode_table()) {
+    EXPECT_EQ(&mode_spec(row.mode), &row) << row.name;
+    EXPECT_EQ(find_mode(row.name), &row) << row.name;
+  }
+  EXPECT_EQ(mode_table().size(), 9u);
+  EXPECT_EQ(find_mode("cocomix_v2"), nullptr);
+}
+
 }  // namespace
 }  // namespace cocomix

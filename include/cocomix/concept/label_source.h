@@ -43,7 +43,6 @@ class CachedLabels : public LabelSource {
   torch::Tensor labels(const Batch& batch) override;
   void to(const torch::Device&) override {}
   ConceptLabeler* labeler() override { return nullptr; }
-  const LabelCache& cache() const { return cache_; }
 
  private:
   LabelCache cache_;

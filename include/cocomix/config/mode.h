@@ -56,7 +56,6 @@ struct ModeSpec {
   bool concept_loss;   ///< loss += λ·CE(concept logits, labels): labels from teacher + SAE or a label cache
   bool kd;             ///< loss = (1-α)·NTP + α·KD(student, teacher)
   bool hidden_target;  ///< a HiddenPredictor (parameters "hidden_prediction.*"); loss += λ·D(ĥ, h_t)
-  const char* description;
 
   bool pause_vector() const { return vector == InsertedVector::kPause; }
   bool interleaved() const { return insertion == Insertion::kInterleave; }
