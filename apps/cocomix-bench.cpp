@@ -65,12 +65,8 @@ int main(int argc, char** argv) {
 
     torch::manual_seed(config.train.seed);
     const auto objective = cocomix::make_objective(config, /*with_teacher=*/true);
-    cocomix::NamedParameters named;
-    std::vector<torch::Tensor> parameters;
-    for (const auto& item : objective->model()->named_parameters()) {
-      named.emplace_back(item.key(), item.value());
-      parameters.push_back(item.value());
-    }
+    const auto named = cocomix::named_parameters_of(*objective->model());
+    const auto parameters = objective->model()->parameters();
     auto optimizer = cocomix::make_adamw(named, config.optim);
     cocomix::ReplicaSync sync;
     const auto tokens = torch::randint(config.model.vocab_size, {config.train.batch_size, config.data.seq_len + 1},

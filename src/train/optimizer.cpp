@@ -14,6 +14,12 @@
 #include "cocomix/util/error.h"
 
 namespace cocomix {
+
+NamedParameters named_parameters_of(const torch::nn::Module& module) {
+  NamedParameters named;
+  for (const auto& item : module.named_parameters()) named.emplace_back(item.key(), item.value());
+  return named;
+}
 namespace {
 
 const char* const kStateFields[] = {"exp_avg", "exp_avg_sq", "step"};

@@ -8,8 +8,7 @@
 namespace cocomix {
 
 std::unique_ptr<torch::optim::AdamW> make_sae_optimizer(TopKSaeImpl& sae, double lr, double eps) {
-  NamedParameters named;
-  for (const auto& item : sae.named_parameters()) named.emplace_back(item.key(), item.value());
+  const NamedParameters named = named_parameters_of(sae);
   OptimConfig adam;
   adam.lr = lr;
   adam.beta1 = 0.9;

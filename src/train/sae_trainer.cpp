@@ -186,7 +186,7 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   torch::manual_seed(o_.seed);
   sae_ = TopKSae(info);
   k_aux_ = o_.k_aux > 0 ? o_.k_aux : std::max<int64_t>(1, std::min(info.d / 2, info.n_latents));
-  for (const auto& item : sae_->named_parameters()) named_parameters_.emplace_back(item.key(), item.value());
+  named_parameters_ = named_parameters_of(*sae_);
   optimizer_ = make_sae_optimizer(*sae_, o_.lr, o_.adam_eps);
   tracker_ = std::make_unique<DeadLatentTracker>(o_.latents, o_.dead_tokens);
 

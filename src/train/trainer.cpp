@@ -51,7 +51,7 @@ struct Trainer::State {
   StepOptions step_options;  // accumulation, clipping, device and resolved precision
   std::string precision;     // train.precision with "auto" resolved: "bf16" or "fp32"
   std::unique_ptr<Objective> objective;
-  std::vector<std::pair<std::string, torch::Tensor>> named_parameters;
+  NamedParameters named_parameters;
   std::vector<torch::Tensor> parameters;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::optional<TokenFile> train_file;
@@ -158,10 +158,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.objective->to(s.device);
   auto& model = s.objective->model();
   model->train(true);
-  for (const auto& item : model->named_parameters()) {
-    s.named_parameters.emplace_back(item.key(), item.value());
-    s.parameters.push_back(item.value());
-  }
+  s.named_parameters = named_parameters_of(*model);
+  s.parameters = model->parameters();
   if (group) s.sync = std::make_unique<GradientReducer>(group, s.parameters, c.dist);
   else s.sync = std::make_unique<ReplicaSync>();
   s.optimizer = make_adamw(s.named_parameters, c.optim);

@@ -6,6 +6,8 @@
 // parameter) and NAME.step (0-dim int64: optimizer steps this parameter took).
 #pragma once
 
+#include <torch/nn/module.h>
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +25,9 @@ namespace cocomix {
 
 /// Parameters by name, in model order (what Module::named_parameters() yields).
 using NamedParameters = std::vector<std::pair<std::string, torch::Tensor>>;
+
+/// module.named_parameters() as NamedParameters (names and order kept).
+NamedParameters named_parameters_of(const torch::nn::Module& module);
 
 /// AdamW (a FusedAdamW) over `named_parameters` with optim's lr, betas, eps and weight decay.
 /// decay_all_params: one group. Otherwise group 0 holds the parameters with
