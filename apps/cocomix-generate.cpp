@@ -61,12 +61,19 @@ class TextCodec {
     // Bytes that are not UTF-8 (a byte-level model can produce any) become U+FFFD.
     return gpt2_ ? gpt2_->decode_text(narrow) : cocomix::utf8_replace_invalid(bytes_.decode(narrow));
   }
-  int64_t end_of_text() const { return gpt2_ ? gpt2_->end_of_text() : cocomix::ByteTokenizer::kEndOfText; }
 
  private:
   std::optional<cocomix::Gpt2Tokenizer> gpt2_;
   cocomix::ByteTokenizer bytes_;
 };
+
+/// The end-of-text id of a vocabulary, where generation stops: the byte
+/// tokenizer's for 257 ids, GPT-2's for its vocabulary (or a padded one); none otherwise.
+int64_t end_of_text_of(int64_t vocab_size) {
+  if (vocab_size == cocomix::ByteTokenizer::kVocabSize) return cocomix::ByteTokenizer::kEndOfText;
+  if (vocab_size >= cocomix::kGpt2VocabSize) return cocomix::kGpt2EndOfText;
+  return -1;
+}
 
 /// The prompts of a JSONL file: one {"prompt": "..."} object per line.
 std::vector<std::string> read_prompts(const std::string& path) {
@@ -156,14 +163,7 @@ int main(int argc, char** argv) {
            prompt_option->count() > 0 ? std::vector<std::string>{prompt} : read_prompts(prompts_file))
         prompts_ids.push_back(codec->encode(text));
     }
-    // Generation stops after the end-of-text token of the checkpoint's vocabulary.
-    const int64_t vocab = loaded.config.model.vocab_size;
-    if (codec)
-      options.end_of_text = codec->end_of_text();
-    else if (vocab == cocomix::ByteTokenizer::kVocabSize)
-      options.end_of_text = cocomix::ByteTokenizer::kEndOfText;
-    else if (vocab >= cocomix::kGpt2VocabSize)
-      options.end_of_text = cocomix::kGpt2EndOfText;
+    options.end_of_text = end_of_text_of(loaded.config.model.vocab_size);
 
     json results = json::array();
     for (size_t i = 0; i < prompts_ids.size(); ++i) {
