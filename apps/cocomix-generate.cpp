@@ -1,12 +1,15 @@
 // cocomix-generate: text from a checkpoint of any mode (NTP, every concept
-// mode, Hugging Face imports). Argument parsing and text in/out only;
-// generate/generator.h does the work.
+// mode, Hugging Face imports), with the student's predicted concepts shown and
+// steered. Argument parsing and text in/out only; generate/generator.h does the work.
 //   cocomix-generate --checkpoint DIR (--prompt TEXT | --prompts FILE.jsonl | --prompt-ids 1,2,3)
 //                    [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P]
 //                    [--seed S] [--tokenizer DIR] [--no-cache] [--json OUT] [--threads N]
+//                    [--explain [--concepts LATENTS.json]] [--steer ID=FACTOR]...
+//                    [--sae DIR --steer-sae ID=FACTOR...]
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -16,16 +19,20 @@
 #include <string>
 #include <vector>
 
+#include "cocomix/concept/latent_descriptions.h"
+#include "cocomix/concept/teacher.h"
 #include "cocomix/data/byte_tokenizer.h"
 #include "cocomix/data/gpt2_tokenizer.h"
 #include "cocomix/data/recorded_tokenizer.h"
 #include "cocomix/generate/generator.h"
+#include "cocomix/generate/sae_steering.h"
 #include "cocomix/model/checkpoint_model.h"
 #include "cocomix/model/hugging_face.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/sha256.h"
 #include "cocomix/util/system.h"
 #include "cocomix/util/utf8.h"
 
@@ -75,21 +82,80 @@ int64_t end_of_text_of(int64_t vocab_size) {
   return -1;
 }
 
+/// A prompt and where it came from, for error messages.
+struct Prompt {
+  std::string text;
+  std::string source;  ///< "--prompt" or FILE:LINE
+};
+
 /// The prompts of a JSONL file: one {"prompt": "..."} object per line.
-std::vector<std::string> read_prompts(const std::string& path) {
+std::vector<Prompt> read_prompts(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw cocomix::UsageError("--prompts: " + path + ": cannot open");
-  std::vector<std::string> prompts;
+  std::vector<Prompt> prompts;
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(number);
     const json entry = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!entry.is_object() || !entry.contains("prompt") || !entry["prompt"].is_string())
-      throw cocomix::UsageError(path + ":" + std::to_string(number) + ": expected {\"prompt\": \"...\"}");
-    prompts.push_back(entry["prompt"].get<std::string>());
+      throw cocomix::UsageError("--prompts: " + where + ": expected {\"prompt\": \"...\"}");
+    prompts.push_back({entry["prompt"].get<std::string>(), where});
   }
   if (prompts.empty()) throw cocomix::UsageError("--prompts: " + path + ": no prompts");
   return prompts;
+}
+
+cocomix::ConceptSteering parse_steering(const std::vector<std::string>& items, const std::string& flag) {
+  cocomix::ConceptSteering steering;
+  for (const auto& item : items) steering.factors.push_back(cocomix::parse_concept_factor(item, flag));
+  return steering;
+}
+
+json steering_json(const cocomix::ConceptSteering& steering) {
+  json out = json::array();
+  for (const auto& [id, factor] : steering.factors) out.push_back({{"id", id}, {"factor", factor}});
+  return out;
+}
+
+/// The --explain table of one generation: a row per token read with its kept
+/// concepts (id:logit), then, with descriptions, each concept's top snippet.
+void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<TextCodec>& codec,
+                    const std::vector<cocomix::LatentDescription>& descriptions) {
+  std::printf("%5s  %-16s  %s\n", "pos", "token", "predicted concepts (id:logit)");
+  std::vector<int64_t> seen;
+  for (size_t position = 0; position < concepts.size(); ++position) {
+    const auto& row = concepts[position];
+    std::string token = codec ? json(codec->decode({row.token})).dump() : std::to_string(row.token);
+    std::string listed;
+    for (size_t j = 0; j < row.ids.size(); ++j) {
+      char cell[64];
+      std::snprintf(cell, sizeof cell, "%s%lld:%.2f", j == 0 ? "" : "  ", static_cast<long long>(row.ids[j]),
+                    row.values[j]);
+      listed += cell;
+      if (std::find(seen.begin(), seen.end(), row.ids[j]) == seen.end()) seen.push_back(row.ids[j]);
+    }
+    std::printf("%5zu  %-16s  %s\n", position, token.c_str(), listed.c_str());
+  }
+  if (descriptions.empty()) return;
+  std::sort(seen.begin(), seen.end());
+  std::printf("concepts (density, top context):\n");
+  for (const int64_t id : seen) {
+    const auto& description = descriptions[static_cast<size_t>(id)];
+    std::printf("  %6lld  %.4f  %s\n", static_cast<long long>(id), description.density,
+                description.top.empty() ? "(never fired)" : cocomix::one_line_snippet(description.top[0]).c_str());
+  }
+}
+
+json concepts_json(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<TextCodec>& codec) {
+  json out = json::array();
+  for (size_t position = 0; position < concepts.size(); ++position) {
+    const auto& row = concepts[position];
+    json entry = {{"position", position}, {"token_id", row.token}, {"ids", row.ids}, {"values", row.values}};
+    if (codec) entry["token"] = codec->decode({row.token});
+    out.push_back(entry);
+  }
+  return out;
 }
 
 /// "1,2,3" -> {1, 2, 3}.
@@ -113,7 +179,8 @@ std::vector<int64_t> parse_ids(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate text from a cocomix checkpoint (any mode) with a KV cache", "cocomix-generate"};
-  std::string checkpoint, prompt, prompts_file, prompt_ids, tokenizer_dir, json_out;
+  std::string checkpoint, prompt, prompts_file, prompt_ids, tokenizer_dir, json_out, concepts_file, sae_dir;
+  std::vector<std::string> steer_items, steer_sae_items;
   cocomix::GenerationOptions options;
   bool greedy = false, no_cache = false;
   double temperature = 1.0, top_p = 1.0;
@@ -139,6 +206,19 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cache", no_cache, "recompute the whole sequence for every token (the cache's reference)");
   app.add_option("--json", json_out, "also write the results as JSON to this file");
   app.add_option("--threads", threads, "intra-op threads (0 = every core)");
+  app.add_flag("--explain", options.explain,
+               "show the concepts the student predicts at every token (checkpoints with a concept head)");
+  app.add_option("--concepts", concepts_file, "latents.json of cocomix-sae explain: label --explain's concepts")
+      ->check(CLI::ExistingFile);
+  app.add_option("--steer", steer_items,
+                 "ID=FACTOR: scale the student's predicted concept ID by FACTOR before compression "
+                 "(repeatable; a concept the TopK dropped enters at FACTOR x the smallest kept logit)");
+  auto* sae_option = app.add_option("--sae", sae_dir, "SAE directory of this model (a teacher) for --steer-sae");
+  auto* steer_sae_option = app.add_option(
+      "--steer-sae", steer_sae_items,
+      "ID=FACTOR: steer SAE latent ID in the residual after the SAE's layer (repeatable; needs --sae)");
+  steer_sae_option->needs(sae_option);
+  sae_option->needs(steer_sae_option);
 
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
@@ -152,18 +232,49 @@ int main(int argc, char** argv) {
     options.sampling.validate();
     options.use_cache = !no_cache;
 
+    if (!concepts_file.empty() && !options.explain) throw cocomix::UsageError("--concepts: needs --explain");
+    options.steering.concepts = parse_steering(steer_items, "--steer");
+    const auto sae_latents = parse_steering(steer_sae_items, "--steer-sae");
+
     auto loaded = cocomix::load_model(checkpoint);
+    const auto& model_config = loaded.config.model;
+    const auto& head = loaded.model->concept_head();
+    for (const auto& [flag, used] : {std::pair{"--explain", options.explain}, {"--steer", !steer_items.empty()}})
+      if (used && !head)
+        throw cocomix::UsageError(std::string(flag) + ": " + loaded.checkpoint_dir + " is a " +
+                                  loaded.model->spec().name + " checkpoint, without a concept head");
+    std::vector<cocomix::LatentDescription> descriptions;
+    if (!concepts_file.empty())
+      descriptions = cocomix::read_latent_descriptions(concepts_file, head->predictor->weight.size(1));
+    if (!sae_dir.empty()) {
+      if (!steer_items.empty()) throw cocomix::UsageError("--steer-sae: steers a teacher; do not combine with --steer");
+      auto sae = cocomix::load_sae(sae_dir);
+      cocomix::check_sae_fits(*sae, sae_dir, *loaded.model,
+                              cocomix::sha256_file_hex(cocomix::teacher_weights_file(loaded.checkpoint_dir)));
+      options.steering = cocomix::sae_steering(sae, sae_latents, "--steer-sae");
+    }
+
+    // Every prompt is read and checked before anything is generated or written.
     std::vector<std::vector<int64_t>> prompts_ids;
     std::optional<TextCodec> codec;
+    std::vector<Prompt> prompts;
     if (ids_option->count() > 0) {
       prompts_ids.push_back(parse_ids(prompt_ids));
+      prompts.push_back({prompt_ids, "--prompt-ids"});
     } else {
       codec.emplace(loaded, tokenizer_dir);
-      for (const auto& text :
-           prompt_option->count() > 0 ? std::vector<std::string>{prompt} : read_prompts(prompts_file))
-        prompts_ids.push_back(codec->encode(text));
+      prompts = prompt_option->count() > 0 ? std::vector<Prompt>{{prompt, "--prompt"}} : read_prompts(prompts_file);
+      for (const auto& entry : prompts) prompts_ids.push_back(codec->encode(entry.text));
     }
-    options.end_of_text = end_of_text_of(loaded.config.model.vocab_size);
+    for (size_t i = 0; i < prompts_ids.size(); ++i) {
+      const auto size = static_cast<int64_t>(prompts_ids[i].size());
+      if (size == 0) throw cocomix::UsageError(prompts[i].source + ": the prompt has no tokens");
+      if (size > model_config.n_positions)
+        throw cocomix::UsageError(prompts[i].source + ": the prompt has " + std::to_string(size) +
+                                  " tokens, more than the model's context of " +
+                                  std::to_string(model_config.n_positions));
+    }
+    options.end_of_text = end_of_text_of(model_config.vocab_size);
 
     json results = json::array();
     for (size_t i = 0; i < prompts_ids.size(); ++i) {
@@ -178,11 +289,17 @@ int main(int argc, char** argv) {
       } else {
         std::printf("%s\n", result["tokens"].dump().c_str());
       }
+      if (options.explain) {
+        print_concepts(generation.concepts, codec, descriptions);
+        result["concepts"] = concepts_json(generation.concepts, codec);
+      }
       results.push_back(result);
     }
-    const json document = {{"checkpoint", loaded.checkpoint_dir},
-                           {"mode", cocomix::name_of(loaded.config.concepts.mode)},
-                           {"results", results}};
+    json document = {{"checkpoint", loaded.checkpoint_dir},
+                     {"mode", cocomix::name_of(loaded.config.concepts.mode)},
+                     {"results", results}};
+    if (!steer_items.empty()) document["steer"] = steering_json(options.steering.concepts);
+    if (!sae_dir.empty()) document["steer_sae"] = {{"sae", sae_dir}, {"latents", steering_json(sae_latents)}};
     if (!json_out.empty()) cocomix::write_file_atomically(json_out, document.dump(2) + "\n");
     return cocomix::kExitOk;
   });

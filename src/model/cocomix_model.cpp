@@ -6,6 +6,7 @@
 #include "cocomix/model/gpt_weights.h"
 #include "cocomix/model/interleave.h"
 #include "cocomix/model/parameter_tensors.h"
+#include "cocomix/util/error.h"
 
 namespace cocomix {
 
@@ -27,23 +28,36 @@ CocomixModelImpl::CocomixModelImpl(const ModelConfig& model, const ConceptConfig
   if (spec_->pause_vector()) pause_ = register_module(kPauseModule, PauseVector(model.n_embd, model.init_std));
 }
 
-StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs, DecodeState* state) {
+StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs, DecodeState* state, const Steering& steering) {
+  if (!steering.concepts.empty() && !head_)
+    throw UsageError("concept steering: this " + std::string(spec_->name) + " model has no concept head");
+  if (steering.edit_residual && (steering.residual_layer < 1 || steering.residual_layer > gpt_->config().n_layer))
+    throw UsageError("residual steering: layer " + std::to_string(steering.residual_layer) + " is outside 1.." +
+                     std::to_string(gpt_->config().n_layer));
   StudentOutput out;
-  const auto h = lower(inputs, state);  // [B, T, d]
-  predict(h, out);
+  const auto h = lower(inputs, state, steering);  // [B, T, d]
+  predict(h, out, steering);
   out.mixed = insert(h, out);
-  out.slots = upper(out.mixed, state);
+  out.slots = upper(out.mixed, state, steering);
   if (state != nullptr) state->tokens += inputs.size(1);
   return out;
 }
 
-torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs, DecodeState* state) {
-  if (state == nullptr) return gpt_->run_blocks(gpt_->embed(inputs), 0, insert_layer_);
-  return gpt_->run_blocks(gpt_->embed(inputs, state->tokens), 0, insert_layer_, &state->cache);
+torch::Tensor CocomixModelImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end, DecodeState* state,
+                                           const Steering& steering) {
+  KVCache* cache = state != nullptr ? &state->cache : nullptr;
+  const int64_t edit_at = steering.residual_layer;  // after block edit_at (1-based) = before block index edit_at
+  if (!steering.edit_residual || edit_at <= begin || edit_at > end) return gpt_->run_blocks(h, begin, end, cache);
+  h = steering.edit_residual(gpt_->run_blocks(h, begin, edit_at, cache));
+  return gpt_->run_blocks(h, edit_at, end, cache);
 }
 
-void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out) {
-  if (head_) out.prediction = head_->forward(h);
+torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs, DecodeState* state, const Steering& steering) {
+  return run_blocks(gpt_->embed(inputs, state != nullptr ? state->tokens : 0), 0, insert_layer_, state, steering);
+}
+
+void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out, const Steering& steering) {
+  if (head_) out.prediction = head_->forward(h, steering.concepts);
   if (hidden_) {
     out.predicted_hidden = hidden_->predict(h);                       // [B, T, d_t]
     out.compressed_hidden = hidden_->compress(out.predicted_hidden);  // [B, T, d]
@@ -76,9 +90,8 @@ torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutp
   return h;
 }
 
-torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed, DecodeState* state) {
-  const auto top =
-      gpt_->run_blocks(mixed, insert_layer_, gpt_->config().n_layer, state != nullptr ? &state->cache : nullptr);
+torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed, DecodeState* state, const Steering& steering) {
+  const auto top = run_blocks(mixed, insert_layer_, gpt_->config().n_layer, state, steering);
   return spec_->interleaved() ? inserted_slots(top) : top;  // [B, T, d]
 }
 

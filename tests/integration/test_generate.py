@@ -2,7 +2,11 @@
 cocomix-convert equal transformers' generate on the same directory; text in and
 out through the byte tokenizer of a trained CoCoMix checkpoint, the same tokens
 with and without the KV cache, seeded sampling that repeats, the JSON output;
-bad input gets one line and exit 2."""
+--explain's concepts equal the concept head computed in Python from the
+checkpoint's tensors; --steer-sae's greedy ids equal a Python teacher with the
+SAE edit in its residual stream; student steering that cannot change ẑ leaves
+the text as it is and a strong one changes it; bad input gets one line and exit
+2 and writes nothing."""
 import json
 import os
 import unittest
@@ -11,6 +15,7 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from cocomix_testlib import SHARED_DATA, app, make_corpus, run, temp_dir, train_teacher, write_config, write_sae
+from cocomix_tools.model import GPT2, ConceptHead, Sae, sae_decode
 
 TOKENIZER = os.path.join(SHARED_DATA, "gpt2_tokenizer")
 
@@ -37,8 +42,8 @@ class GenerateTest(unittest.TestCase):
         run([app("cocomix-convert"), "import", "--hf", cls.hf_dir, "--out", cls.imported])
         # A CoCoMix student on the byte-level synthetic corpus (vocabulary 257).
         train, val = make_corpus(os.path.join(cls.root, "data"), documents=60)
-        teacher = train_teacher(cls.root, train, val, train={"max_steps": 4, "checkpoint_every": 0})
-        sae = write_sae(os.path.join(cls.root, "sae"), d=64, layer=1)
+        cls.teacher = teacher = train_teacher(cls.root, train, val, train={"max_steps": 4, "checkpoint_every": 0})
+        cls.sae = sae = write_sae(os.path.join(cls.root, "sae"), d=64, layer=1)
         concept = {"mode": "cocomix", "teacher_path": teacher, "sae_path": sae, "n_concepts": 96,
                    "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}
         config_path = write_config(os.path.join(cls.root, "cocomix.json"), train, val, concept=concept,
@@ -94,14 +99,116 @@ class GenerateTest(unittest.TestCase):
             (["--prompts", empty], "no prompts"),
             (["--prompt", "x", "--temperature", "1", "--top-p", "1.5"], "--top-p"),
             (["--prompt-ids", "1,x"], "--prompt-ids"),
-            (["--prompt-ids", ",".join(["1"] * 65)], "n_positions"),
+            (["--prompt-ids", ",".join(["1"] * 65)], "--prompt-ids: the prompt has 65 tokens, more than the "
+                                                     "model's context of 64"),
+            (["--prompt", "x", "--steer", "96=2"], "--steer: concept 96 is outside [0, 96)"),
+            (["--prompt", "x", "--steer", "3=250"], "--steer: factor 250"),
+            (["--prompt", "x", "--steer", "3"], "--steer: \"3\" is not ID=FACTOR"),
+            (["--prompt", "x", "--steer", "3=1", "--steer", "3=2"], "--steer: concept 3 is given twice"),
+            (["--prompt", "x", "--concepts", empty], "--concepts: needs --explain"),
+            (["--prompt", "x", "--explain", "--concepts", empty], empty + ": not JSON"),
+            (["--prompt", "x", "--steer-sae", "1=2"], "--steer-sae"),
         ]
-        for args, message in cases:
-            result = generate("--checkpoint", self.student, *args, check=False)
-            self.assertEqual(result.returncode, 2, (args, result.stderr))
-            lines = result.stderr.strip().splitlines()
-            self.assertEqual(len(lines), 1, result.stderr)
-            self.assertIn(message, lines[0])
+        wrong_width = write_sae(os.path.join(self.root, "sae32"), d=32, layer=1)
+        teacher_cases = [
+            (["--prompt", "x", "--steer", "1=2"], "--steer: "),
+            (["--prompt", "x", "--explain"], "--explain: "),
+            (["--prompt", "x", "--sae", wrong_width, "--steer-sae", "1=2"],
+             f"--sae: {wrong_width}/sae.json: d 32 differs from the model's n_embd 64"),
+            (["--prompt", "x", "--sae", self.sae, "--steer-sae", "96=2"], "--steer-sae: concept 96 is outside"),
+        ]
+        out = os.path.join(self.root, "never_written.json")
+        for checkpoint, checkpoint_cases in ((self.student, cases), (self.teacher, teacher_cases)):
+            for args, message in checkpoint_cases:
+                result = generate("--checkpoint", checkpoint, *args, "--json", out, check=False)
+                self.assertEqual(result.returncode, 2, (args, result.stderr))
+                lines = result.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, result.stderr)
+                self.assertIn(message, lines[0])
+                self.assertFalse(os.path.exists(out), args)
+                self.assertEqual(result.stdout, "", args)
+
+    def test_explain_gives_the_concept_heads_top_k_at_every_token_read(self):
+        out = os.path.join(self.root, "explained.json")
+        result = generate("--checkpoint", self.student, "--prompt", "the cat sat", "--max-new-tokens", "12",
+                          "--explain", "--json", out)
+        self.assertIn("predicted concepts (id:logit)", result.stdout)
+        generation = generated(out)["results"][0]
+        read = generation["prompt_ids"] + generation["tokens"][:-1]
+        rows = generation["concepts"]
+        self.assertEqual([row["token_id"] for row in rows], read)
+        self.assertEqual([row["position"] for row in rows], list(range(len(read))))
+        # The head reads the residual entering block L_s, which no concept vector has reached yet.
+        student = GPT2(self.student)
+        head = ConceptHead(student)
+        with torch.no_grad():
+            h = student.hidden_after(torch.tensor([read]), head.insert_layer)[0]
+            values, ids = head.logits(h).topk(head.k_pred, dim=-1)
+        self.assertEqual([row["ids"] for row in rows], ids.tolist())
+        self.assertLess(max(abs(a - b) for row, expected in zip(rows, values.tolist())
+                            for a, b in zip(row["values"], expected)), 1e-4)
+
+    def test_student_steering(self):
+        plain, unchanged, steered = (os.path.join(self.root, f"{name}.json") for name in ("plain", "zero", "steer"))
+        # Sampled, so that any change of the next-token distribution shows in the text.
+        prompt = ["--checkpoint", self.student, "--prompt", "the dog", "--max-new-tokens", "24", "--explain",
+                  "--temperature", "1", "--seed", "3"]
+        generate(*prompt, "--json", plain)
+        rows = generated(plain)["results"][0]["concepts"]
+        kept = [i for row in rows for i in row["ids"]]
+        never_kept = min(set(range(96)) - set(kept))
+        most_kept = max(set(kept), key=kept.count)
+        # Factor 0 on a concept TopK never kept adds 0 x its row of W_comp: the same text.
+        generate(*prompt, "--steer", f"{never_kept}=0", "--json", unchanged)
+        # A strong push on the concept predicted most often changes it.
+        generate(*prompt, "--steer", f"{most_kept}=-10", "--steer", f"{never_kept}=10", "--json", steered)
+        a, b, c = generated(plain), generated(unchanged), generated(steered)
+        self.assertEqual(a["results"][0]["tokens"], b["results"][0]["tokens"])
+        self.assertNotEqual(a["results"][0]["tokens"], c["results"][0]["tokens"])
+        self.assertEqual(c["steer"], [{"id": most_kept, "factor": -10.0}, {"id": never_kept, "factor": 10.0}])
+        # The reported concepts are the prediction before steering: the prompt's rows are unchanged.
+        prompt_rows = len(a["results"][0]["prompt_ids"])
+        self.assertEqual(a["results"][0]["concepts"][:prompt_rows], c["results"][0]["concepts"][:prompt_rows])
+
+    def test_sae_steering_of_the_teacher_equals_a_python_residual_edit(self):
+        out = os.path.join(self.root, "sae_steered.json")
+        sae = Sae(self.sae)
+        teacher = GPT2(self.teacher)
+        prompt = list(b"the cat")
+        with torch.no_grad():
+            h = teacher.hidden_after(torch.tensor([prompt]), sae.layer)[0]
+            z, kept, _, _, _ = sae.encode(h)
+        steer = {int(kept[0, 0]): 8.0, int(z.sum(0).argmin()): -3.0}  # one kept latent, one never kept
+        self.assertFalse((kept == list(steer)[1]).any())
+        generate("--checkpoint", self.teacher, "--prompt-ids", ",".join(map(str, prompt)), "--max-new-tokens", "10",
+                 "--sae", self.sae, *[f"--steer-sae={i}={f}" for i, f in steer.items()], "--json", out)
+        result = generated(out)
+
+        def edit(h):  # h [T, d]: the rule of model/concept_steering.h, then h + (ĥ' - ĥ)
+            z, kept, _, _, sigma = sae.encode(h)
+            edge = z.gather(-1, kept).min(-1).values  # the smallest kept value (ReLU'd)
+            steered = z.clone()
+            for i, factor in steer.items():
+                is_kept = (kept == i).any(-1)
+                steered[:, i] = torch.where(is_kept, z[:, i] * factor, edge * factor)
+            return h + (sae_decode(steered, sae.t) - sae_decode(z, sae.t)) * sigma
+
+        tokens = list(prompt)
+        with torch.no_grad():
+            for _ in range(10):
+                h = teacher.hidden_after(torch.tensor([tokens]), sae.layer)
+                h = edit(h[0]).unsqueeze(0)
+                for i in range(sae.layer, teacher.sizes["n_layer"]):
+                    h = teacher.block(h, i)
+                logits = teacher._ln(h, "transformer.ln_f") @ teacher.t("transformer.wte.weight").T
+                tokens.append(int(logits[0, -1].argmax()))
+                if tokens[-1] == 256:
+                    break
+        self.assertEqual(result["results"][0]["tokens"], tokens[len(prompt):])
+        self.assertEqual(result["steer_sae"]["latents"], [{"id": i, "factor": f} for i, f in steer.items()])
+        plain = generate("--checkpoint", self.teacher, "--prompt-ids", ",".join(map(str, prompt)),
+                         "--max-new-tokens", "10").stdout
+        self.assertNotEqual(plain.strip(), json.dumps(tokens[len(prompt):]).replace(" ", ""))
 
 
 if __name__ == "__main__":

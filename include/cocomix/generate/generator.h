@@ -19,6 +19,8 @@ struct GenerationOptions {
   uint64_t seed = 0;         ///< seeds the draws (unused when greedy)
   int64_t end_of_text = -1;  ///< stop after generating this id; < 0 = never
   bool use_cache = true;     ///< false: recompute the whole sequence per token
+  Steering steering;         ///< edits of every forward pass (none by default)
+  bool explain = false;      ///< record the predicted concepts at every token read (needs a concept head)
 };
 
 /// Why a generation ended.
@@ -29,14 +31,26 @@ enum class StopReason {
 };
 const char* name_of(StopReason reason);
 
+/// The concepts the student's head kept at one token: ẑ's k_pred nonzero entries
+/// in descending order, before steering.
+struct PredictedConcepts {
+  int64_t token = 0;            ///< the token whose hidden state predicted them
+  std::vector<int64_t> ids;     ///< [k_pred]
+  std::vector<double> values;   ///< [k_pred] their logits
+};
+
 struct Generation {
   std::vector<int64_t> tokens;  ///< the generated ids (not the prompt)
   StopReason stop = StopReason::kMaxNewTokens;
+  /// With explain: one entry per token the model read, the prompt's then the
+  /// generated ones but the last (which no forward pass reads).
+  std::vector<PredictedConcepts> concepts;
 };
 
 /// Generates from `prompt` (ids < vocab_size, at least one, at most
 /// n_positions) with `model` in eval mode, without autograd. Throws UsageError
-/// for an empty or too long prompt or bad options.
+/// for an empty or too long prompt, bad options, or explain or concept steering
+/// of a model without a concept head.
 Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options);
 
 }  // namespace cocomix

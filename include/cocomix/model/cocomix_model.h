@@ -3,9 +3,9 @@
 // pause vector, and what it inserts at block L_s. NTP is this model with
 // nothing beside the GPT.
 //
-// forward runs in four stages, each a public method so that concept steering
-// can step in between them; with a DecodeState the same stages decode
-// incrementally, each block attending to its cached positions:
+// forward runs in four stages, each a public method; with a DecodeState the
+// same stages decode incrementally, each block attending to its cached
+// positions, and with a Steering they edit what they compute:
 //   lower(inputs)         embeddings and blocks [0, L_s)                -> h [B, T, d]
 //   predict(h)            the concept head / hidden predictor at L_s    -> StudentOutput parts
 //   insert(h, out)        interleave (2T), add, or nothing              -> the sequence entering L_s
@@ -21,11 +21,13 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "cocomix/config/config.h"
 #include "cocomix/io/safetensors.h"
 #include "cocomix/model/concept_head.h"
+#include "cocomix/model/concept_steering.h"
 #include "cocomix/model/gpt.h"
 #include "cocomix/model/hidden_predictor.h"
 
@@ -48,6 +50,17 @@ struct DecodeState {
   int64_t tokens = 0;
 };
 
+/// Edits of a forward pass for generation-time steering; the default edits nothing.
+struct Steering {
+  /// The concept head's ẑ before compression (concept_steering.h); needs a concept head.
+  ConceptSteering concepts;
+  /// When set, replaces the residual stream after block `residual_layer`
+  /// (1..n_layer, counted from 1 as an SAE's layer) with its result, on every
+  /// slot of the sequence ([B, S, d] -> [B, S, d]).
+  std::function<torch::Tensor(const torch::Tensor&)> edit_residual;
+  int64_t residual_layer = 0;
+};
+
 /// What a student forward produces.
 struct StudentOutput {
   torch::Tensor mixed;              ///< the sequence entering block L_s: [B, 2T, d] interleaved, else [B, T, d]
@@ -68,15 +81,17 @@ class CocomixModelImpl : public torch::nn::Module {
   /// T tokens after the state.tokens already decoded: every block attends to
   /// its cached positions too and appends its own, and the state advances by T
   /// (n_positions bounds state.tokens + T: RuntimeError past it).
-  StudentOutput forward(const torch::Tensor& inputs, DecodeState* state = nullptr);
+  /// `steering` is checked: UsageError for concept steering without a concept head
+  /// or a residual layer outside 1..n_layer.
+  StudentOutput forward(const torch::Tensor& inputs, DecodeState* state = nullptr, const Steering& steering = {});
   /// Embeddings and blocks [0, L_s): [B, T] -> h [B, T, d] (`state` as forward's, not advanced).
-  torch::Tensor lower(const torch::Tensor& inputs, DecodeState* state = nullptr);
+  torch::Tensor lower(const torch::Tensor& inputs, DecodeState* state = nullptr, const Steering& steering = {});
   /// The concept prediction or ĥ and its compression from h [B, T, d], into `out`.
-  void predict(const torch::Tensor& h, StudentOutput& out);
+  void predict(const torch::Tensor& h, StudentOutput& out, const Steering& steering = {});
   /// The sequence entering block L_s: h with out's vector interleaved or added, or h itself.
   torch::Tensor insert(const torch::Tensor& h, const StudentOutput& out);
   /// Blocks [L_s, n_layer) on the mixed sequence, then the slots that predict the next token [B, T, d].
-  torch::Tensor upper(const torch::Tensor& mixed, DecodeState* state = nullptr);
+  torch::Tensor upper(const torch::Tensor& mixed, DecodeState* state = nullptr, const Steering& steering = {});
 
   /// ln_f of the slots [B, T, d]: what the LM head reads (eval scorers).
   torch::Tensor final_hidden(const torch::Tensor& inputs);
@@ -104,6 +119,9 @@ class CocomixModelImpl : public torch::nn::Module {
   PauseVector& pause_vector() { return pause_; }           ///< null without one
 
  private:
+  /// Blocks [begin, end), with steering's residual edit where it falls inside them.
+  torch::Tensor run_blocks(torch::Tensor h, int64_t begin, int64_t end, DecodeState* state, const Steering& steering);
+
   const ModeSpec* spec_;
   int64_t insert_layer_;  ///< L_s; 0 for a plain GPT
   GPT gpt_;

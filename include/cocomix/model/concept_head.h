@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "cocomix/model/concept_steering.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
@@ -16,7 +17,8 @@ namespace cocomix {
 struct ConceptPrediction {
   torch::Tensor logits;       ///< [B, T, C] predicted concept logits (the concept loss reads these)
   torch::Tensor concepts;     ///< [B, T, d] c, to interleave after each token
-  torch::Tensor top_indices;  ///< [B, T, k_pred] int64, the kept concepts (for inspection and steering)
+  torch::Tensor top_indices;  ///< [B, T, k_pred] int64, the kept concepts in descending order of logit
+  torch::Tensor top_values;   ///< [B, T, k_pred] their logits: ẑ's nonzero entries before any steering
 };
 
 class ConceptHeadImpl : public torch::nn::Module {
@@ -28,7 +30,9 @@ class ConceptHeadImpl : public torch::nn::Module {
   /// logits = x @ W_pred + b_pred; z_hat = TopK_k_pred(logits) (values, no ReLU);
   /// c = (z_hat @ W_comp + b_comp + pre_bias) * sigma + mu. The compression reads
   /// only the k_pred kept rows of W_comp (an embedding-bag sum), not all C.
-  ConceptPrediction forward(const torch::Tensor& h);
+  /// `steering` changes ẑ before the compression (concept_steering.h), not the
+  /// logits or the kept concepts reported.
+  ConceptPrediction forward(const torch::Tensor& h, const ConceptSteering& steering = {});
 
   int64_t k_pred() const { return k_pred_; }
 
