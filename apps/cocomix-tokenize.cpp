@@ -170,6 +170,8 @@ int tokenize_documents(const Options& options, const CorpusEncoder& encoder) {
   train.finish();
   val.finish();
   write_file_atomically((dir / "documents.jsonl").string(), jsonl);
+  if (options.synthetic)
+    write_file_atomically((dir / "vocabulary.json").string(), synthetic_vocabulary().dump(2) + "\n");
 
   json manifest = {{"tokenizer", encoder.name},
                    {"vocab_size", encoder.vocab_size},

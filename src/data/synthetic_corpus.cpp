@@ -348,6 +348,16 @@ class DocumentWriter {
 
 }  // namespace
 
+nlohmann::json synthetic_vocabulary() {
+  nlohmann::json vocabulary = {{"topics", nlohmann::json::object()}};
+  for (const Topic& topic : topics())
+    vocabulary["topics"][topic.name] = {
+        {"nouns", topic.nouns}, {"verbs", topic.verbs}, {"places", topic.places}, {"tools", topic.tools}};
+  vocabulary["registers"] = {{"formal", {{"connectives", kFormalConnectives}}},
+                             {"casual", {{"connectives", kCasualConnectives}}}};
+  return vocabulary;
+}
+
 SyntheticDocument generate_synthetic_document(uint64_t seed, int64_t index) {
   Draw draw(stream_seed(seed, static_cast<uint64_t>(index)));
   const Topic& topic = draw.pick(topics());

@@ -153,3 +153,38 @@ TEST(SyntheticCorpus, TopicRegisterAndSentimentShapeTheWords) {
 
 }  // namespace
 }  // namespace cocomix
+
+namespace cocomix {
+namespace {
+
+// The published word lists are the generator's: the test's own copy of the
+// nouns matches them, and in every document the nouns, places and tools that
+// occur are those of its topic and no other's.
+TEST(SyntheticCorpus, VocabularyListsAreTheWordsTheDocumentsUse) {
+  const json vocabulary = synthetic_vocabulary();
+  ASSERT_EQ(vocabulary["topics"].size(), kTopicNouns.size());
+  for (const auto& [topic, nouns] : kTopicNouns)
+    EXPECT_EQ(vocabulary["topics"][topic]["nouns"].get<std::set<std::string>>(), nouns) << topic;
+  EXPECT_EQ(vocabulary["registers"]["formal"]["connectives"][1], "Moreover, ");
+  EXPECT_EQ(vocabulary["registers"]["casual"]["connectives"][0], "Also, ");
+  for (int index = 0; index < 100; ++index) {
+    const auto document = generate_synthetic_document(7, index);
+    const auto words = words_of(document.text);
+    const std::set<std::string> present(words.begin(), words.end());
+    const std::string text = lower(document.text);
+    const std::string own = document.hidden["topic"];
+    for (const auto& [topic, lists] : vocabulary["topics"].items()) {
+      int found = 0;
+      for (const char* kind : {"nouns", "tools"})
+        for (const auto& word : lists[kind]) found += present.count(word.get<std::string>());
+      for (const auto& place : lists["places"]) found += text.find(place.get<std::string>()) != std::string::npos;
+      if (topic == own)
+        EXPECT_GT(found, 0) << "document " << index;
+      else
+        EXPECT_EQ(found, 0) << "document " << index << " (" << own << ") uses " << topic << "'s words";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cocomix

@@ -29,4 +29,10 @@ struct SyntheticDocument {
 /// has no contractions, casual text has some.
 SyntheticDocument generate_synthetic_document(uint64_t seed, int64_t index);
 
+/// The generator's word lists, for measuring what a model writes (the
+/// steering experiment): {"topics": {NAME: {"nouns", "verbs", "places",
+/// "tools"}}, "registers": {"formal" | "casual": {"connectives"}}}. Nouns,
+/// places and tools belong to one topic each; verbs may be shared.
+nlohmann::json synthetic_vocabulary();
+
 }  // namespace cocomix
