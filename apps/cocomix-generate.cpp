@@ -3,7 +3,7 @@
 // steered. Argument parsing and text in/out only; generate/generator.h does the work.
 //   cocomix-generate --checkpoint DIR (--prompt TEXT | --prompts FILE.jsonl | --prompt-ids 1,2,3)
 //                    [--max-new-tokens N] [--greedy | --temperature T --top-k K --top-p P]
-//                    [--seed S] [--tokenizer DIR] [--no-cache] [--json OUT] [--threads N]
+//                    [--seed S] [--tokenizer DIR] [--no-cache] [--json OUT] [--threads N] [--batch-size N]
 //                    [--explain [--concepts LATENTS.json]] [--steer ID=FACTOR]...
 //                    [--sae DIR --steer-sae ID=FACTOR...]
 #include <torch/torch.h>
@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
   cocomix::GenerationOptions options;
   bool greedy = false, no_cache = false;
   double temperature = 1.0, top_p = 1.0;
-  int64_t top_k = 0, threads = 0;
+  int64_t top_k = 0, threads = 0, batch_size = 16;
   app.add_option("--checkpoint", checkpoint, "checkpoint or run directory (its newest complete checkpoint)")
       ->required();
   auto* prompt_option = app.add_option("--prompt", prompt, "the prompt text");
@@ -206,6 +207,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cache", no_cache, "recompute the whole sequence for every token (the cache's reference)");
   app.add_option("--json", json_out, "also write the results as JSON to this file");
   app.add_option("--threads", threads, "intra-op threads (0 = every core)");
+  app.add_option("--batch-size", batch_size,
+                 "prompts decoded together, left-padded (default 16; each prompt's tokens are those it gets alone)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--explain", options.explain,
                "show the concepts the student predicts at every token (checkpoints with a concept head)");
   app.add_option("--concepts", concepts_file, "latents.json of cocomix-sae explain: label --explain's concepts")
@@ -277,8 +281,16 @@ int main(int argc, char** argv) {
     options.end_of_text = end_of_text_of(model_config.vocab_size);
 
     json results = json::array();
+    std::vector<cocomix::Generation> generations;
+    for (size_t first = 0; first < prompts_ids.size(); first += static_cast<size_t>(batch_size)) {
+      const auto end = prompts_ids.begin() + static_cast<std::ptrdiff_t>(
+                                                 std::min(prompts_ids.size(), first + static_cast<size_t>(batch_size)));
+      auto batch = cocomix::generate_batch(
+          loaded.model, {prompts_ids.begin() + static_cast<std::ptrdiff_t>(first), end}, options);
+      std::move(batch.begin(), batch.end(), std::back_inserter(generations));
+    }
     for (size_t i = 0; i < prompts_ids.size(); ++i) {
-      const auto generation = cocomix::generate(loaded.model, prompts_ids[i], options);
+      const auto& generation = generations[i];
       json result = {
           {"prompt_ids", prompts_ids[i]}, {"tokens", generation.tokens}, {"stop", cocomix::name_of(generation.stop)}};
       if (codec) {

@@ -1,8 +1,11 @@
-// generate: prefill, then one token per step with or without the caches.
+// generate: prefill, then one token per prompt and step, batched with the
+// caches or one prompt at a time without them.
 #include "cocomix/generate/generator.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
+
+#include <algorithm>
 
 #include "cocomix/util/error.h"
 
@@ -22,35 +25,144 @@ const char* name_of(StopReason reason) {
 
 namespace {
 
-/// Appends the kept concepts of the last fresh.size() positions of `prediction` (batch 1).
-void record_concepts(const ConceptPrediction& prediction, const std::vector<int64_t>& fresh,
+/// One prompt's generation in progress.
+class Row {
+ public:
+  Row(const std::vector<int64_t>& prompt, uint64_t seed)
+      : sequence_(prompt), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
+
+  bool done() const { return done_; }
+  const std::vector<int64_t>& sequence() const { return sequence_; }
+  Generation& result() { return out_; }
+
+  /// Stops before a step when the model cannot read the whole sequence: it reads
+  /// at most n_positions tokens, and the token after a full context is still predicted.
+  void check_context(int64_t n_positions) {
+    if (!done_ && static_cast<int64_t>(sequence_.size()) > n_positions) finish(StopReason::kContext);
+  }
+
+  /// The next token from `logits` [V] (CPU); stops at end-of-text or max_new_tokens.
+  void take(const torch::Tensor& logits, const GenerationOptions& options) {
+    const int64_t token = next_token(logits, options.sampling, generator_);
+    out_.tokens.push_back(token);
+    sequence_.push_back(token);
+    if (token == options.end_of_text)
+      finish(StopReason::kEndOfText);
+    else if (static_cast<int64_t>(out_.tokens.size()) == options.max_new_tokens)
+      finish(StopReason::kMaxNewTokens);
+  }
+
+  void finish(StopReason reason) {
+    out_.stop = reason;
+    done_ = true;
+  }
+
+ private:
+  std::vector<int64_t> sequence_;
+  at::Generator generator_;
+  Generation out_;
+  bool done_ = false;
+};
+
+/// Appends row `b`'s kept concepts at the last tokens.size() columns of `prediction`.
+void record_concepts(const ConceptPrediction& prediction, int64_t b, const std::vector<int64_t>& tokens,
                      std::vector<PredictedConcepts>& out) {
-  const int64_t n = static_cast<int64_t>(fresh.size());
-  const auto ids = prediction.top_indices[0].slice(0, -n).to(torch::kCPU).contiguous();                   // [n, k]
-  const auto values = prediction.top_values[0].slice(0, -n).to(torch::kCPU, torch::kDouble).contiguous();  // [n, k]
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  const auto ids = prediction.top_indices[b].slice(0, -n).to(torch::kCPU).contiguous();                   // [n, k]
+  const auto values = prediction.top_values[b].slice(0, -n).to(torch::kCPU, torch::kDouble).contiguous();  // [n, k]
   const int64_t k = ids.size(1);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t* id = ids[i].data_ptr<int64_t>();
     const double* value = values[i].data_ptr<double>();
-    out.push_back({fresh[static_cast<size_t>(i)], {id, id + k}, {value, value + k}});
+    out.push_back({tokens[static_cast<size_t>(i)], {id, id + k}, {value, value + k}});
+  }
+}
+
+/// Next-token logits [B, V] (CPU) from the slots after the last block [B, T, d].
+torch::Tensor last_logits(CocomixModel& model, const torch::Tensor& slots) {
+  const auto last = model->gpt()->final_norm(slots.select(1, -1));  // [B, d]
+  return torch::linear(last, model->unembedding()).to(torch::kCPU);   // [B, V]
+}
+
+/// Without the cache: every step runs each unfinished row's whole sequence.
+void generate_recomputing(CocomixModel& model, std::vector<Row>& rows, const GenerationOptions& options) {
+  const auto device = model->unembedding().device();
+  const int64_t n_positions = model->gpt()->config().n_positions;
+  for (auto& row : rows) {
+    for (int64_t fresh = static_cast<int64_t>(row.sequence().size()); !row.done(); fresh = 1) {
+      row.check_context(n_positions);
+      if (row.done()) break;
+      const auto& sequence = row.sequence();
+      const auto out =
+          model->forward(torch::tensor(sequence, torch::kLong).unsqueeze(0).to(device), nullptr, options.steering);
+      if (options.explain)
+        record_concepts(out.prediction, 0, {sequence.end() - fresh, sequence.end()}, row.result().concepts);
+      row.take(last_logits(model, out.slots)[0], options);
+    }
+  }
+}
+
+/// With the cache: the rows left-padded into one batch, then one column per step;
+/// a finished row is fed its last token again and its outputs are ignored.
+void generate_cached(CocomixModel& model, std::vector<Row>& rows, const GenerationOptions& options) {
+  const auto device = model->unembedding().device();
+  const int64_t n_positions = model->gpt()->config().n_positions;
+  const int64_t B = static_cast<int64_t>(rows.size());
+  size_t longest = 0;
+  for (const auto& row : rows) longest = std::max(longest, row.sequence().size());
+  auto columns = torch::zeros({B, static_cast<int64_t>(longest)}, torch::kLong);  // padding id 0, never read
+  auto padding = torch::zeros({B}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& prompt = rows[static_cast<size_t>(b)].sequence();
+    const int64_t pad = static_cast<int64_t>(longest - prompt.size());
+    padding[b] = pad;
+    columns[b].slice(0, pad).copy_(torch::tensor(prompt, torch::kLong));
+  }
+  // A batch without padding decodes as a single prompt does, on the mask-free path.
+  DecodeState state = model->begin_decoding(padding.any().item<bool>() ? padding.to(device) : torch::Tensor());
+  std::vector<int64_t> fresh_sizes(rows.size());
+  for (size_t b = 0; b < rows.size(); ++b) fresh_sizes[b] = static_cast<int64_t>(rows[b].sequence().size());
+  for (;;) {
+    for (auto& row : rows) row.check_context(n_positions);
+    if (std::all_of(rows.begin(), rows.end(), [](const Row& row) { return row.done(); })) return;
+    const auto out = model->forward(columns.to(device), &state, options.steering);
+    const auto logits = last_logits(model, out.slots);  // [B, V]
+    for (int64_t b = 0; b < B; ++b) {
+      auto& row = rows[static_cast<size_t>(b)];
+      if (row.done()) continue;
+      const auto& sequence = row.sequence();
+      if (options.explain)
+        record_concepts(out.prediction, b, {sequence.end() - fresh_sizes[static_cast<size_t>(b)], sequence.end()},
+                        row.result().concepts);
+      row.take(logits[b], options);
+      fresh_sizes[static_cast<size_t>(b)] = 1;
+    }
+    columns = torch::empty({B, 1}, torch::kLong);
+    for (int64_t b = 0; b < B; ++b) columns[b][0] = rows[static_cast<size_t>(b)].sequence().back();
   }
 }
 
 }  // namespace
 
-Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options) {
+std::vector<Generation> generate_batch(CocomixModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                       const GenerationOptions& options) {
   const auto& config = model->gpt()->config();
-  if (prompt.empty()) throw UsageError("generate: the prompt has no tokens");
-  if (static_cast<int64_t>(prompt.size()) > config.n_positions)
-    throw UsageError("generate: the prompt has " + std::to_string(prompt.size()) +
-                     " tokens, more than the model's n_positions " + std::to_string(config.n_positions));
+  if (prompts.empty()) throw UsageError("generate: no prompts");
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto& prompt = prompts[i];
+    const std::string which = prompts.size() == 1 ? "the prompt" : "prompt " + std::to_string(i + 1);
+    if (prompt.empty()) throw UsageError("generate: " + which + " has no tokens");
+    if (static_cast<int64_t>(prompt.size()) > config.n_positions)
+      throw UsageError("generate: " + which + " has " + std::to_string(prompt.size()) +
+                       " tokens, more than the model's n_positions " + std::to_string(config.n_positions));
+    for (const int64_t id : prompt)
+      if (id < 0 || id >= config.vocab_size)
+        throw UsageError("generate: " + which + ": token " + std::to_string(id) +
+                         " is outside the model's vocabulary [0, " + std::to_string(config.vocab_size) + ")");
+  }
   if (options.max_new_tokens < 0)
     throw UsageError("--max-new-tokens: must be >= 0, got " + std::to_string(options.max_new_tokens));
   options.sampling.validate();
-  for (const int64_t id : prompt)
-    if (id < 0 || id >= config.vocab_size)
-      throw UsageError("generate: prompt token " + std::to_string(id) + " is outside the model's vocabulary [0, " +
-                       std::to_string(config.vocab_size) + ")");
   if (options.explain && !model->concept_head())
     throw UsageError("--explain: this " + std::string(model->spec().name) + " model has no concept head");
   if (!options.steering.concepts.empty()) {
@@ -61,41 +173,22 @@ Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, con
 
   torch::NoGradGuard no_grad;
   model->eval();
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
-  const auto device = model->unembedding().device();
-  const auto to_tensor = [&](const std::vector<int64_t>& ids) {
-    return torch::tensor(ids, torch::kLong).unsqueeze(0).to(device);  // [1, S]
-  };
-  Generation out;
-  // Logits [V] of the next token after `sequence`, the newest of which are `fresh`.
-  DecodeState state = model->begin_decoding();
-  std::vector<int64_t> sequence = prompt;
-  const auto next_logits = [&](const std::vector<int64_t>& fresh) {
-    const auto result = options.use_cache ? model->forward(to_tensor(fresh), &state, options.steering)
-                                          : model->forward(to_tensor(sequence), nullptr, options.steering);
-    if (options.explain) record_concepts(result.prediction, fresh, out.concepts);
-    const auto last = model->gpt()->final_norm(result.slots.select(1, -1));  // [1, d]
-    return torch::linear(last, model->unembedding())[0].to(torch::kCPU);     // [V]
-  };
-
-  std::vector<int64_t> fresh = prompt;
-  for (int64_t step = 0; step < options.max_new_tokens; ++step) {
-    // The model reads at most n_positions tokens; the token after a full context is still predicted.
-    if (static_cast<int64_t>(sequence.size()) > config.n_positions) {
-      out.stop = StopReason::kContext;
-      return out;
-    }
-    const int64_t token = next_token(next_logits(fresh), options.sampling, generator);
-    out.tokens.push_back(token);
-    sequence.push_back(token);
-    fresh = {token};
-    if (token == options.end_of_text) {
-      out.stop = StopReason::kEndOfText;
-      return out;
-    }
+  std::vector<Row> rows;
+  for (const auto& prompt : prompts) {
+    rows.emplace_back(prompt, options.seed);
+    if (options.max_new_tokens == 0) rows.back().finish(StopReason::kMaxNewTokens);
   }
-  out.stop = StopReason::kMaxNewTokens;
+  if (options.use_cache)
+    generate_cached(model, rows, options);
+  else
+    generate_recomputing(model, rows, options);
+  std::vector<Generation> out;
+  for (auto& row : rows) out.push_back(std::move(row.result()));
   return out;
+}
+
+Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options) {
+  return generate_batch(model, {prompt}, options).front();
 }
 
 }  // namespace cocomix

@@ -53,7 +53,12 @@ torch::Tensor CocomixModelImpl::run_blocks(torch::Tensor h, int64_t begin, int64
 }
 
 torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs, DecodeState* state, const Steering& steering) {
-  return run_blocks(gpt_->embed(inputs, state != nullptr ? state->tokens : 0), 0, insert_layer_, state, steering);
+  if (state == nullptr || !state->padding.defined())
+    return run_blocks(gpt_->embed(inputs, state != nullptr ? state->tokens : 0), 0, insert_layer_, state, steering);
+  const auto columns = torch::arange(state->tokens, state->tokens + inputs.size(1), inputs.options());  // [T]
+  const auto positions =
+      (columns.unsqueeze(0) - state->padding.unsqueeze(1)).clamp(0, gpt_->config().n_positions - 1);  // [B, T]
+  return run_blocks(gpt_->embed(inputs, positions), 0, insert_layer_, state, steering);
 }
 
 void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out, const Steering& steering) {
@@ -95,9 +100,14 @@ torch::Tensor CocomixModelImpl::upper(const torch::Tensor& mixed, DecodeState* s
   return spec_->interleaved() ? inserted_slots(top) : top;  // [B, T, d]
 }
 
-DecodeState CocomixModelImpl::begin_decoding() const {
+DecodeState CocomixModelImpl::begin_decoding(const torch::Tensor& padding) const {
   DecodeState state;
   state.cache.resize(static_cast<size_t>(gpt_->config().n_layer));
+  if (!padding.defined()) return state;
+  state.padding = padding;
+  for (int64_t layer = 0; layer < gpt_->config().n_layer; ++layer)  // two slots per token above an interleaving L_s
+    state.cache[static_cast<size_t>(layer)].leading_padding =
+        layer >= insert_layer_ && spec_->interleaved() ? padding * 2 : padding;
   return state;
 }
 

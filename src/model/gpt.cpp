@@ -84,7 +84,14 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, Attention
     cache->k = k;
     cache->v = v;
   }
-  if (seen == 0) {
+  if (cache != nullptr && cache->leading_padding.defined()) {
+    // Query P+i sees keys lead..P+i of its row, and itself whatever it is (a padding row stays finite).
+    const auto rows = torch::arange(S, q.options().dtype(torch::kLong)).view({1, S, 1}) + seen;  // [1, S, 1]
+    const auto cols = torch::arange(seen + S, q.options().dtype(torch::kLong)).view({1, 1, -1});  // [1, 1, P+S]
+    const auto lead = cache->leading_padding.view({B, 1, 1});
+    const auto visible = ((cols <= rows) & (cols >= lead)) | (cols == rows);  // [B, S, P+S]
+    y = at::scaled_dot_product_attention(q, k, v, visible.unsqueeze(1), p);    // [B, nh, S, hs]
+  } else if (seen == 0) {
     y = causal_attention(q, k, v, p);  // [B, nh, S, hs]
   } else if (S == 1) {
     y = at::scaled_dot_product_attention(q, k, v, {}, p);  // one new position sees every key: no mask
@@ -143,6 +150,11 @@ torch::Tensor GPTImpl::embed(const torch::Tensor& idx, int64_t start) {
   }
   const auto positions = torch::arange(start, start + T, idx.options().dtype(torch::kLong));  // [T]
   const auto h = transformer->wte(idx) + transformer->wpe(positions);          // [B, T, d]
+  return maybe_dropout(h, config_.dropout, is_training());
+}
+
+torch::Tensor GPTImpl::embed(const torch::Tensor& idx, const torch::Tensor& positions) {
+  const auto h = transformer->wte(idx) + transformer->wpe(positions);  // [B, T, d]
   return maybe_dropout(h, config_.dropout, is_training());
 }
 

@@ -90,6 +90,11 @@ class GenerateTest(unittest.TestCase):
             runs.append(generated(out)["results"])
         self.assertEqual(len(runs[0]), 2)
         self.assertEqual(runs[0], runs[1])
+        # Decoded together (left-padded) or one at a time: the same tokens.
+        alone = os.path.join(self.root, "sampled_alone.json")
+        generate("--checkpoint", self.student, "--prompts", prompts, "--temperature", "1.2", "--top-k", "20",
+                 "--top-p", "0.9", "--seed", "7", "--max-new-tokens", "16", "--batch-size", "1", "--json", alone)
+        self.assertEqual(generated(alone)["results"], runs[0])
 
     def test_bad_input_gets_one_line_and_exit_2(self):
         empty = os.path.join(self.root, "empty.jsonl")

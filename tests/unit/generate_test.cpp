@@ -1,8 +1,9 @@
 // Incremental decoding and sampling: for a student of every insertion kind, the
 // logits that the KV cache gives at every step equal a full recompute of the
-// whole sequence (fp32, 1e-5); greedy generation gives the same tokens with and
-// without the cache; the sampling distribution keeps exactly the tokens top-k
-// and top-p keep, worked out by hand; seeded sampling repeats.
+// whole sequence (fp32, 1e-5), and so do a left-padded batch's rows; greedy
+// generation gives the same tokens with and without the cache, and a batch the
+// tokens each prompt gets alone; the sampling distribution keeps exactly the
+// tokens top-k and top-p keep, worked out by hand; seeded sampling repeats.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -105,6 +106,83 @@ TEST(Generate, StopsAtEndOfTextAndAtTheContext) {
   EXPECT_THROW(generate(model, {}, options), UsageError);
   EXPECT_THROW(generate(model, std::vector<int64_t>(25, 1), options), UsageError);
   EXPECT_THROW(generate(model, {61}, options), UsageError);
+}
+
+TEST(Decode, LeftPaddedRowsEqualEachRowAlone) {
+  torch::NoGradGuard no_grad;
+  for (const auto& mode : kModes) {
+    auto model = student(mode);
+    // Rows of 3, 7 and 5 prompt tokens, left-padded to 7 with padding ids that must not matter.
+    const std::vector<int64_t> lengths = {3, 7, 5};
+    const auto tokens = torch::randint(61, {3, 12}, torch::kLong);
+    auto columns = torch::randint(61, {3, 7}, torch::kLong);
+    auto padding = torch::zeros({3}, torch::kLong);
+    for (int64_t b = 0; b < 3; ++b) {
+      padding[b] = 7 - lengths[b];
+      columns[b].slice(0, 7 - lengths[b]).copy_(tokens[b].slice(0, 0, lengths[b]));
+    }
+    auto batched = model->begin_decoding(padding);
+    auto slots = model->forward(columns, &batched).slots;  // [3, 7, d]
+    for (int64_t step = 0; step < 5; ++step) {
+      for (int64_t b = 0; b < 3; ++b) {
+        const int64_t length = lengths[b] + step;
+        const auto alone = model->forward(tokens[b].slice(0, 0, length).unsqueeze(0)).slots;  // [1, length, d]
+        EXPECT_LT((slots[b].select(0, -1) - alone[0].select(0, -1)).abs().max().item<double>(), 1e-5)
+            << mode << " row " << b << " step " << step;
+      }
+      auto next = torch::empty({3, 1}, torch::kLong);
+      for (int64_t b = 0; b < 3; ++b) next[b][0] = tokens[b][lengths[b] + step];
+      slots = model->forward(next, &batched).slots;
+    }
+  }
+}
+
+TEST(Generate, ABatchGivesEachPromptTheTokensItGetsAlone) {
+  const std::vector<std::vector<int64_t>> prompts = {{3, 14, 15}, {9, 26, 5, 35, 8, 9, 7}, {60}, {2, 7, 18, 28}};
+  for (const auto& mode : kModes) {
+    auto model = student(mode);
+    for (const bool greedy : {true, false}) {
+      GenerationOptions options;
+      options.max_new_tokens = 10;
+      options.sampling.greedy = greedy;
+      options.seed = 17;
+      options.explain = model->concept_head() ? true : false;
+      const auto batch = generate_batch(model, prompts, options);
+      ASSERT_EQ(batch.size(), prompts.size());
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        const auto alone = generate(model, prompts[i], options);
+        EXPECT_EQ(batch[i].tokens, alone.tokens) << mode << " prompt " << i << (greedy ? " greedy" : " sampled");
+        EXPECT_EQ(batch[i].stop, alone.stop);
+        ASSERT_EQ(batch[i].concepts.size(), alone.concepts.size());
+        for (size_t t = 0; t < alone.concepts.size(); ++t) {
+          EXPECT_EQ(batch[i].concepts[t].token, alone.concepts[t].token);
+          EXPECT_EQ(batch[i].concepts[t].ids, alone.concepts[t].ids);
+        }
+      }
+    }
+  }
+}
+
+TEST(Generate, InABatchEachRowStopsOnItsOwn) {
+  auto model = student("cocomix");
+  GenerationOptions options;
+  options.max_new_tokens = 40;
+  // A 20-token prompt reaches the context (24) after 5 tokens; a 2-token one runs on to 23.
+  const std::vector<std::vector<int64_t>> prompts = {std::vector<int64_t>(20, 4), {1, 2}};
+  const auto batch = generate_batch(model, prompts, options);
+  EXPECT_EQ(batch[0].stop, StopReason::kContext);
+  EXPECT_EQ(batch[0].tokens.size(), 5u);
+  EXPECT_EQ(batch[1].stop, StopReason::kContext);
+  EXPECT_EQ(batch[1].tokens.size(), 23u);
+  EXPECT_EQ(batch[1].tokens, generate(model, prompts[1], options).tokens);
+  // End-of-text ends one row; the other goes on to max_new_tokens.
+  options.max_new_tokens = 8;
+  options.end_of_text = batch[1].tokens[2];
+  const auto stopped = generate_batch(model, prompts, options);
+  EXPECT_EQ(stopped[1].stop, StopReason::kEndOfText);
+  EXPECT_EQ(stopped[1].tokens.size(), 3u);
+  EXPECT_EQ(stopped[0].tokens, generate(model, prompts[0], options).tokens);
+  EXPECT_THROW(generate_batch(model, {{1}, {}}, options), UsageError);
 }
 
 TEST(Sampling, TopKAndTopPKeepTheTokensWorkedOutByHand) {

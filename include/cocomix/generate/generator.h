@@ -1,7 +1,9 @@
-// Text generation from a student of any mode: the prompt through the model once
-// (prefill), then one token at a time with the attention caches
-// (CocomixModel::forward with a DecodeState), or, without the cache, the whole sequence recomputed
-// at every step (the reference the cache is held to).
+// Text generation from a student of any mode: the prompts through the model
+// once (prefill), then one token per prompt and step with the attention caches
+// (CocomixModel::forward with a DecodeState), or, without the cache, each
+// prompt's whole sequence recomputed at every step (the reference the cache is
+// held to). A batch of prompts decodes together, left-padded to the longest;
+// each prompt's tokens are those it gets alone.
 #pragma once
 
 #include <cstdint>
@@ -47,10 +49,16 @@ struct Generation {
   std::vector<PredictedConcepts> concepts;
 };
 
-/// Generates from `prompt` (ids < vocab_size, at least one, at most
-/// n_positions) with `model` in eval mode, without autograd. Throws UsageError
-/// for an empty or too long prompt, bad options, or explain or concept steering
-/// of a model without a concept head.
+/// Generates from each of `prompts` (ids < vocab_size, at least one, at most
+/// n_positions) with `model` in eval mode, without autograd: with the cache as
+/// one left-padded batch, without it one prompt after another. Each prompt
+/// samples from its own generator seeded with options.seed, so its tokens do
+/// not depend on the other prompts. Throws UsageError for an empty or too long
+/// prompt, bad options, or explain or concept steering of a model without a
+/// concept head.
+std::vector<Generation> generate_batch(CocomixModel& model, const std::vector<std::vector<int64_t>>& prompts,
+                                       const GenerationOptions& options);
+/// One prompt: generate_batch of it alone.
 Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options);
 
 }  // namespace cocomix

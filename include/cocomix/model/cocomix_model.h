@@ -44,10 +44,13 @@ TORCH_MODULE(PauseVector);
 
 /// Incremental decoding: the attention caches of every block and the number of
 /// tokens they hold (positions, not slots: an interleaved student caches two
-/// slots per token above L_s).
+/// slots per token above L_s). A batch of prompts of different lengths is
+/// left-padded: row b's first padding[b] tokens are padding, which nothing
+/// attends to, and its token at column t has position t - padding[b].
 struct DecodeState {
   KVCache cache;
-  int64_t tokens = 0;
+  int64_t tokens = 0;         ///< columns decoded, padding included
+  torch::Tensor padding;      ///< [B] int64 leading padding tokens per row; undefined: none
 };
 
 /// Edits of a forward pass for generation-time steering; the default edits nothing.
@@ -95,8 +98,11 @@ class CocomixModelImpl : public torch::nn::Module {
 
   /// ln_f of the slots [B, T, d]: what the LM head reads (eval scorers).
   torch::Tensor final_hidden(const torch::Tensor& inputs);
-  /// An empty decoding state for this model (one cache per block).
-  DecodeState begin_decoding() const;
+  /// An empty decoding state for this model (one cache per block), for rows
+  /// with `padding` [B] int64 leading padding tokens (undefined: none). With
+  /// padding, positions are clamped to n_positions - 1 instead of checked: the
+  /// caller stops each row at its own context.
+  DecodeState begin_decoding(const torch::Tensor& padding = {}) const;
   /// The LM head's weight [V, d] (tied to wte).
   torch::Tensor unembedding() const { return gpt_->unembedding(); }
   /// linear(final_hidden(inputs), unembedding()): [B, T, V].

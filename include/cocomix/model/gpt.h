@@ -23,6 +23,9 @@ namespace cocomix {
 struct AttentionCache {
   torch::Tensor k;
   torch::Tensor v;
+  /// [B] int64: the first leading_padding[b] slots of row b are padding, which
+  /// no query attends to (a padding query attends to itself only); undefined: none.
+  torch::Tensor leading_padding;
   int64_t size() const { return k.defined() ? k.size(2) : 0; }
 };
 /// One AttentionCache per block (index = block).
@@ -119,6 +122,8 @@ class GPTImpl : public torch::nn::Module {
   /// Token + position embeddings, then dropout: [B, T] int64 -> [B, T, d], the
   /// tokens at positions start..start+T-1. Throws RuntimeError when start + T > n_positions.
   torch::Tensor embed(const torch::Tensor& idx, int64_t start = 0);
+  /// The same with each token's own position: positions [B, T] int64 in [0, n_positions).
+  torch::Tensor embed(const torch::Tensor& idx, const torch::Tensor& positions);
   /// Runs blocks [begin, end) on h [B, S, d] -> [B, S, d]. S is free (e.g. 2T with
   /// interleaved concepts may exceed n_positions). With `cache` (n_layer
   /// entries) each block attends to its cached positions too and appends h's.
