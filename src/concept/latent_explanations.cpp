@@ -29,7 +29,7 @@ LatentExplanations read_latent_explanations(const std::string& path, const std::
       const auto id = entry.at("id").get<int64_t>();
       if (id < 0 || id >= out.n_latents)
         fail("latent id " + std::to_string(id) + " is outside [0, " + std::to_string(out.n_latents) + ")");
-      LatentExplanation& latent = out.latents[static_cast<size_t>(id)];
+      ExplainedLatent& latent = out.latents[static_cast<size_t>(id)];
       if (latent.id >= 0) fail("latent id " + std::to_string(id) + " appears twice");
       latent.id = id;
       latent.density = entry.at("density").get<double>();

@@ -48,7 +48,7 @@ std::string head_of(const std::string& text, size_t bytes) {
 }
 
 /// before[token]after, shortened to one line.
-std::string snippet_text(const LatentSnippet& s) {
+std::string snippet_text(const ExplainedSnippet& s) {
   return one_line(tail_of(s.before, kContextBytes) + "[" + s.token + "]" + head_of(s.after, kContextBytes));
 }
 

@@ -13,24 +13,24 @@
 namespace cocomix {
 
 /// One context where a latent fires: the token and the text around it.
-struct LatentSnippet {
+struct ExplainedSnippet {
   double activation = 0;
   int64_t index = 0;  ///< the token's position in the token file
   std::string before, token, after;
 };
 
-struct LatentExplanation {
+struct ExplainedLatent {
   int64_t id = -1;     ///< -1: the file has no entry for this latent
   double density = 0;  ///< share of positions where the latent is active
   double mean_activation = 0;
   double max_activation = 0;
-  std::vector<LatentSnippet> top;  ///< strongest activation first
+  std::vector<ExplainedSnippet> top;  ///< strongest activation first
 };
 
 struct LatentExplanations {
   std::string path;
   int64_t n_latents = 0;
-  std::vector<LatentExplanation> latents;  ///< [n_latents] indexed by id
+  std::vector<ExplainedLatent> latents;  ///< [n_latents] indexed by id
 };
 
 /// Reads and checks the file: ids in [0, n_latents), each at most once.
