@@ -2,8 +2,11 @@
 // perplexity of a checkpoint, in one run.
 //   cocomix-eval --checkpoint DIR [--tasks a,b,c --data-dir DIR] [--val FILE]
 //                [--limit N] [--json OUT] [--markdown OUT] [--batch-size N] [--precision fp32|bf16]
+//                [--concepts [--teacher DIR] [--sae DIR]]
 // DIR is a checkpoint directory (step_XXXXXXXX) or a run directory, whose newest
-// complete checkpoint is used. The JSON goes to stdout (and --json), a markdown
+// complete checkpoint is used. --concepts adds, on the --val windows, how well a
+// concept head predicts the teacher's concept labels (eval/concept_quality.h).
+// The JSON goes to stdout (and --json), a markdown
 // table of the task metrics to stderr (and --markdown).
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -11,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cocomix/data/gpt2_tokenizer.h"
+#include "cocomix/eval/concept_quality.h"
 #include "cocomix/eval/eval_report.h"
 #include "cocomix/eval/perplexity.h"
 #include "cocomix/eval/task_runner.h"
@@ -49,6 +53,9 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string tokenizer_dir;
   std::string precision = "fp32";
+  std::string teacher_dir;
+  std::string sae_dir;
+  bool concepts = false;
   std::vector<std::string> task_files;
   std::vector<std::string> label_files;
   int64_t batch_size = 8;
@@ -81,10 +88,17 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seq-len", seq_len, "--val: window length T (default: the checkpoint's data.seq_len)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--concepts", concepts,
+               "--val: also score the concept head against the teacher's concept labels (concept loss, recall)");
+  app.add_option("--teacher", teacher_dir, "--concepts: the teacher (default: the checkpoint's concept.teacher_path)");
+  app.add_option("--sae", sae_dir, "--concepts: the teacher's SAE (default: the checkpoint's concept.sae_path)");
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
     if (val_path.empty() && tasks_list.empty())
       throw cocomix::UsageError("give --val FILE (validation perplexity) and/or --tasks a,b,c with --data-dir DIR");
+    if (concepts && val_path.empty()) throw cocomix::UsageError("--concepts: needs --val FILE (the windows it scores)");
+    if (!concepts && (!teacher_dir.empty() || !sae_dir.empty()))
+      throw cocomix::UsageError("--teacher / --sae: only used with --concepts");
     const auto names = cocomix::split_task_list(tasks_list);
     const auto files = name_paths(task_files, "--task-file");
     const auto labels = name_paths(label_files, "--labels-file");
@@ -101,6 +115,8 @@ int main(int argc, char** argv) {
     const bool bf16 = precision == "bf16";
     auto loaded = cocomix::load_model(checkpoint);
     const auto model = cocomix::scoring_model(loaded.model);
+    // The labeler is loaded and checked before any scoring, so a bad pairing fails at once.
+    const auto labeler = concepts ? cocomix::concept_quality_labeler(loaded, teacher_dir, sae_dir) : nullptr;
     nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}};
     if (!names.empty()) {
       const auto tokenizer = cocomix::Gpt2Tokenizer::load(tokenizer_dir.empty() ? data_dir + "/gpt2_tokenizer"
@@ -146,6 +162,19 @@ int main(int argc, char** argv) {
       out["tokens"] = result.tokens;
       out["windows"] = result.windows;
       out["seq_len"] = options.seq_len;
+      if (labeler) {
+        cocomix::ConceptQualityOptions concept_options;
+        concept_options.seq_len = options.seq_len;
+        concept_options.batch_size = batch_size;
+        concept_options.max_windows = max_windows;
+        concept_options.vocab_size = options.vocab_size;
+        concept_options.bf16 = bf16;
+        const auto quality = cocomix::evaluate_concept_quality(loaded.model, *labeler, file, concept_options);
+        const auto& k = loaded.config.concepts;
+        out["concept_quality"] =
+            cocomix::concept_quality_json(quality, teacher_dir.empty() ? k.teacher_path : teacher_dir,
+                                          sae_dir.empty() ? k.sae_path : sae_dir, k.selection);
+      }
     }
     std::printf("%s\n", out.dump(2).c_str());
     if (!json_path.empty()) cocomix::write_file_atomically(json_path, out.dump(2) + "\n");

@@ -45,6 +45,22 @@ nlohmann::json tasks_json(const std::vector<TaskReport>& reports) {
   return tasks;
 }
 
+nlohmann::json concept_quality_json(const ConceptQualityResult& result, const std::string& teacher,
+                                    const std::string& sae, LabelSelection selection) {
+  return {{"concept_loss", result.concept_loss},
+          {"label_recall", result.label_recall},
+          {"top1_recall", result.top1_recall},
+          {"k_attr", result.k_attr},
+          {"k_pred", result.k_pred},
+          {"positions", result.counts.positions},
+          {"label_hits", result.counts.label_hits},
+          {"top1_hits", result.counts.top1_hits},
+          {"windows", result.windows},
+          {"teacher", teacher},
+          {"sae", sae},
+          {"selection", name_of(selection)}};
+}
+
 std::string tasks_markdown(const std::vector<TaskReport>& reports) {
   std::string table = "| task | metric | value | stderr | examples |\n|---|---|---:|---:|---:|\n";
   char line[256];

@@ -69,6 +69,23 @@ def write_sae(directory, d, layer, k=8, seed=0, n_latents=96):
     return write_sae_directory(directory, tensors, k, layer)
 
 
+def train_cocomix_student(root, steps=6):
+    """A tiny NTP teacher, a random SAE (C = 96 latents, k = 8) on its layer 1 and a CoCoMix
+    student (L_s = 1, k_pred = 8, K_attr = 4) trained STEPS steps with the teacher in the
+    loop, its last checkpoint at step STEPS -> (teacher run, SAE dir, student run, val token file)."""
+    train_path, val_path = make_corpus(os.path.join(root, "data"))
+    teacher = train_teacher(root, train_path, val_path, train={"max_steps": 8, "checkpoint_every": 0})
+    sae = write_sae(os.path.join(root, "sae"), d=64, layer=1)
+    concept = {"mode": "cocomix", "teacher_path": teacher, "sae_path": sae, "n_concepts": 96, "insert_layer": 1,
+               "k_pred": 8, "k_attr": 4, "weight": 0.1}
+    config = write_config(os.path.join(root, "cocomix.json"), train_path, val_path,
+                          train={"max_steps": steps, "checkpoint_every": steps}, eval={"every": 0},
+                          optim={"warmup_steps": 1}, concept=concept)
+    student = os.path.join(root, "student")
+    run([app("cocomix-train"), "--config", config, "--out", student])
+    return teacher, sae, student, val_path
+
+
 def read_metrics(run_dir):
     """metrics.jsonl as a list of dicts (floats parsed exactly from their JSON text)."""
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:

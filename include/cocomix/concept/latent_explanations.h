@@ -1,0 +1,40 @@
+// The per-latent explanations `cocomix-sae explain` writes (one JSON file):
+// each SAE latent's density, activation statistics and the text snippets that
+// activate it most. Read here so that other tools can show what a concept is.
+//   {"n_latents": C, "latents": [{"id": i, "density": f, "mean_activation": f,
+//     "max_activation": f, "top": [{"activation": a, "index": n, "before": "text",
+//     "token": "text", "after": "text"}]}]}
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cocomix {
+
+/// One context where a latent fires: the token and the text around it.
+struct ExplainedSnippet {
+  double activation = 0;
+  int64_t index = 0;  ///< the token's position in the token file
+  std::string before, token, after;
+};
+
+struct ExplainedLatent {
+  int64_t id = -1;     ///< -1: the file has no entry for this latent
+  double density = 0;  ///< share of positions where the latent is active
+  double mean_activation = 0;
+  double max_activation = 0;
+  std::vector<ExplainedSnippet> top;  ///< strongest activation first
+};
+
+struct LatentExplanations {
+  std::string path;
+  int64_t n_latents = 0;
+  std::vector<ExplainedLatent> latents;  ///< [n_latents] indexed by id
+};
+
+/// Reads and checks the file: ids in [0, n_latents), each at most once.
+/// Throws UsageError "FLAG: PATH: WHAT" (flag: the option that named the file).
+LatentExplanations read_latent_explanations(const std::string& path, const std::string& flag);
+
+}  // namespace cocomix

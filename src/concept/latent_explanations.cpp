@@ -1,0 +1,49 @@
+// read_latent_explanations: the JSON of `cocomix-sae explain`, checked field by field.
+#include "cocomix/concept/latent_explanations.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cocomix/util/error.h"
+
+namespace cocomix {
+
+LatentExplanations read_latent_explanations(const std::string& path, const std::string& flag) {
+  const auto fail = [&](const std::string& what) { throw UsageError(flag + ": " + path + ": " + what); };
+  if (!std::filesystem::is_regular_file(path)) fail("no such file");
+  std::ifstream in(path);
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("not JSON (") + e.what() + ")");
+  }
+  LatentExplanations out;
+  out.path = path;
+  try {
+    out.n_latents = document.at("n_latents").get<int64_t>();
+    if (out.n_latents < 1) fail("n_latents: " + std::to_string(out.n_latents) + " is not positive");
+    out.latents.resize(static_cast<size_t>(out.n_latents));
+    for (const auto& entry : document.at("latents")) {
+      const auto id = entry.at("id").get<int64_t>();
+      if (id < 0 || id >= out.n_latents)
+        fail("latent id " + std::to_string(id) + " is outside [0, " + std::to_string(out.n_latents) + ")");
+      ExplainedLatent& latent = out.latents[static_cast<size_t>(id)];
+      if (latent.id >= 0) fail("latent id " + std::to_string(id) + " appears twice");
+      latent.id = id;
+      latent.density = entry.at("density").get<double>();
+      latent.mean_activation = entry.at("mean_activation").get<double>();
+      latent.max_activation = entry.at("max_activation").get<double>();
+      for (const auto& top : entry.at("top"))
+        latent.top.push_back({top.at("activation").get<double>(), top.at("index").get<int64_t>(),
+                              top.at("before").get<std::string>(), top.at("token").get<std::string>(),
+                              top.at("after").get<std::string>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("not the schema of cocomix-sae explain (") + e.what() + ")");
+  }
+  return out;
+}
+
+}  // namespace cocomix
