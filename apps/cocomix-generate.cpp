@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "cocomix/concept/latent_descriptions.h"
+#include "cocomix/concept/latent_explanations.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/data/byte_tokenizer.h"
 #include "cocomix/data/gpt2_tokenizer.h"
@@ -122,7 +122,7 @@ json steering_json(const cocomix::ConceptSteering& steering) {
 /// The --explain table of one generation: a row per token read with its kept
 /// concepts (id:logit), then, with descriptions, each concept's top snippet.
 void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<TextCodec>& codec,
-                    const std::vector<cocomix::LatentDescription>& descriptions) {
+                    const std::optional<cocomix::LatentExplanations>& explanations) {
   std::printf("%5s  %-16s  %s\n", "pos", "token", "predicted concepts (id:logit)");
   std::vector<int64_t> seen;
   for (size_t position = 0; position < concepts.size(); ++position) {
@@ -138,13 +138,13 @@ void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, con
     }
     std::printf("%5zu  %-16s  %s\n", position, token.c_str(), listed.c_str());
   }
-  if (descriptions.empty()) return;
+  if (!explanations) return;
   std::sort(seen.begin(), seen.end());
   std::printf("concepts (density, top context):\n");
   for (const int64_t id : seen) {
-    const auto& description = descriptions[static_cast<size_t>(id)];
-    std::printf("  %6lld  %.4f  %s\n", static_cast<long long>(id), description.density,
-                description.top.empty() ? "(never fired)" : cocomix::one_line_snippet(description.top[0]).c_str());
+    const auto& latent = explanations->latents[static_cast<size_t>(id)];
+    std::printf("  %6lld  %.4f  %s\n", static_cast<long long>(id), latent.density,
+                latent.top.empty() ? "(never fired)" : cocomix::one_line_snippet(latent.top[0]).c_str());
   }
 }
 
@@ -247,9 +247,15 @@ int main(int argc, char** argv) {
       if (used && !head)
         throw cocomix::UsageError(std::string(flag) + ": " + loaded.checkpoint_dir + " is a " +
                                   loaded.model->spec().name + " checkpoint, without a concept head");
-    std::vector<cocomix::LatentDescription> descriptions;
-    if (!concepts_file.empty())
-      descriptions = cocomix::read_latent_descriptions(concepts_file, head->predictor->weight.size(1));
+    std::optional<cocomix::LatentExplanations> explanations;
+    if (!concepts_file.empty()) {
+      explanations = cocomix::read_latent_explanations(concepts_file, "--concepts");
+      const int64_t n_concepts = head->predictor->weight.size(1);
+      if (explanations->n_latents != n_concepts)
+        throw cocomix::UsageError("--concepts: " + concepts_file + ": n_latents " +
+                                  std::to_string(explanations->n_latents) + " differs from the checkpoint's " +
+                                  std::to_string(n_concepts) + " concepts");
+    }
     if (!sae_dir.empty()) {
       if (!steer_items.empty()) throw cocomix::UsageError("--steer-sae: steers a teacher; do not combine with --steer");
       auto sae = cocomix::load_sae(sae_dir);
@@ -302,7 +308,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", result["tokens"].dump().c_str());
       }
       if (options.explain) {
-        print_concepts(generation.concepts, codec, descriptions);
+        print_concepts(generation.concepts, codec, explanations);
         result["concepts"] = concepts_json(generation.concepts, codec);
       }
       results.push_back(result);

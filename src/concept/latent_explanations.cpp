@@ -9,6 +9,47 @@
 
 namespace cocomix {
 
+namespace {
+
+/// `text` with newlines and tabs visible, on one line.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else
+      out += c;
+  }
+  return out;
+}
+
+bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+/// The last (or first) ~`bytes` bytes of `text`, never splitting a UTF-8 character.
+std::string tail_of(const std::string& text, size_t bytes) {
+  if (text.size() <= bytes) return text;
+  size_t begin = text.size() - bytes;
+  while (begin < text.size() && is_continuation_byte(text[begin])) ++begin;
+  return "..." + text.substr(begin);
+}
+std::string head_of(const std::string& text, size_t bytes) {
+  if (text.size() <= bytes) return text;
+  size_t end = bytes;
+  while (end > 0 && is_continuation_byte(text[end])) --end;
+  return text.substr(0, end) + "...";
+}
+
+}  // namespace
+
+std::string one_line_snippet(const ExplainedSnippet& snippet, size_t context_bytes) {
+  return one_line(tail_of(snippet.before, context_bytes) + "[" + snippet.token + "]" +
+                  head_of(snippet.after, context_bytes));
+}
+
 LatentExplanations read_latent_explanations(const std::string& path, const std::string& flag) {
   const auto fail = [&](const std::string& what) { throw UsageError(flag + ": " + path + ": " + what); };
   if (!std::filesystem::is_regular_file(path)) fail("no such file");

@@ -13,44 +13,6 @@ namespace cocomix {
 namespace {
 
 constexpr size_t kSnippetsInJson = 3;
-constexpr size_t kContextBytes = 30;  ///< text shown on each side of a snippet's token in the table
-
-/// `text` with newlines and tabs visible, on one line.
-std::string one_line(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\r')
-      out += "\\r";
-    else
-      out += c;
-  }
-  return out;
-}
-
-bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
-/// The last (or first) ~`bytes` bytes of `text`, never splitting a UTF-8 character.
-std::string tail_of(const std::string& text, size_t bytes) {
-  if (text.size() <= bytes) return text;
-  size_t begin = text.size() - bytes;
-  while (begin < text.size() && is_continuation_byte(text[begin])) ++begin;
-  return "..." + text.substr(begin);
-}
-std::string head_of(const std::string& text, size_t bytes) {
-  if (text.size() <= bytes) return text;
-  size_t end = bytes;
-  while (end > 0 && is_continuation_byte(text[end])) --end;
-  return text.substr(0, end) + "...";
-}
-
-/// before[token]after, shortened to one line.
-std::string snippet_text(const ExplainedSnippet& s) {
-  return one_line(tail_of(s.before, kContextBytes) + "[" + s.token + "]" + head_of(s.after, kContextBytes));
-}
 
 std::string ranking_table(const CompressionWeightReport& report, const std::vector<ConceptNorm>& ranking,
                           const char* title) {
@@ -70,7 +32,7 @@ std::string ranking_table(const CompressionWeightReport& report, const std::vect
       } else {
         std::snprintf(line, sizeof line, "  %8.5f  ", latent.density);
         out += line;
-        out += latent.top.empty() ? "(no snippet)" : snippet_text(latent.top.front());
+        out += latent.top.empty() ? "(no snippet)" : one_line_snippet(latent.top.front());
       }
     }
     out += "\n";

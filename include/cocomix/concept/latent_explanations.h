@@ -6,6 +6,7 @@
 //     "token": "text", "after": "text"}]}]}
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,5 +37,9 @@ struct LatentExplanations {
 /// Reads and checks the file: ids in [0, n_latents), each at most once.
 /// Throws UsageError "FLAG: PATH: WHAT" (flag: the option that named the file).
 LatentExplanations read_latent_explanations(const std::string& path, const std::string& flag);
+
+/// "...before[token]after..." on one line (newlines and tabs shown as \n, \t),
+/// at most `context_bytes` of text on each side, never splitting a UTF-8 character.
+std::string one_line_snippet(const ExplainedSnippet& snippet, size_t context_bytes = 30);
 
 }  // namespace cocomix
