@@ -13,7 +13,6 @@
 
 #include "cocomix/concept/label_cache_builder.h"
 #include "cocomix/concept/sae_evaluation.h"
-#include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/train/sae_trainer.h"
 #include "cocomix/util/app.h"
@@ -21,7 +20,6 @@
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/log.h"
-#include "cocomix/util/sha256.h"
 #include "cocomix/util/system.h"
 
 int main(int argc, char** argv) {
@@ -106,16 +104,7 @@ int main(int argc, char** argv) {
   if (eval->parsed()) {
     return cocomix::run_app([&] {
       torch::set_num_threads(static_cast<int>(eval_threads > 0 ? eval_threads : cocomix::available_cores()));
-      auto sae = cocomix::load_sae(sae_dir);
-      auto teacher = cocomix::load_teacher(eval_teacher);
-      if (eval_seq_len > teacher->config().n_positions)
-        throw cocomix::UsageError("--seq-len: " + std::to_string(eval_seq_len) + " exceeds the teacher's n_positions " +
-                                  std::to_string(teacher->config().n_positions));
-      const auto& recorded = sae->info().teacher_sha256;
-      const auto actual = cocomix::sha256_file_hex(cocomix::teacher_weights_file(eval_teacher));
-      if (!recorded.empty() && recorded != actual)
-        cocomix::log_warn(sae_dir + "/sae.json: teacher_sha256 " + recorded + " is not the sha256 of " + eval_teacher +
-                          "'s weights (" + actual + "): the SAE was trained on another teacher");
+      auto [sae, teacher] = cocomix::load_sae_with_teacher(sae_dir, eval_teacher, eval_seq_len);
       const auto file = cocomix::TokenFile::open(eval_data, cocomix::parse_token_format(eval_format));
       const auto result = cocomix::evaluate_sae(*teacher, *sae, file, eval_seq_len, eval_batch, eval_windows);
       const nlohmann::json out = {{"sae", sae_dir},
