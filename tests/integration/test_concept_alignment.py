@@ -34,6 +34,7 @@ class ConceptAlignmentTest(unittest.TestCase):
         torch.set_num_threads(1)
         cls.root = temp_dir()
         cls.train_file, cls.val_file, cls.teacher, cls.sae = tiny_teacher_and_sae(cls.root, LATENTS)
+        cls.data = os.path.dirname(cls.train_file)
         concept = {"mode": "cocomix", "teacher_path": cls.teacher, "sae_path": cls.sae, "n_concepts": LATENTS,
                    "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}
         config = write_config(os.path.join(cls.root, "student.json"), cls.train_file, cls.val_file,
