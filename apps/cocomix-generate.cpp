@@ -25,6 +25,7 @@
 #include "cocomix/data/byte_tokenizer.h"
 #include "cocomix/data/gpt2_tokenizer.h"
 #include "cocomix/data/recorded_tokenizer.h"
+#include "cocomix/data/text_codec.h"
 #include "cocomix/generate/generator.h"
 #include "cocomix/generate/sae_steering.h"
 #include "cocomix/model/checkpoint_model.h"
@@ -35,45 +36,10 @@
 #include "cocomix/util/fs.h"
 #include "cocomix/util/sha256.h"
 #include "cocomix/util/system.h"
-#include "cocomix/util/utf8.h"
 
 namespace {
 
 using json = nlohmann::json;
-
-/// Text <-> ids through the checkpoint's tokenizer: bytes for a 257-id
-/// vocabulary, GPT-2 BPE otherwise.
-class TextCodec {
- public:
-  TextCodec(const cocomix::LoadedModel& loaded, const std::string& tokenizer_dir) {
-    const int64_t vocab = loaded.config.model.vocab_size;
-    if (vocab == cocomix::ByteTokenizer::kVocabSize && tokenizer_dir.empty()) return;  // bytes
-    gpt2_ = tokenizer_dir.empty() ? cocomix::recorded_gpt2_tokenizer(loaded.config)
-                                  : cocomix::Gpt2Tokenizer::load(tokenizer_dir);
-    if (!gpt2_)
-      throw cocomix::UsageError("--tokenizer: required: " + loaded.checkpoint_dir + "/config.json has " +
-                                std::to_string(vocab) +
-                                " token ids and its data manifest names no GPT-2 tokenizer files; pass the directory "
-                                "with encoder.json + vocab.bpe (or vocab.json + merges.txt), or use --prompt-ids");
-    if (static_cast<int64_t>(gpt2_->vocab_size()) > vocab)
-      throw cocomix::UsageError("--tokenizer: " + gpt2_->files().at(0) + " has " + std::to_string(gpt2_->vocab_size()) +
-                                " ids, more than the model's vocab_size " + std::to_string(vocab));
-  }
-
-  std::vector<int64_t> encode(const std::string& text) const {
-    const auto ids = gpt2_ ? gpt2_->encode_ordinary(text) : bytes_.encode(text);
-    return {ids.begin(), ids.end()};
-  }
-  std::string decode(const std::vector<int64_t>& ids) const {
-    const std::vector<uint32_t> narrow(ids.begin(), ids.end());
-    // Bytes that are not UTF-8 (a byte-level model can produce any) become U+FFFD.
-    return gpt2_ ? gpt2_->decode_text(narrow) : cocomix::utf8_replace_invalid(bytes_.decode(narrow));
-  }
-
- private:
-  std::optional<cocomix::Gpt2Tokenizer> gpt2_;
-  cocomix::ByteTokenizer bytes_;
-};
 
 /// The end-of-text id of a vocabulary, where generation stops: the byte
 /// tokenizer's for 257 ids, GPT-2's for its vocabulary (or a padded one); none otherwise.
@@ -121,7 +87,7 @@ json steering_json(const cocomix::ConceptSteering& steering) {
 
 /// The --explain table of one generation: a row per token read with its kept
 /// concepts (id:logit), then, with descriptions, each concept's top snippet.
-void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<TextCodec>& codec,
+void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<cocomix::TextCodec>& codec,
                     const std::optional<cocomix::LatentExplanations>& explanations) {
   std::printf("%5s  %-16s  %s\n", "pos", "token", "predicted concepts (id:logit)");
   std::vector<int64_t> seen;
@@ -148,7 +114,7 @@ void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, con
   }
 }
 
-json concepts_json(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<TextCodec>& codec) {
+json concepts_json(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<cocomix::TextCodec>& codec) {
   json out = json::array();
   for (size_t position = 0; position < concepts.size(); ++position) {
     const auto& row = concepts[position];
@@ -266,13 +232,18 @@ int main(int argc, char** argv) {
 
     // Every prompt is read and checked before anything is generated or written.
     std::vector<std::vector<int64_t>> prompts_ids;
-    std::optional<TextCodec> codec;
+    std::optional<cocomix::TextCodec> codec;
     std::vector<Prompt> prompts;
     if (ids_option->count() > 0) {
       prompts_ids.push_back(parse_ids(prompt_ids));
       prompts.push_back({prompt_ids, "--prompt-ids"});
     } else {
-      codec.emplace(loaded, tokenizer_dir);
+      const int64_t vocab = model_config.vocab_size;
+      codec.emplace(cocomix::make_text_codec(
+          vocab, tokenizer_dir, [&] { return cocomix::recorded_gpt2_tokenizer(loaded.config); },
+          loaded.checkpoint_dir + "/config.json has " + std::to_string(vocab) +
+              " token ids and its data manifest names no GPT-2 tokenizer files",
+          ", or use --prompt-ids"));
       prompts = prompt_option->count() > 0 ? std::vector<Prompt>{{prompt, "--prompt"}} : read_prompts(prompts_file);
       for (const auto& entry : prompts) prompts_ids.push_back(codec->encode(entry.text));
     }

@@ -1,9 +1,12 @@
 // cocomix-sae: the TopK sparse autoencoder of a teacher's residual stream.
-// Argument parsing only; train/sae_trainer.h, concept/sae_evaluation.h and concept/label_cache_builder.h do the work.
+// Argument parsing only; train/sae_trainer.h, concept/sae_evaluation.h, concept/latent_dashboard.h and
+// concept/label_cache_builder.h do the work.
 //   cocomix-sae train --teacher DIR --layer L --latents C --k K --data FILE [--val FILE]
 //                     [--steps N] [--batch B] [--seq-len T] [--lr X] [--seed S] [--threads N]
 //                     -o OUT_DIR [--resume]
 //   cocomix-sae eval --sae DIR --teacher DIR --data FILE [--seq-len T] [--batch B] [--windows N] [--json OUT]
+//   cocomix-sae explain --sae DIR --teacher DIR --data FILE -o OUT_DIR [--top N] [--context-before B]
+//                       [--context-after A] [--seq-len T] [--batch B] [--max-tokens N] [--tokenizer DIR] [--threads N]
 //   cocomix-sae label --config FILE [--set section.key=value]... [-o CACHE]
 #include <torch/torch.h>
 
@@ -12,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cocomix/concept/label_cache_builder.h"
+#include "cocomix/concept/latent_dashboard.h"
 #include "cocomix/concept/sae_evaluation.h"
-#include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/train/sae_trainer.h"
 #include "cocomix/util/app.h"
@@ -21,7 +24,6 @@
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/log.h"
-#include "cocomix/util/sha256.h"
 #include "cocomix/util/system.h"
 
 int main(int argc, char** argv) {
@@ -74,6 +76,29 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   eval->add_option("--json", json_path, "also write the result as JSON to this file");
 
+  cocomix::ExplainCommand x;
+  std::string explain_format = "auto";
+  int64_t explain_threads = 0;  // the numbers are checked by explain_sae_latents, one message per flag
+  auto* explain = app.add_subcommand(
+      "explain", "what each latent means: its top activating contexts, density, mean and max (docs/concepts.md)");
+  explain->add_option("--sae", x.sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
+  explain->add_option("--teacher", x.teacher_dir, "the teacher the SAE encodes")->required();
+  explain->add_option("--data", x.data_path, "token file, read from its start in consecutive windows")->required();
+  explain->add_option("-o,--out", x.out_dir, "output directory: latents.json + index.html")->required();
+  explain->add_option("--format", explain_format, "token file layout: auto, llmc or u16")->capture_default_str();
+  explain->add_option("--top", x.options.top, "N: top activations kept per latent")->capture_default_str();
+  explain->add_option("--context-before", x.options.context_before, "tokens of context shown before the token")
+      ->capture_default_str();
+  explain->add_option("--context-after", x.options.context_after, "tokens of context shown after the token")
+      ->capture_default_str();
+  explain->add_option("--seq-len", x.options.seq_len, "tokens per window through the teacher")->capture_default_str();
+  explain->add_option("--batch", x.options.batch, "windows per forward")->capture_default_str();
+  explain->add_option("--max-tokens", x.options.max_tokens, "read only the first N tokens (0: the whole file)")
+      ->capture_default_str();
+  explain->add_option("--tokenizer", x.tokenizer_dir,
+                      "GPT-2 tokenizer directory (default: bytes for 257 ids, else the one the data's manifest names)");
+  explain->add_option("--threads", explain_threads, "intra-op threads (0: every core)")->capture_default_str();
+
   std::string label_config, label_out;
   std::vector<std::string> label_overrides;
   auto* label = app.add_subcommand(
@@ -103,19 +128,19 @@ int main(int argc, char** argv) {
       return cocomix::kExitOk;
     });
   }
+  if (explain->parsed()) {
+    return cocomix::run_app([&] {
+      torch::set_num_threads(static_cast<int>(explain_threads > 0 ? explain_threads : cocomix::available_cores()));
+      x.format = cocomix::parse_token_format(explain_format);
+      cocomix::explain_sae_latents(x);
+      cocomix::log_info("done: " + x.out_dir + "/latents.json and " + x.out_dir + "/index.html");
+      return cocomix::kExitOk;
+    });
+  }
   if (eval->parsed()) {
     return cocomix::run_app([&] {
       torch::set_num_threads(static_cast<int>(eval_threads > 0 ? eval_threads : cocomix::available_cores()));
-      auto sae = cocomix::load_sae(sae_dir);
-      auto teacher = cocomix::load_teacher(eval_teacher);
-      if (eval_seq_len > teacher->config().n_positions)
-        throw cocomix::UsageError("--seq-len: " + std::to_string(eval_seq_len) + " exceeds the teacher's n_positions " +
-                                  std::to_string(teacher->config().n_positions));
-      const auto& recorded = sae->info().teacher_sha256;
-      const auto actual = cocomix::sha256_file_hex(cocomix::teacher_weights_file(eval_teacher));
-      if (!recorded.empty() && recorded != actual)
-        cocomix::log_warn(sae_dir + "/sae.json: teacher_sha256 " + recorded + " is not the sha256 of " + eval_teacher +
-                          "'s weights (" + actual + "): the SAE was trained on another teacher");
+      auto [sae, teacher] = cocomix::load_sae_with_teacher(sae_dir, eval_teacher, eval_seq_len);
       const auto file = cocomix::TokenFile::open(eval_data, cocomix::parse_token_format(eval_format));
       const auto result = cocomix::evaluate_sae(*teacher, *sae, file, eval_seq_len, eval_batch, eval_windows);
       const nlohmann::json out = {{"sae", sae_dir},

@@ -7,7 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DEBIAN_PACKAGES=(cmake ninja-build ccache g++ python3-venv nlohmann-json3-dev libcli11-dev
                  libspdlog-dev libfmt-dev libgtest-dev libutf8proc-dev zlib1g-dev libzstd-dev zstd libbz2-dev
-                 libgloo-dev libgoogle-perftools-dev)
+                 libgloo-dev libgoogle-perftools-dev
+                 chromium)  # chromium: the headless browser check of tests/integration/test_sae_explain.py
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,28 +1,55 @@
-// evaluate_sae: pooled reconstruction errors over validation windows.
+// evaluate_sae: pooled reconstruction errors over validation windows;
+// load_sae_with_teacher: both models and the checks that they belong together.
 #include "cocomix/concept/sae_evaluation.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <vector>
 
 #include "cocomix/concept/sae_losses.h"
+#include "cocomix/concept/teacher.h"
 #include "cocomix/data/batch.h"
 #include "cocomix/data/window_sampler.h"
 #include "cocomix/util/error.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/sha256.h"
 
 namespace cocomix {
+
+void check_sae_fits_teacher(const SaeInfo& info, const ModelConfig& teacher, const std::string& where) {
+  if (info.d != teacher.n_embd)
+    throw UsageError(where + ": SAE width d " + std::to_string(info.d) + " differs from the teacher's n_embd " +
+                     std::to_string(teacher.n_embd));
+  if (info.layer > teacher.n_layer)
+    throw UsageError(where + ": SAE layer " + std::to_string(info.layer) + " exceeds the teacher's n_layer " +
+                     std::to_string(teacher.n_layer));
+}
+
+SaeWithTeacher load_sae_with_teacher(const std::string& sae_dir, const std::string& teacher_dir, int64_t seq_len) {
+  const std::string info_file = (std::filesystem::path(sae_dir) / "sae.json").string();
+  if (!std::filesystem::is_regular_file(info_file))
+    throw UsageError("--sae: " + info_file + ": no such file (not an SAE directory)");
+  SaeWithTeacher loaded{load_sae(sae_dir), load_teacher(teacher_dir)};
+  const auto& tc = loaded.teacher->config();
+  check_sae_fits_teacher(loaded.sae->info(), tc, "--sae " + info_file + " with --teacher " + teacher_dir);
+  if (seq_len > tc.n_positions)
+    throw UsageError("--seq-len: " + std::to_string(seq_len) + " exceeds the teacher's n_positions " +
+                     std::to_string(tc.n_positions));
+  const auto& recorded = loaded.sae->info().teacher_sha256;
+  const auto actual = sha256_file_hex(teacher_weights_file(teacher_dir));
+  if (!recorded.empty() && recorded != actual)
+    log_warn(info_file + ": teacher_sha256 " + recorded + " is not the sha256 of " + teacher_dir + "'s weights (" +
+             actual + "): the SAE was trained on another teacher");
+  return loaded;
+}
 
 SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& file, int64_t seq_len, int64_t batch,
                            int64_t max_windows) {
   const auto& info = sae.info();
   const auto& tc = teacher.config();
-  if (info.d != tc.n_embd)
-    throw UsageError("SAE width d " + std::to_string(info.d) + " differs from the teacher's n_embd " +
-                     std::to_string(tc.n_embd));
-  if (info.layer > tc.n_layer)
-    throw UsageError("SAE layer " + std::to_string(info.layer) + " exceeds the teacher's n_layer " +
-                     std::to_string(tc.n_layer));
+  check_sae_fits_teacher(info, tc, "evaluate_sae");
   if (batch < 1) throw UsageError("evaluate_sae: batch must be positive");
   torch::NoGradGuard no_grad;
   const auto starts = validation_window_starts(file.size(), seq_len, max_windows);

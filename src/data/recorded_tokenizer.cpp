@@ -1,4 +1,4 @@
-// recorded_gpt2_tokenizer: the tokenizer files a corpus manifest names.
+// recorded_gpt2_tokenizer(_of): the tokenizer files a corpus manifest names.
 #include "cocomix/data/recorded_tokenizer.h"
 
 #include <filesystem>
@@ -15,32 +15,35 @@ namespace cocomix {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer_of(const std::string& token_file) {
+  const std::string manifest_path = (fs::path(token_file).parent_path() / "manifest.json").string();
+  if (!fs::is_regular_file(manifest_path)) return std::nullopt;
+  std::vector<std::string> paths, hashes;
+  try {
+    const json manifest = json::parse(read_whole_file(manifest_path));
+    if (manifest.value("tokenizer", "") != Gpt2Tokenizer::kName) return std::nullopt;
+    for (const auto& file : manifest.at("settings").at("tokenizer_files")) {
+      paths.push_back(file.at("path").get<std::string>());
+      hashes.push_back(file.at("sha256").get<std::string>());
+    }
+  } catch (const std::exception& e) {
+    log_warn(manifest_path + ": no readable settings.tokenizer_files (" + e.what() + "): not used");
+    return std::nullopt;
+  }
+  if (paths.size() != 2) return std::nullopt;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (!fs::is_regular_file(paths[i]) || sha256_file_hex(paths[i]) != hashes[i]) {
+      log_warn(manifest_path + ": tokenizer file " + paths[i] + " is missing or changed since tokenization");
+      return std::nullopt;
+    }
+  }
+  return Gpt2Tokenizer::load_files(paths[0], paths[1]);
+}
+
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer(const Config& config) {
   for (const std::string& data : {config.data.train_path, config.data.val_path}) {
     if (data.empty()) continue;
-    const std::string manifest_path = (fs::path(data).parent_path() / "manifest.json").string();
-    if (!fs::is_regular_file(manifest_path)) continue;
-    std::vector<std::string> paths, hashes;
-    try {
-      const json manifest = json::parse(read_whole_file(manifest_path));
-      if (manifest.value("tokenizer", "") != Gpt2Tokenizer::kName) continue;
-      for (const auto& file : manifest.at("settings").at("tokenizer_files")) {
-        paths.push_back(file.at("path").get<std::string>());
-        hashes.push_back(file.at("sha256").get<std::string>());
-      }
-    } catch (const std::exception& e) {
-      log_warn(manifest_path + ": no readable settings.tokenizer_files (" + e.what() + "): not used");
-      continue;
-    }
-    if (paths.size() != 2) continue;
-    bool unchanged = true;
-    for (size_t i = 0; i < paths.size() && unchanged; ++i) {
-      unchanged = fs::is_regular_file(paths[i]) && sha256_file_hex(paths[i]) == hashes[i];
-      if (!unchanged)
-        log_warn(manifest_path + ": tokenizer file " + paths[i] + " is missing or changed since tokenization");
-    }
-    if (!unchanged) continue;
-    return Gpt2Tokenizer::load_files(paths[0], paths[1]);
+    if (auto tokenizer = recorded_gpt2_tokenizer_of(data)) return tokenizer;
   }
   return std::nullopt;
 }

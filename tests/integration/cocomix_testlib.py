@@ -58,6 +58,24 @@ def train_teacher(root, train_path, val_path, **sections):
     return teacher
 
 
+def tiny_teacher_and_sae(root, latents):
+    """A 90-document synthetic corpus split half and half into ROOT/data, a teacher trained on it
+    for 30 steps (fp32) and a TopK SAE of `latents` latents (k 8) on its layer 1 trained for 30
+    steps: the models of the tests that read concepts. -> (train_file, val_file, teacher, sae)."""
+    data = os.path.join(root, "data")
+    run([app("cocomix-tokenize"), "--synthetic", "--documents", "90", "--seed", "3", "--val-fraction", "0.5",
+         "-o", data])
+    train_file, val_file = os.path.join(data, "train.bin"), os.path.join(data, "val.bin")
+    teacher = train_teacher(root, train_file, val_file,
+                            train={"max_steps": 30, "checkpoint_every": 30, "precision": "fp32"},
+                            eval={"every": 30, "max_batches": 1, "batch_size": 4})
+    sae = os.path.join(root, "sae")
+    run([app("cocomix-sae"), "train", "--teacher", teacher, "--layer", "1", "--latents", str(latents),
+         "--k", "8", "--data", train_file, "--steps", "30", "--batch", "8", "--seq-len", "64", "--lr", "2e-3",
+         "--seed", "3", "--threads", "1", "--log-every", "10", "-o", sae])
+    return train_file, val_file, teacher, sae
+
+
 def write_sae(directory, d, layer, k=8, seed=0, n_latents=96):
     """A random TopK SAE (sae.json + sae.safetensors) of width d on the teacher's layer."""
     import torch

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from cocomix_testlib import SOURCE_DIR, app, run, temp_dir, train_teacher, write_config, write_sae
+from cocomix_testlib import SOURCE_DIR, app, run, temp_dir, tiny_teacher_and_sae, write_config, write_sae
 from cocomix_tools import alignment as ca
 from cocomix_tools.corpus import read_token_file
 from cocomix_tools.model import GPT2, ConceptHead, Sae
@@ -33,17 +33,8 @@ class ConceptAlignmentTest(unittest.TestCase):
     def setUpClass(cls):
         torch.set_num_threads(1)
         cls.root = temp_dir()
-        cls.data = os.path.join(cls.root, "data")
-        run([app("cocomix-tokenize"), "--synthetic", "--documents", "90", "--seed", "3", "--val-fraction", "0.5",
-             "-o", cls.data])
-        cls.train_file, cls.val_file = os.path.join(cls.data, "train.bin"), os.path.join(cls.data, "val.bin")
-        cls.teacher = train_teacher(cls.root, cls.train_file, cls.val_file,
-                                    train={"max_steps": 30, "checkpoint_every": 30, "precision": "fp32"},
-                                    eval={"every": 30, "max_batches": 1, "batch_size": 4})
-        cls.sae = os.path.join(cls.root, "sae")
-        run([app("cocomix-sae"), "train", "--teacher", cls.teacher, "--layer", "1", "--latents", str(LATENTS),
-             "--k", "8", "--data", cls.train_file, "--steps", "30", "--batch", "8", "--seq-len", "64", "--lr", "2e-3",
-             "--seed", "3", "--threads", "1", "--log-every", "10", "-o", cls.sae])
+        cls.train_file, cls.val_file, cls.teacher, cls.sae = tiny_teacher_and_sae(cls.root, LATENTS)
+        cls.data = os.path.dirname(cls.train_file)
         concept = {"mode": "cocomix", "teacher_path": cls.teacher, "sae_path": cls.sae, "n_concepts": LATENTS,
                    "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}
         config = write_config(os.path.join(cls.root, "student.json"), cls.train_file, cls.val_file,

@@ -1,7 +1,9 @@
-// How well a TopK SAE reconstructs a teacher's activations on a token file.
+// How well a TopK SAE reconstructs a teacher's activations on a token file, and
+// the loading of an SAE with the teacher it encodes (shared by every reader of both).
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "cocomix/concept/sae.h"
 #include "cocomix/data/token_file.h"
@@ -17,6 +19,22 @@ struct SaeEvaluation {
   int64_t windows = 0;
   int64_t tokens = 0;
 };
+
+/// An SAE and the frozen teacher whose residual stream it encodes.
+struct SaeWithTeacher {
+  TopKSae sae{nullptr};
+  GPT teacher{nullptr};
+};
+
+/// Throws UsageError "WHERE: ..." when the SAE does not fit the teacher: its width
+/// d differs from n_embd or its layer is beyond n_layer. `where` names the SAE.
+void check_sae_fits_teacher(const SaeInfo& info, const ModelConfig& teacher, const std::string& where);
+
+/// Loads --sae SAE_DIR and --teacher TEACHER_DIR for windows of `seq_len` tokens.
+/// Throws UsageError naming the flag when SAE_DIR holds no sae.json, the SAE does
+/// not fit the teacher or seq_len exceeds its n_positions; warns when sae.json's
+/// teacher_sha256 is not the hash of the teacher's weights (another teacher).
+SaeWithTeacher load_sae_with_teacher(const std::string& sae_dir, const std::string& teacher_dir, int64_t seq_len);
 
 /// Encodes the teacher's activations after block sae.info().layer on the
 /// validation windows of `file` (non-overlapping, from 0; at most `max_windows`,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "cocomix/config/config.h"
 #include "cocomix/data/gpt2_tokenizer.h"
@@ -14,5 +15,9 @@ namespace cocomix {
 /// records with its sha256, when the files are still there unchanged (a warning
 /// names a missing or changed one); nullopt when no manifest names one.
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer(const Config& config);
+
+/// The same for one token file: the GPT-2 tokenizer the manifest.json beside
+/// `token_file` records (unchanged), nullopt when there is none.
+std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer_of(const std::string& token_file);
 
 }  // namespace cocomix
