@@ -153,6 +153,23 @@ class GenerateTest(unittest.TestCase):
         self.assertLess(max(abs(a - b) for row, expected in zip(rows, values.tolist())
                             for a, b in zip(row["values"], expected)), 1e-4)
 
+    def test_explain_labels_concepts_with_the_dashboards_snippets(self):
+        dashboard = os.path.join(self.root, "dashboard")
+        run([app("cocomix-sae"), "explain", "--sae", self.sae, "--teacher", self.teacher, "--data",
+             os.path.join(self.root, "data", "val.bin"), "--max-tokens", "2000", "--threads", "1", "-o", dashboard])
+        latents = generated(os.path.join(dashboard, "latents.json"))["latents"]
+        out = os.path.join(self.root, "explained_with_snippets.json")
+        table = generate("--checkpoint", self.student, "--prompt", "the cat", "--max-new-tokens", "4", "--explain",
+                         "--concepts", os.path.join(dashboard, "latents.json"), "--json", out).stdout
+        listed = {int(line.split()[0]): line.split(None, 2) for line in table.split("concepts (density, top context):")[1]
+                  .strip().splitlines()}
+        predicted = {i for row in generated(out)["results"][0]["concepts"] for i in row["ids"]}
+        self.assertEqual(set(listed), predicted)
+        for i, (_, density, snippet) in listed.items():
+            self.assertEqual(density, f"{latents[i]['density']:.4f}")
+            if latents[i]["top"]:
+                self.assertIn("[" + latents[i]["top"][0]["token"].replace("\n", "\\n") + "]", snippet)
+
     def test_student_steering(self):
         plain, unchanged, steered = (os.path.join(self.root, f"{name}.json") for name in ("plain", "zero", "steer"))
         # Sampled, so that any change of the next-token distribution shows in the text.
