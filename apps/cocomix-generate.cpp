@@ -49,13 +49,14 @@ int64_t end_of_text_of(int64_t vocab_size) {
   return -1;
 }
 
-/// A prompt and where it came from, for error messages.
+/// A prompt, the seed of its draws, and where it came from (for error messages).
 struct Prompt {
   std::string text;
   std::string source;  ///< "--prompt" or FILE:LINE
+  std::optional<uint64_t> seed;
 };
 
-/// The prompts of a JSONL file: one {"prompt": "..."} object per line.
+/// The prompts of a JSONL file: one {"prompt": "...", "seed": S (optional)} object per line.
 std::vector<Prompt> read_prompts(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw cocomix::UsageError("--prompts: " + path + ": cannot open");
@@ -67,7 +68,13 @@ std::vector<Prompt> read_prompts(const std::string& path) {
     const json entry = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!entry.is_object() || !entry.contains("prompt") || !entry["prompt"].is_string())
       throw cocomix::UsageError("--prompts: " + where + ": expected {\"prompt\": \"...\"}");
-    prompts.push_back({entry["prompt"].get<std::string>(), where});
+    std::optional<uint64_t> seed;
+    if (entry.contains("seed")) {
+      if (!entry["seed"].is_number_unsigned())
+        throw cocomix::UsageError("--prompts: " + where + ": seed: expected a non-negative integer");
+      seed = entry["seed"].get<uint64_t>();
+    }
+    prompts.push_back({entry["prompt"].get<std::string>(), where, seed});
   }
   if (prompts.empty()) throw cocomix::UsageError("--prompts: " + path + ": no prompts");
   return prompts;
@@ -155,7 +162,8 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "checkpoint or run directory (its newest complete checkpoint)")
       ->required();
   auto* prompt_option = app.add_option("--prompt", prompt, "the prompt text");
-  auto* prompts_option = app.add_option("--prompts", prompts_file, "JSONL file, one {\"prompt\": \"...\"} per line");
+  auto* prompts_option = app.add_option(
+      "--prompts", prompts_file, "JSONL file, one {\"prompt\": \"...\"} per line (a \"seed\" field overrides --seed)");
   auto* ids_option = app.add_option("--prompt-ids", prompt_ids, "the prompt as token ids: 464,3290,...");
   prompt_option->excludes(prompts_option)->excludes(ids_option);
   prompts_option->excludes(ids_option);
@@ -260,10 +268,14 @@ int main(int argc, char** argv) {
     json results = json::array();
     std::vector<cocomix::Generation> generations;
     for (size_t first = 0; first < prompts_ids.size(); first += static_cast<size_t>(batch_size)) {
-      const auto end = prompts_ids.begin() + static_cast<std::ptrdiff_t>(
-                                                 std::min(prompts_ids.size(), first + static_cast<size_t>(batch_size)));
-      auto batch = cocomix::generate_batch(
-          loaded.model, {prompts_ids.begin() + static_cast<std::ptrdiff_t>(first), end}, options);
+      const size_t last = std::min(prompts_ids.size(), first + static_cast<size_t>(batch_size));
+      std::vector<std::vector<int64_t>> batch_ids;
+      std::vector<uint64_t> seeds;
+      for (size_t i = first; i < last; ++i) {
+        batch_ids.push_back(prompts_ids[i]);
+        seeds.push_back(prompts[i].seed.value_or(options.seed));
+      }
+      auto batch = cocomix::generate_batch(loaded.model, batch_ids, options, seeds);
       std::move(batch.begin(), batch.end(), std::back_inserter(generations));
     }
     for (size_t i = 0; i < prompts_ids.size(); ++i) {

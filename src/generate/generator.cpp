@@ -145,9 +145,12 @@ void generate_cached(CocomixModel& model, std::vector<Row>& rows, const Generati
 }  // namespace
 
 std::vector<Generation> generate_batch(CocomixModel& model, const std::vector<std::vector<int64_t>>& prompts,
-                                       const GenerationOptions& options) {
+                                       const GenerationOptions& options, const std::vector<uint64_t>& seeds) {
   const auto& config = model->gpt()->config();
   if (prompts.empty()) throw UsageError("generate: no prompts");
+  if (!seeds.empty() && seeds.size() != prompts.size())
+    throw UsageError("generate: " + std::to_string(seeds.size()) + " seeds for " + std::to_string(prompts.size()) +
+                     " prompts");
   for (size_t i = 0; i < prompts.size(); ++i) {
     const auto& prompt = prompts[i];
     const std::string which = prompts.size() == 1 ? "the prompt" : "prompt " + std::to_string(i + 1);
@@ -174,8 +177,8 @@ std::vector<Generation> generate_batch(CocomixModel& model, const std::vector<st
   torch::NoGradGuard no_grad;
   model->eval();
   std::vector<Row> rows;
-  for (const auto& prompt : prompts) {
-    rows.emplace_back(prompt, options.seed);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    rows.emplace_back(prompts[i], seeds.empty() ? options.seed : seeds[i]);
     if (options.max_new_tokens == 0) rows.back().finish(StopReason::kMaxNewTokens);
   }
   if (options.use_cache)

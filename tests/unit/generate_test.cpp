@@ -163,6 +163,22 @@ TEST(Generate, ABatchGivesEachPromptTheTokensItGetsAlone) {
   }
 }
 
+TEST(Generate, EachPromptOfABatchCanHaveItsOwnSeed) {
+  auto model = student("cocomix");
+  GenerationOptions options;
+  options.max_new_tokens = 10;
+  options.sampling.greedy = false;
+  const std::vector<std::vector<int64_t>> prompts = {{5, 6}, {5, 6}, {7}};
+  const std::vector<uint64_t> seeds = {3, 4, 3};
+  const auto batch = generate_batch(model, prompts, options, seeds);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    options.seed = seeds[i];
+    EXPECT_EQ(batch[i].tokens, generate(model, prompts[i], options).tokens) << "prompt " << i;
+  }
+  EXPECT_NE(batch[0].tokens, batch[1].tokens);  // one prompt, two seeds
+  EXPECT_THROW(generate_batch(model, prompts, options, {1, 2}), UsageError);
+}
+
 TEST(Generate, InABatchEachRowStopsOnItsOwn) {
   auto model = student("cocomix");
   GenerationOptions options;

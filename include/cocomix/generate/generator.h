@@ -52,12 +52,12 @@ struct Generation {
 /// Generates from each of `prompts` (ids < vocab_size, at least one, at most
 /// n_positions) with `model` in eval mode, without autograd: with the cache as
 /// one left-padded batch, without it one prompt after another. Each prompt
-/// samples from its own generator seeded with options.seed, so its tokens do
-/// not depend on the other prompts. Throws UsageError for an empty or too long
-/// prompt, bad options, or explain or concept steering of a model without a
-/// concept head.
+/// samples from its own generator, seeded with seeds[i] (default: options.seed
+/// for every prompt), so its tokens do not depend on the other prompts. Throws
+/// UsageError for an empty or too long prompt, bad options, or explain or
+/// concept steering of a model without a concept head.
 std::vector<Generation> generate_batch(CocomixModel& model, const std::vector<std::vector<int64_t>>& prompts,
-                                       const GenerationOptions& options);
+                                       const GenerationOptions& options, const std::vector<uint64_t>& seeds = {});
 /// One prompt: generate_batch of it alone.
 Generation generate(CocomixModel& model, const std::vector<int64_t>& prompt, const GenerationOptions& options);
 
