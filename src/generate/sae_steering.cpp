@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "cocomix/concept/sae_evaluation.h"
 #include "cocomix/model/position_norm.h"
 #include "cocomix/util/error.h"
 
@@ -11,18 +12,11 @@ namespace cocomix {
 void check_sae_fits(const TopKSaeImpl& sae, const std::string& sae_dir, CocomixModelImpl& model,
                     const std::string& weights_sha256) {
   const auto& info = sae.info();
-  const auto& config = model.gpt()->config();
   const std::string file = sae_dir + "/sae.json";
-  if (info.d != config.n_embd)
-    throw UsageError("--sae: " + file + ": d " + std::to_string(info.d) + " differs from the model's n_embd " +
-                     std::to_string(config.n_embd));
-  if (info.layer < 1 || info.layer > config.n_layer)
-    throw UsageError("--sae: " + file + ": layer " + std::to_string(info.layer) + " is outside the model's 1.." +
-                     std::to_string(config.n_layer));
+  check_sae_fits_teacher(info, model.gpt()->config(), "--sae " + file);
   if (!info.teacher_sha256.empty() && !weights_sha256.empty() && info.teacher_sha256 != weights_sha256)
-    throw UsageError("--sae: " + file + ": teacher_sha256 " + info.teacher_sha256 +
-                     " is not the hash of this model's weights (" + weights_sha256 +
-                     "): the SAE encodes another model");
+    throw UsageError("--sae " + file + ": teacher_sha256 " + info.teacher_sha256 +
+                     " is not the hash of this model's weights (" + weights_sha256 + "): the SAE encodes another model");
 }
 
 Steering sae_steering(TopKSae sae, const ConceptSteering& latents, const std::string& flag) {

@@ -119,7 +119,7 @@ class GenerateTest(unittest.TestCase):
             (["--prompt", "x", "--steer", "1=2"], "--steer: "),
             (["--prompt", "x", "--explain"], "--explain: "),
             (["--prompt", "x", "--sae", wrong_width, "--steer-sae", "1=2"],
-             f"--sae: {wrong_width}/sae.json: d 32 differs from the model's n_embd 64"),
+             f"--sae {wrong_width}/sae.json: SAE width d 32 differs from the teacher's n_embd 64"),
             (["--prompt", "x", "--sae", self.sae, "--steer-sae", "96=2"], "--steer-sae: concept 96 is outside"),
         ]
         out = os.path.join(self.root, "never_written.json")

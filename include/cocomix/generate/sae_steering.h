@@ -13,8 +13,8 @@
 
 namespace cocomix {
 
-/// Throws UsageError naming `sae_dir` when `sae` does not encode `model`: its
-/// width is not n_embd, its layer is outside 1..n_layer, or it records a
+/// Throws UsageError naming `sae_dir` when `sae` does not encode `model`: it
+/// does not fit it (check_sae_fits_teacher: width, layer), or it records a
 /// teacher hash that differs from `weights_sha256`, the hash of the model's
 /// safetensors file ("" skips that check).
 void check_sae_fits(const TopKSaeImpl& sae, const std::string& sae_dir, CocomixModelImpl& model,
