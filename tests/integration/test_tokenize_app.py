@@ -3,6 +3,7 @@ as llm.c shards + documents.jsonl + manifest.json; read back by cocomix_tools.co
 document decodes to its original bytes, the split follows the documented hash,
 and bad flags exit 2 with one line on stderr."""
 
+import json
 import os
 import subprocess
 import sys
@@ -29,9 +30,10 @@ def read_shard(path):
     return tokens
 
 
-def read_output(out, seed, fraction, expected_documents):
+def read_output(out, seed, fraction, expected_documents, synthetic=False):
     """Checks the layout and returns (manifest, records, {split: tokens})."""
-    assert sorted(p.name for p in out.iterdir()) == ["documents.jsonl", "manifest.json", "train.bin", "val.bin"]
+    expected = ["documents.jsonl", "manifest.json", "train.bin", "val.bin"] + (["vocabulary.json"] if synthetic else [])
+    assert sorted(p.name for p in out.iterdir()) == expected
     manifest = Manifest(out)
     assert manifest["tokenizer"] == "bytes" and manifest["vocab_size"] == 257 and manifest["end_of_text"] == EOT
     assert manifest["seed"] == seed and manifest["documents"] == expected_documents
@@ -64,8 +66,11 @@ def check_synthetic(tmp):
     result = run("--synthetic", "--documents", 200, "--seed", 5, "--val-fraction", 0.1, "-o", out)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith("cocomix-tokenize: 200 documents")
-    manifest, records, shards = read_output(out, 5, 0.1, 200)
+    manifest, records, shards = read_output(out, 5, 0.1, 200, synthetic=True)
     assert manifest["source"] == "synthetic"
+    with open(out / "vocabulary.json") as f:
+        vocabulary = json.load(f)
+    assert sorted(vocabulary["topics"]) == sorted({r["hidden"]["topic"] for r in records})
     assert 0 < manifest["splits"]["val"]["documents"] < 60
     for r in records:
         text = document_bytes(shards, r).decode("ascii")
