@@ -13,6 +13,7 @@ hidden value that latent stands for.
    is VALUE". With --value auto every topic is scored and the one whose best
    latent scores highest is taken. The student
    is steered at the same index: its concept i is trained on the SAE's latent i.
+   --latent ID steers a latent of your choice instead (its AUROC is reported).
    The student's own best-aligned concept for the value is reported beside it.
 2. Prompts that do not decide the value: the corpus's openings cut before their
    place phrase, "This is an account of a SEASON day spent" (formal) and "Okay,
@@ -86,11 +87,16 @@ def best_latents(features, labels, values):
     return out
 
 
-def choose_latent(corpus, teacher, sae, student, value, documents, batch):
-    """Step 1 of the module docstring: {"value", "latent", "auroc", "student_concept", "student_auroc", ...}."""
+def choose_latent(corpus, teacher, sae, student, value, documents, batch, latent=None):
+    """Step 1 of the module docstring: {"value", "latent", "auroc", "student_concept", "student_auroc", ...}.
+    `latent` given: that latent instead of the best one, with its own AUROC."""
     docs = ca.read_val_documents(corpus, documents)
     values, labels = ca.labels_of(docs, VARIABLE)
-    teacher_best = best_latents(ca.sae_features(GPT2(teacher), Sae(sae), docs, batch), labels, values)
+    sae_model = Sae(sae)
+    if latent is not None and not 0 <= latent < sae_model.n_latents:
+        raise InputError(f"--latent: {latent} is outside the SAE's [0, {sae_model.n_latents})")
+    features = ca.sae_features(GPT2(teacher), sae_model, docs, batch)
+    teacher_best = best_latents(features, labels, values)
     if value == "auto":
         value = max(teacher_best, key=lambda v: teacher_best[v][1])
     if value not in teacher_best:
@@ -99,7 +105,11 @@ def choose_latent(corpus, teacher, sae, student, value, documents, batch):
     student_model = GPT2(student)
     student_best = best_latents(ca.student_features(student_model, ConceptHead(student_model), docs, batch), labels,
                                 values)
-    latent, auroc = teacher_best[value]
+    if latent is None:
+        latent, auroc = teacher_best[value]
+    else:
+        column = ca.average_ranks(features)[:, [latent]]
+        auroc = float(ca.auroc_columns(column, labels[:, values.index(value)])[0])
     return {"variable": VARIABLE, "value": value, "values": values, "latent": latent, "auroc": auroc,
             "documents": len(docs), "student_concept": student_best.get(value, (-1, float("nan")))[0],
             "student_auroc": student_best.get(value, (-1, float("nan")))[1]}
@@ -124,7 +134,8 @@ def run(args):
     if not os.path.exists(vocabulary_file):
         raise InputError(f"{vocabulary_file}: missing (write it with cocomix-tokenize --synthetic)")
     vocabulary = read_json(vocabulary_file)
-    choice = choose_latent(args.corpus, args.teacher, args.sae, args.student, args.value, args.documents, args.batch)
+    choice = choose_latent(args.corpus, args.teacher, args.sae, args.student, args.value, args.documents, args.batch,
+                           args.latent)
     targets = topic_words(vocabulary, choice["value"])
     others = [w for v in choice["values"] if v != choice["value"] for w in topic_words(vocabulary, v)]
     os.makedirs(args.out, exist_ok=True)
@@ -232,6 +243,8 @@ def main(argv=None):
                         "concepts are the SAE's latents)")
     parser.add_argument("--bin", required=True, help="directory of the cocomix apps")
     parser.add_argument("--value", default="auto", help="the topic to steer towards (auto: the best-aligned one)")
+    parser.add_argument("--latent", type=int, help="steer this latent instead of the best-aligned one (e.g. one "
+                        "whose top contexts in cocomix-sae explain's dashboard are the topic's words)")
     parser.add_argument("--factors", type=parse_factors, default=list(DEFAULT_FACTORS))
     parser.add_argument("--seeds", type=int, default=6, help="sampling seeds per prompt")
     parser.add_argument("--max-new-tokens", type=int, default=96)

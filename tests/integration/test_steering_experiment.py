@@ -114,7 +114,9 @@ class SteeringExperimentTest(unittest.TestCase):
         base = ["--teacher", self.teacher, "--sae", self.sae, "--student", self.student, "--bin", BIN]
         for args, message in ((["--corpus", bare, "-o", os.path.join(self.root, "x")], "vocabulary.json: missing"),
                               (["--corpus", self.corpus, "--value", "knitting", "-o", os.path.join(self.root, "y")],
-                               "--value: 'knitting' is not a topic")):
+                               "--value: 'knitting' is not a topic"),
+                              (["--corpus", self.corpus, "--latent", str(LATENTS), "-o", os.path.join(self.root, "z")],
+                               f"--latent: {LATENTS} is outside the SAE's [0, {LATENTS})")):
             result = experiment(*base, *args)
             self.assertEqual(result.returncode, 1, result.stderr)
             lines = result.stderr.strip().splitlines()
