@@ -75,54 +75,47 @@ std::string token_format_name(TokenFormat format) {
 
 // ---- reading -----------------------------------------------------------------
 
-TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
-  TokenFile file;
-  file.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(path, "cannot open token file", errno);
+namespace {
+
+/// An open descriptor of a regular, non-empty file and its size; closes on destruction.
+struct OpenedFile {
+  int fd = -1;
+  int64_t bytes = 0;
+  ~OpenedFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void open_regular_file(const std::string& path, OpenedFile& file) {
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file.fd < 0) throw_errno(path, "cannot open token file", errno);
   struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    const int error = errno;
-    ::close(fd);
-    throw_errno(path, "cannot stat token file", error);
-  }
-  if (!S_ISREG(info.st_mode)) {
-    ::close(fd);
-    throw RuntimeError(path + ": not a regular file");
-  }
-  const auto file_bytes = static_cast<int64_t>(info.st_size);
-  if (file_bytes == 0) {
-    ::close(fd);
-    throw RuntimeError(path + ": token file is empty");
-  }
-  void* map = ::mmap(nullptr, static_cast<size_t>(file_bytes), PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_error = errno;
-  ::close(fd);  // the mapping keeps the file open
-  if (map == MAP_FAILED) throw_errno(path, "cannot mmap token file", map_error);
-  file.map_ = map;
-  file.map_bytes_ = static_cast<size_t>(file_bytes);
-  const auto* bytes = static_cast<const unsigned char*>(map);
+  if (::fstat(file.fd, &info) != 0) throw_errno(path, "cannot stat token file", errno);
+  if (!S_ISREG(info.st_mode)) throw RuntimeError(path + ": not a regular file");
+  file.bytes = static_cast<int64_t>(info.st_size);
+  if (file.bytes == 0) throw RuntimeError(path + ": token file is empty");
+}
 
+/// The layout of a file of `file_bytes` bytes from its first bytes `head`
+/// (kLlmcHeaderBytes of them, or the whole file when shorter).
+TokenFileLayout layout_of(const std::string& path, int64_t file_bytes, const unsigned char* head, TokenFormat format) {
   if (format == TokenFormat::kAuto)
-    format = file_bytes >= 4 && is_known_magic(load_le_int32(bytes)) ? TokenFormat::kLlmc : TokenFormat::kU16;
-  file.format_ = format;
-
+    format = file_bytes >= 4 && is_known_magic(load_le_int32(head)) ? TokenFormat::kLlmc : TokenFormat::kU16;
+  TokenFileLayout layout;
+  layout.format = format;
   if (format == TokenFormat::kU16) {
     if (file_bytes % 2 != 0)
       throw RuntimeError(path + ": headerless uint16 token file holds an odd number of bytes (" +
                          std::to_string(file_bytes) + ")");
-    file.tokens_ = bytes;
-    file.token_bytes_ = 2;
-    file.size_ = file_bytes / 2;
-    return file;
+    layout.tokens = file_bytes / 2;
+    return layout;
   }
-
   if (file_bytes < kLlmcHeaderBytes)
     throw RuntimeError(path + ": truncated llm.c header: the file holds " + std::to_string(file_bytes) +
                        " bytes, the header needs " + std::to_string(kLlmcHeaderBytes));
-  const int32_t magic = load_le_int32(bytes);
-  const int32_t version = load_le_int32(bytes + 4);
-  const int32_t count = load_le_int32(bytes + 8);
+  const int32_t magic = load_le_int32(head);
+  const int32_t version = load_le_int32(head + 4);
+  const int32_t count = load_le_int32(head + 8);
   if (!is_known_magic(magic))
     throw RuntimeError(path + ": not an llm.c token shard: magic " + std::to_string(magic) + " (expected " +
                        std::to_string(kLlmcMagicU16) + " or " + std::to_string(kLlmcMagicU32) + ")");
@@ -131,13 +124,50 @@ TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
     throw RuntimeError(path + ": llm.c shard with magic " + std::to_string(magic) + " has unknown version " +
                        std::to_string(version) + " (expected " + std::to_string(expected_version) + ")");
   if (count < 0) throw RuntimeError(path + ": header token count " + std::to_string(count) + " is negative");
-  file.token_bytes_ = magic == kLlmcMagicU16 ? 2 : 4;
-  const int64_t expected_bytes = kLlmcHeaderBytes + int64_t{count} * file.token_bytes_;
+  layout.token_bytes = magic == kLlmcMagicU16 ? 2 : 4;
+  layout.header_bytes = kLlmcHeaderBytes;
+  const int64_t expected_bytes = kLlmcHeaderBytes + int64_t{count} * layout.token_bytes;
   if (expected_bytes != file_bytes)
     throw RuntimeError(path + ": header says " + std::to_string(count) + " tokens (" + std::to_string(expected_bytes) +
                        " bytes) but the file holds " + std::to_string(file_bytes) + " bytes");
-  file.tokens_ = bytes + kLlmcHeaderBytes;
-  file.size_ = count;
+  layout.tokens = count;
+  return layout;
+}
+
+}  // namespace
+
+TokenFileLayout probe_token_file(const std::string& path, TokenFormat format) {
+  OpenedFile file;
+  open_regular_file(path, file);
+  unsigned char head[kLlmcHeaderBytes] = {};
+  const auto wanted = static_cast<size_t>(std::min<int64_t>(file.bytes, kLlmcHeaderBytes));
+  size_t got = 0;
+  while (got < wanted) {
+    const ssize_t n = ::pread(file.fd, head + got, wanted - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno(path, "cannot read token file", n < 0 ? errno : EIO);
+    got += static_cast<size_t>(n);
+  }
+  return layout_of(path, file.bytes, head, format);
+}
+
+TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
+  TokenFile file;
+  file.path_ = path;
+  {
+    OpenedFile opened;
+    open_regular_file(path, opened);
+    void* map = ::mmap(nullptr, static_cast<size_t>(opened.bytes), PROT_READ, MAP_PRIVATE, opened.fd, 0);
+    if (map == MAP_FAILED) throw_errno(path, "cannot mmap token file", errno);
+    file.map_ = map;  // the mapping keeps the file open once the descriptor closes
+    file.map_bytes_ = static_cast<size_t>(opened.bytes);
+  }
+  const auto* bytes = static_cast<const unsigned char*>(file.map_);
+  const auto layout = layout_of(path, static_cast<int64_t>(file.map_bytes_), bytes, format);
+  file.format_ = layout.format;
+  file.token_bytes_ = layout.token_bytes;
+  file.tokens_ = bytes + layout.header_bytes;
+  file.size_ = layout.tokens;
   return file;
 }
 

@@ -33,6 +33,18 @@ TokenFormat parse_token_format(const std::string& name);
 /// The config spelling of `format` ("auto", "llmc", "u16").
 std::string token_format_name(TokenFormat format);
 
+/// What a token file's size and header say, before any token is read.
+struct TokenFileLayout {
+  TokenFormat format = TokenFormat::kU16;  ///< kLlmc or kU16, never kAuto
+  int token_bytes = 2;                     ///< 2 (uint16) or 4 (uint32)
+  int64_t header_bytes = 0;                ///< kLlmcHeaderBytes or 0
+  int64_t tokens = 0;
+};
+
+/// The layout of `path` from its size and first kLlmcHeaderBytes bytes, without
+/// mapping it. Throws the RuntimeError TokenFile::open throws for a bad file.
+TokenFileLayout probe_token_file(const std::string& path, TokenFormat format = TokenFormat::kAuto);
+
 /// A read-only memory map of one token file. Move-only; the mapping lives as
 /// long as the object. Token i is read straight from the mapped bytes.
 class TokenFile {
