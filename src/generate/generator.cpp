@@ -120,9 +120,7 @@ void generate_cached(CocomixModel& model, std::vector<Row>& rows, const Generati
   }
   // A batch without padding decodes as a single prompt does, on the mask-free path.
   DecodeState state = model->begin_decoding(padding.any().item<bool>() ? padding.to(device) : torch::Tensor());
-  std::vector<int64_t> fresh_sizes(rows.size());
-  for (size_t b = 0; b < rows.size(); ++b) fresh_sizes[b] = static_cast<int64_t>(rows[b].sequence().size());
-  for (;;) {
+  for (bool prefill = true;; prefill = false) {
     for (auto& row : rows) row.check_context(n_positions);
     if (std::all_of(rows.begin(), rows.end(), [](const Row& row) { return row.done(); })) return;
     const auto out = model->forward(columns.to(device), &state, options.steering);
@@ -131,14 +129,14 @@ void generate_cached(CocomixModel& model, std::vector<Row>& rows, const Generati
       auto& row = rows[static_cast<size_t>(b)];
       if (row.done()) continue;
       const auto& sequence = row.sequence();
-      if (options.explain)
-        record_concepts(out.prediction, b, {sequence.end() - fresh_sizes[static_cast<size_t>(b)], sequence.end()},
+      if (options.explain)  // the prompt's tokens at the prefill, then the one token fed
+        record_concepts(out.prediction, b, {prefill ? sequence.begin() : sequence.end() - 1, sequence.end()},
                         row.result().concepts);
       row.take(logits[b], options);
-      fresh_sizes[static_cast<size_t>(b)] = 1;
     }
-    columns = torch::empty({B, 1}, torch::kLong);
-    for (int64_t b = 0; b < B; ++b) columns[b][0] = rows[static_cast<size_t>(b)].sequence().back();
+    std::vector<int64_t> last_tokens;
+    for (const auto& row : rows) last_tokens.push_back(row.sequence().back());
+    columns = torch::tensor(last_tokens, torch::kLong).view({B, 1});
   }
 }
 
