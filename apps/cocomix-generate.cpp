@@ -16,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -97,7 +98,7 @@ json steering_json(const cocomix::ConceptSteering& steering) {
 void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, const std::optional<cocomix::TextCodec>& codec,
                     const std::optional<cocomix::LatentExplanations>& explanations) {
   std::printf("%5s  %-16s  %s\n", "pos", "token", "predicted concepts (id:logit)");
-  std::vector<int64_t> seen;
+  std::set<int64_t> seen;
   for (size_t position = 0; position < concepts.size(); ++position) {
     const auto& row = concepts[position];
     std::string token = codec ? json(codec->decode({row.token})).dump() : std::to_string(row.token);
@@ -107,12 +108,11 @@ void print_concepts(const std::vector<cocomix::PredictedConcepts>& concepts, con
       std::snprintf(cell, sizeof cell, "%s%lld:%.2f", j == 0 ? "" : "  ", static_cast<long long>(row.ids[j]),
                     row.values[j]);
       listed += cell;
-      if (std::find(seen.begin(), seen.end(), row.ids[j]) == seen.end()) seen.push_back(row.ids[j]);
+      seen.insert(row.ids[j]);
     }
     std::printf("%5zu  %-16s  %s\n", position, token.c_str(), listed.c_str());
   }
   if (!explanations) return;
-  std::sort(seen.begin(), seen.end());
   std::printf("concepts (density, top context):\n");
   for (const int64_t id : seen) {
     const auto& latent = explanations->latents[static_cast<size_t>(id)];
@@ -224,11 +224,8 @@ int main(int argc, char** argv) {
     std::optional<cocomix::LatentExplanations> explanations;
     if (!concepts_file.empty()) {
       explanations = cocomix::read_latent_explanations(concepts_file, "--concepts");
-      const int64_t n_concepts = head->predictor->weight.size(1);
-      if (explanations->n_latents != n_concepts)
-        throw cocomix::UsageError("--concepts: " + concepts_file + ": n_latents " +
-                                  std::to_string(explanations->n_latents) + " differs from the checkpoint's " +
-                                  std::to_string(n_concepts) + " concepts");
+      cocomix::check_latent_count(*explanations, head->predictor->weight.size(1), loaded.checkpoint_dir,
+                                  "--concepts");
     }
     if (!sae_dir.empty()) {
       if (!steer_items.empty()) throw cocomix::UsageError("--steer-sae: steers a teacher; do not combine with --steer");

@@ -45,6 +45,14 @@ std::string head_of(const std::string& text, size_t bytes) {
 
 }  // namespace
 
+void check_latent_count(const LatentExplanations& explanations, int64_t n_concepts, const std::string& checkpoint_dir,
+                        const std::string& flag) {
+  if (explanations.n_latents != n_concepts)
+    throw UsageError(flag + ": " + explanations.path + ": n_latents " + std::to_string(explanations.n_latents) +
+                     " differs from the concept head's C = " + std::to_string(n_concepts) + " (" + checkpoint_dir +
+                     "); give the explanations of the SAE this checkpoint was trained with");
+}
+
 std::string one_line_snippet(const ExplainedSnippet& snippet, size_t context_bytes) {
   return one_line(tail_of(snippet.before, context_bytes) + "[" + snippet.token + "]" +
                   head_of(snippet.after, context_bytes));

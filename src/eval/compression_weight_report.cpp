@@ -87,10 +87,7 @@ CompressionWeightReport inspect_compression_weights(LoadedModel& loaded, const s
   report.mode = concepts.spec().name;
   report.n_concepts = weight.size(0);
   report.d = weight.size(1);
-  if (explanations && explanations->n_latents != report.n_concepts)
-    throw UsageError("--concepts: " + explanations->path + ": n_latents " + std::to_string(explanations->n_latents) +
-                     " differs from the concept head's C = " + std::to_string(report.n_concepts) + " (" +
-                     loaded.checkpoint_dir + "); give the explanations of the SAE this checkpoint was trained with");
+  if (explanations) check_latent_count(*explanations, report.n_concepts, loaded.checkpoint_dir, "--concepts");
   report.explanations = std::move(explanations);
   report.summary = summarize_compression_weights(weight, thresholds, show);
   return report;

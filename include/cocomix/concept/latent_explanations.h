@@ -38,6 +38,12 @@ struct LatentExplanations {
 /// Throws UsageError "FLAG: PATH: WHAT" (flag: the option that named the file).
 LatentExplanations read_latent_explanations(const std::string& path, const std::string& flag);
 
+/// Throws UsageError "FLAG: PATH: n_latents ... differs from the concept head's C"
+/// unless `explanations` describe the `n_concepts` concepts of the checkpoint in
+/// `checkpoint_dir` (its concepts are the latents of the SAE it was trained with).
+void check_latent_count(const LatentExplanations& explanations, int64_t n_concepts, const std::string& checkpoint_dir,
+                        const std::string& flag);
+
 /// "...before[token]after..." on one line (newlines and tabs shown as \n, \t),
 /// at most `context_bytes` of text on each side, never splitting a UTF-8 character.
 std::string one_line_snippet(const ExplainedSnippet& snippet, size_t context_bytes = 30);
