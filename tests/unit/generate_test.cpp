@@ -15,28 +15,12 @@
 #include "cocomix/generate/sampling.h"
 #include "cocomix/model/cocomix_model.h"
 #include "cocomix/util/error.h"
+#include "small_student.h"
 
 namespace cocomix {
 namespace {
 
-CocomixModel student(const std::string& mode) {
-  ModelConfig model;
-  model.vocab_size = 61;
-  model.n_positions = 24;
-  model.n_embd = 32;
-  model.n_layer = 3;
-  model.n_head = 4;
-  ConceptConfig concepts;
-  concepts.mode = find_mode(mode)->mode;
-  concepts.n_concepts = 40;
-  concepts.k_pred = 5;
-  concepts.insert_layer = 1;
-  concepts.teacher_n_embd = 16;
-  torch::manual_seed(5);
-  CocomixModel built(model, concepts);
-  built->eval();
-  return built;
-}
+using testing::small_student;
 
 const std::vector<std::string> kModes = {"ntp",   "cocomix",          "intervention", "concept_loss_only",
                                          "pause", "hidden_prediction"};
@@ -44,7 +28,7 @@ const std::vector<std::string> kModes = {"ntp",   "cocomix",          "intervent
 TEST(Decode, CachedLogitsEqualAFullRecomputeAtEveryStep) {
   torch::NoGradGuard no_grad;
   for (const auto& mode : kModes) {
-    auto model = student(mode);
+    auto model = small_student(mode);
     const auto tokens = torch::randint(61, {2, 20}, torch::kLong);  // a batch of two
     auto state = model->begin_decoding();
     // A prompt of 7 tokens, then one token at a time.
@@ -62,7 +46,7 @@ TEST(Decode, CachedLogitsEqualAFullRecomputeAtEveryStep) {
 
 TEST(Decode, ThePromptAtOnceEqualsItTokenByToken) {
   torch::NoGradGuard no_grad;
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   const auto tokens = torch::randint(61, {1, 9}, torch::kLong);
   auto at_once = model->begin_decoding(), one_by_one = model->begin_decoding();
   const auto whole = model->forward(tokens, &at_once);
@@ -75,7 +59,7 @@ TEST(Decode, ThePromptAtOnceEqualsItTokenByToken) {
 
 TEST(Generate, GreedyTokensAreTheSameWithAndWithoutTheCache) {
   for (const auto& mode : kModes) {
-    auto model = student(mode);
+    auto model = small_student(mode);
     GenerationOptions options;
     options.max_new_tokens = 12;
     const std::vector<int64_t> prompt = {3, 14, 15, 9, 26};
@@ -89,7 +73,7 @@ TEST(Generate, GreedyTokensAreTheSameWithAndWithoutTheCache) {
 }
 
 TEST(Generate, StopsAtEndOfTextAndAtTheContext) {
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   GenerationOptions options;
   options.max_new_tokens = 50;
   const std::vector<int64_t> prompt = {1, 2, 3};
@@ -111,7 +95,7 @@ TEST(Generate, StopsAtEndOfTextAndAtTheContext) {
 TEST(Decode, LeftPaddedRowsEqualEachRowAlone) {
   torch::NoGradGuard no_grad;
   for (const auto& mode : kModes) {
-    auto model = student(mode);
+    auto model = small_student(mode);
     // Rows of 3, 7 and 5 prompt tokens, left-padded to 7 with padding ids that must not matter.
     const std::vector<int64_t> lengths = {3, 7, 5};
     const auto tokens = torch::randint(61, {3, 12}, torch::kLong);
@@ -140,7 +124,7 @@ TEST(Decode, LeftPaddedRowsEqualEachRowAlone) {
 TEST(Generate, ABatchGivesEachPromptTheTokensItGetsAlone) {
   const std::vector<std::vector<int64_t>> prompts = {{3, 14, 15}, {9, 26, 5, 35, 8, 9, 7}, {60}, {2, 7, 18, 28}};
   for (const auto& mode : kModes) {
-    auto model = student(mode);
+    auto model = small_student(mode);
     for (const bool greedy : {true, false}) {
       GenerationOptions options;
       options.max_new_tokens = 10;
@@ -164,7 +148,7 @@ TEST(Generate, ABatchGivesEachPromptTheTokensItGetsAlone) {
 }
 
 TEST(Generate, EachPromptOfABatchCanHaveItsOwnSeed) {
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   GenerationOptions options;
   options.max_new_tokens = 10;
   options.sampling.greedy = false;
@@ -180,7 +164,7 @@ TEST(Generate, EachPromptOfABatchCanHaveItsOwnSeed) {
 }
 
 TEST(Generate, InABatchEachRowStopsOnItsOwn) {
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   GenerationOptions options;
   options.max_new_tokens = 40;
   // A 20-token prompt reaches the context (24) after 5 tokens; a 2-token one runs on to 23.
@@ -229,7 +213,7 @@ TEST(Sampling, TopKAndTopPKeepTheTokensWorkedOutByHand) {
 }
 
 TEST(Sampling, SeededDrawsRepeatAndGreedyIsTheFirstMaximum) {
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   GenerationOptions options;
   options.max_new_tokens = 10;
   options.sampling.greedy = false;

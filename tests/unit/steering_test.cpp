@@ -17,11 +17,13 @@
 #include "cocomix/model/concept_steering.h"
 #include "cocomix/model/position_norm.h"
 #include "cocomix/util/error.h"
+#include "small_student.h"
 
 namespace cocomix {
 namespace {
 
-constexpr int64_t kD = 32, kConcepts = 40, kKeep = 5;
+constexpr int64_t kD = testing::kStudentWidth, kConcepts = testing::kStudentConcepts,
+                  kKeep = testing::kStudentKeep;
 
 ConceptHead random_head() {
   torch::manual_seed(11);
@@ -148,27 +150,11 @@ TEST(SaeSteering, TheResidualGetsTheChangeOfTheDenseReconstruction) {
   EXPECT_THROW(sae_steering(sae, ConceptSteering{{{48, 1.0}}}, "--steer-sae"), UsageError);
 }
 
-CocomixModel student(const std::string& mode) {
-  ModelConfig model;
-  model.vocab_size = 61;
-  model.n_positions = 24;
-  model.n_embd = kD;
-  model.n_layer = 3;
-  model.n_head = 4;
-  ConceptConfig concepts;
-  concepts.mode = find_mode(mode)->mode;
-  concepts.n_concepts = kConcepts;
-  concepts.k_pred = kKeep;
-  concepts.insert_layer = 1;
-  torch::manual_seed(5);
-  CocomixModel built(model, concepts);
-  built->eval();
-  return built;
-}
+using testing::small_student;
 
 TEST(SteeredDecode, CachedLogitsEqualASteeredFullRecompute) {
   torch::NoGradGuard no_grad;
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   Steering steering;
   steering.concepts = {{{7, 10.0}, {21, -4.0}}};
   steering.residual_layer = 3;  // and a residual edit above L_s, on both slots of every token
@@ -187,7 +173,7 @@ TEST(SteeredDecode, CachedLogitsEqualASteeredFullRecompute) {
 }
 
 TEST(Explain, RecordsTheHeadsTopKAtEveryTokenRead) {
-  auto model = student("cocomix");
+  auto model = small_student("cocomix");
   GenerationOptions options;
   options.max_new_tokens = 6;
   options.explain = true;
@@ -217,14 +203,14 @@ TEST(Explain, RecordsTheHeadsTopKAtEveryTokenRead) {
 }
 
 TEST(Explain, AndSteeringNeedAConceptHead) {
-  auto model = student("ntp");
+  auto model = small_student("ntp");
   GenerationOptions options;
   options.explain = true;
   EXPECT_THROW(generate(model, {1, 2}, options), UsageError);
   options.explain = false;
   options.steering.concepts = {{{1, 2.0}}};
   EXPECT_THROW(generate(model, {1, 2}, options), UsageError);
-  auto with_head = student("cocomix");
+  auto with_head = small_student("cocomix");
   options.steering.concepts = {{{kConcepts, 2.0}}};
   EXPECT_THROW(generate(with_head, {1, 2}, options), UsageError);
 }
