@@ -157,7 +157,7 @@ LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenF
     summary.mean_activation = fired > 0 ? tally.sum(latent) / static_cast<double>(fired) : 0.0;
     summary.max_activation = tally.maximum(latent);
     for (const auto& entry : tally.take_sorted(latent)) {
-      LatentExample example;
+      ExplainedSnippet example;
       example.activation = entry.activation;
       example.index = entry.index;
       const int64_t first = std::max<int64_t>(0, entry.index - options.context_before);

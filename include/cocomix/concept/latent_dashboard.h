@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cocomix/concept/latent_explanations.h"
 #include "cocomix/concept/sae.h"
 #include "cocomix/data/text_codec.h"
 #include "cocomix/data/token_file.h"
@@ -26,25 +27,6 @@ struct LatentDashboardOptions {
   int64_t max_tokens = 0;       ///< read only the first this many tokens (0: the whole file)
 };
 
-/// One of a latent's highest activations and the text around its token.
-struct LatentExample {
-  double activation = 0;
-  int64_t index = 0;   ///< the token's position in the file
-  std::string before;  ///< the context_before tokens before it (fewer at the file's start)
-  std::string token;
-  std::string after;  ///< the context_after tokens after it (fewer at the end of what was read)
-};
-
-/// What one latent does over the tokens read. A latent fires on a token when TopK
-/// kept it with z > kLatentFiredThreshold; a dead latent has density 0 and no examples.
-struct LatentSummary {
-  int64_t id = 0;
-  double density = 0;              ///< share of the tokens on which it fires
-  double mean_activation = 0;      ///< mean z over those tokens (0 when dead)
-  double max_activation = 0;       ///< 0 when dead
-  std::vector<LatentExample> top;  ///< highest z first; equal z: the lower index first
-};
-
 /// Every latent of an SAE over a token file, in id order.
 struct LatentDashboard {
   int64_t layer = 0;
@@ -52,7 +34,8 @@ struct LatentDashboard {
   int64_t k = 0;
   int64_t tokens = 0;  ///< tokens read (each encoded once)
   int64_t top = 0;     ///< N asked for
-  std::vector<LatentSummary> latents;
+  /// A latent fires on a token when TopK kept it with z > kLatentFiredThreshold.
+  std::vector<ExplainedLatent> latents;
 };
 
 /// Reads the first `max_tokens` tokens of `file` (all when 0) as consecutive

@@ -1,6 +1,7 @@
 // The per-latent explanations `cocomix-sae explain` writes (one JSON file):
 // each SAE latent's density, activation statistics and the text snippets that
-// activate it most. Read here so that other tools can show what a concept is.
+// activate it most. The types the dashboard fills, and the reader that lets
+// other tools show what a concept is.
 //   {"n_latents": C, "latents": [{"id": i, "density": f, "mean_activation": f,
 //     "max_activation": f, "top": [{"activation": a, "index": n, "before": "text",
 //     "token": "text", "after": "text"}]}]}
@@ -17,15 +18,19 @@ namespace cocomix {
 struct ExplainedSnippet {
   double activation = 0;
   int64_t index = 0;  ///< the token's position in the token file
-  std::string before, token, after;
+  std::string before;  ///< the tokens before it (fewer at the file's start)
+  std::string token;
+  std::string after;  ///< the tokens after it (fewer at the end of what was read)
 };
 
+/// What one latent does over the tokens read (cocomix-sae explain writes it,
+/// concept/latent_dashboard.h). A dead latent has density 0 and no snippets.
 struct ExplainedLatent {
-  int64_t id = -1;     ///< -1: the file has no entry for this latent
-  double density = 0;  ///< share of positions where the latent is active
-  double mean_activation = 0;
-  double max_activation = 0;
-  std::vector<ExplainedSnippet> top;  ///< strongest activation first
+  int64_t id = -1;                    ///< -1: the file has no entry for this latent
+  double density = 0;                 ///< share of the tokens on which it fires
+  double mean_activation = 0;         ///< mean z over those tokens (0 when dead)
+  double max_activation = 0;          ///< 0 when dead
+  std::vector<ExplainedSnippet> top;  ///< highest z first; equal z: the lower index first
 };
 
 struct LatentExplanations {
