@@ -5,6 +5,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
+#include "cocomix/data/window_sampler.h"
 #include "cocomix/util/error.h"
 
 namespace cocomix {
@@ -43,6 +46,22 @@ Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int6
     target_row[seq_len - 1] = last;
   }
   return out;
+}
+
+int64_t for_each_validation_batch(const TokenFile& file, int64_t seq_len, int64_t max_windows, int64_t batch_size,
+                                  int64_t vocab_size, const std::function<void(const Batch&)>& visit) {
+  if (batch_size < 1) throw UsageError("validation batch size must be positive, got " + std::to_string(batch_size));
+  const auto starts = validation_window_starts(file.size(), seq_len, max_windows);
+  if (starts.empty())
+    throw RuntimeError(file.path() + ": " + std::to_string(file.size()) +
+                       " tokens are fewer than one validation window of " + std::to_string(seq_len + 1));
+  for (size_t first = 0; first < starts.size(); first += static_cast<size_t>(batch_size)) {
+    const size_t last = std::min(starts.size(), first + static_cast<size_t>(batch_size));
+    visit(read_batch(file, {starts.begin() + static_cast<std::ptrdiff_t>(first),
+                            starts.begin() + static_cast<std::ptrdiff_t>(last)},
+                     seq_len, vocab_size));
+  }
+  return static_cast<int64_t>(starts.size());
 }
 
 }  // namespace cocomix

@@ -7,7 +7,6 @@
 
 #include "cocomix/concept/labeler_from_config.h"
 #include "cocomix/data/batch.h"
-#include "cocomix/data/window_sampler.h"
 #include "cocomix/model/autocast.h"
 #include "cocomix/objective/concept_losses.h"
 #include "cocomix/util/error.h"
@@ -43,37 +42,31 @@ std::unique_ptr<ConceptLabeler> concept_quality_labeler(const LoadedModel& loade
 ConceptQualityResult evaluate_concept_quality(CocomixModel& student, ConceptLabeler& labeler, const TokenFile& file,
                                               const ConceptQualityOptions& options) {
   if (!student->concept_head()) throw UsageError("evaluate_concept_quality: the student has no concept head");
-  const auto starts = validation_window_starts(file.size(), options.seq_len, options.max_windows);
-  if (starts.empty())
-    throw RuntimeError(file.path() + ": " + std::to_string(file.size()) +
-                       " tokens are fewer than one validation window of " + std::to_string(options.seq_len + 1));
   ConceptQualityResult result;
   double loss_sum = 0;
-  for (size_t first = 0; first < starts.size(); first += static_cast<size_t>(options.batch_size)) {
-    const size_t last = std::min(starts.size(), first + static_cast<size_t>(options.batch_size));
-    const std::vector<int64_t> chunk(starts.begin() + static_cast<std::ptrdiff_t>(first),
-                                     starts.begin() + static_cast<std::ptrdiff_t>(last));
-    const auto inputs = read_batch(file, chunk, options.seq_len, options.vocab_size).inputs.to(options.device);
-    const auto labels = labeler.label(inputs).labels;  // [B, T, K_attr]; the teacher's backward needs grad mode
-    torch::NoGradGuard no_grad;
-    StudentOutput out;
-    {
-      AutocastScope autocast(options.device.type(), options.bf16);
-      student->predict(student->lower(inputs), out);
-    }
-    const auto counts = count_concept_recall(labels, out.prediction.top_indices);
-    loss_sum += concept_loss(out.prediction.logits, labels).item<double>() * static_cast<double>(counts.positions);
-    result.counts.positions += counts.positions;
-    result.counts.labels += counts.labels;
-    result.counts.label_hits += counts.label_hits;
-    result.counts.top1_hits += counts.top1_hits;
-    result.k_attr = labels.size(-1);
-    result.k_pred = out.prediction.top_indices.size(-1);
-  }
+  result.windows = for_each_validation_batch(
+      file, options.seq_len, options.max_windows, options.batch_size, options.vocab_size, [&](const Batch& batch) {
+        const auto inputs = batch.inputs.to(options.device);
+        const auto labels = labeler.label(inputs).labels;  // [B, T, K_attr]; the teacher's backward needs grad mode
+        torch::NoGradGuard no_grad;
+        StudentOutput out;
+        {
+          AutocastScope autocast(options.device.type(), options.bf16);
+          student->predict(student->lower(inputs), out);
+        }
+        const auto counts = count_concept_recall(labels, out.prediction.top_indices);
+        loss_sum +=
+            concept_loss(out.prediction.logits, labels).item<double>() * static_cast<double>(counts.positions);
+        result.counts.positions += counts.positions;
+        result.counts.labels += counts.labels;
+        result.counts.label_hits += counts.label_hits;
+        result.counts.top1_hits += counts.top1_hits;
+        result.k_attr = labels.size(-1);
+        result.k_pred = out.prediction.top_indices.size(-1);
+      });
   result.concept_loss = loss_sum / static_cast<double>(result.counts.positions);
   result.label_recall = static_cast<double>(result.counts.label_hits) / static_cast<double>(result.counts.labels);
   result.top1_recall = static_cast<double>(result.counts.top1_hits) / static_cast<double>(result.counts.positions);
-  result.windows = static_cast<int64_t>(starts.size());
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "cocomix/data/token_file.h"
@@ -25,5 +26,13 @@ struct Batch {
 /// 50257" for an id out of range, and RuntimeError naming the file for a window
 /// that leaves it; UsageError for seq_len < 1 or no starts.
 Batch read_batch(const TokenFile& file, const std::vector<int64_t>& starts, int64_t seq_len, int64_t vocab_size);
+
+/// The validation windows of `file` (validation_window_starts: non-overlapping
+/// from 0, at most `max_windows`, 0 = all) read `batch_size` at a time by
+/// read_batch, each batch handed to `visit` in order. Returns the number of
+/// windows. Throws RuntimeError "FILE: N tokens are fewer than one validation
+/// window of T+1" when there is none, UsageError for batch_size < 1.
+int64_t for_each_validation_batch(const TokenFile& file, int64_t seq_len, int64_t max_windows, int64_t batch_size,
+                                  int64_t vocab_size, const std::function<void(const Batch&)>& visit);
 
 }  // namespace cocomix
