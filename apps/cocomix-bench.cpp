@@ -22,7 +22,8 @@
 #include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/shard_windows.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/model/autocast.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/objective/make_objective.h"
@@ -76,10 +77,12 @@ int main(int argc, char** argv) {
     batch.targets = tokens.slice(1, 1);
     // From a label cache: its windows' tokens, whose labels each step reads as training does.
     if (!config.concepts.label_cache.empty()) {
+      const auto corpus =
+          cocomix::TokenCorpus::open(config.data.train_path, "train", cocomix::parse_token_format(config.data.format));
+      const cocomix::ShardWindows windows(corpus.shard_tokens(), config.data.seq_len);
       std::vector<int64_t> starts;
-      for (int64_t i = 0; i < config.train.batch_size; ++i) starts.push_back(i * config.data.seq_len);
-      const auto file = cocomix::TokenFile::open(config.data.train_path, cocomix::parse_token_format(config.data.format));
-      batch = cocomix::read_batch(file, starts, config.data.seq_len, config.model.vocab_size);
+      for (int64_t i = 0; i < config.train.batch_size; ++i) starts.push_back(windows.start(i));
+      batch = cocomix::read_batch(corpus, starts, config.data.seq_len, config.model.vocab_size);
     }
     const auto next_batch = [&] { return batch; };
     const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);

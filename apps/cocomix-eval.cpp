@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       if (!markdown_path.empty()) cocomix::write_file_atomically(markdown_path, table);
     }
     if (!val_path.empty()) {
-      const auto file = cocomix::TokenFile::open(val_path, cocomix::parse_token_format(format));
+      const auto corpus = cocomix::TokenCorpus::open(val_path, "val", cocomix::parse_token_format(format));
       cocomix::PerplexityOptions options;
       options.seq_len = seq_len > 0 ? seq_len : loaded.config.data.seq_len;
       if (options.seq_len > loaded.config.model.n_positions)
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
       options.max_windows = max_windows;
       options.vocab_size = loaded.config.model.vocab_size;
       options.bf16 = bf16;
-      const auto result = cocomix::evaluate_perplexity(model, file, options);
+      const auto result = cocomix::evaluate_perplexity(model, corpus, options);
       out["val_file"] = val_path;
       out["val_loss"] = result.loss;
       out["val_ppl"] = result.perplexity;
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
         concept_options.max_windows = max_windows;
         concept_options.vocab_size = options.vocab_size;
         concept_options.bf16 = bf16;
-        const auto quality = cocomix::evaluate_concept_quality(loaded.model, *labeler, file, concept_options);
+        const auto quality = cocomix::evaluate_concept_quality(loaded.model, *labeler, corpus, concept_options);
         const auto& k = loaded.config.concepts;
         out["concept_quality"] =
             cocomix::concept_quality_json(quality, teacher_dir.empty() ? k.teacher_path : teacher_dir,

@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
     return cocomix::run_app([&] {
       torch::set_num_threads(static_cast<int>(eval_threads > 0 ? eval_threads : cocomix::available_cores()));
       auto [sae, teacher] = cocomix::load_sae_with_teacher(sae_dir, eval_teacher, eval_seq_len);
-      const auto file = cocomix::TokenFile::open(eval_data, cocomix::parse_token_format(eval_format));
-      const auto result = cocomix::evaluate_sae(*teacher, *sae, file, eval_seq_len, eval_batch, eval_windows);
+      const auto corpus = cocomix::TokenCorpus::open(eval_data, "val", cocomix::parse_token_format(eval_format));
+      const auto result = cocomix::evaluate_sae(*teacher, *sae, corpus, eval_seq_len, eval_batch, eval_windows);
       const nlohmann::json out = {{"sae", sae_dir},
                                   {"data", eval_data},
                                   {"layer", sae->info().layer},

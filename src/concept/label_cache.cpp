@@ -14,7 +14,8 @@
 
 #include "label_cache_format.h"
 #include "cocomix/concept/teacher.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/shard_windows.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/json_field.h"
@@ -28,7 +29,9 @@ using namespace label_cache_format;
 
 json label_cache_header(const Config& config) {
   const auto& k = config.concepts;
-  const auto tokens = TokenFile::open(config.data.train_path, parse_token_format(config.data.format));
+  const auto corpus = TokenCorpus::open(config.data.train_path, "train", parse_token_format(config.data.format));
+  json shards = shard_list(corpus);
+  for (size_t i = 0; i < shards.size(); ++i) shards[i]["sha256"] = sha256_file_hex(corpus.shards()[i].path);
   const std::string sae_json = (fs::path(k.sae_path) / "sae.json").string();
   json sae;
   try {
@@ -38,13 +41,12 @@ json label_cache_header(const Config& config) {
   }
   const int64_t T = config.data.seq_len;
   return {{"format_version", kLabelCacheVersion},
-          {"token_file", config.data.train_path},
-          {"token_file_bytes", static_cast<int64_t>(fs::file_size(config.data.train_path))},
-          {"token_file_sha256", sha256_file_hex(config.data.train_path)},
-          {"num_tokens", tokens.size()},
+          {"data", config.data.train_path},
+          {"shards", std::move(shards)},
+          {"num_tokens", corpus.size()},
           {"seq_len", T},
           {"window_stride", T},
-          {"windows", tokens.size() > T ? (tokens.size() - 1) / T : 0},
+          {"windows", ShardWindows(corpus.shard_tokens(), T).size()},
           {"k_attr", k.k_attr},
           {"selection", name_of(k.selection)},
           {"teacher_precision", k.teacher_precision},
@@ -67,15 +69,21 @@ LabelCache LabelCache::open(const std::string& path, const json& expected) {
   const auto& h = cache.header_;
   for (const auto& field : checked_fields()) {
     if (!h.contains(field)) throw RuntimeError(path + ": header field " + field + ": missing");
-    if (h.at(field) != expected.at(field))
-      throw UsageError(path + ": " + field + ": the cache was built for " + h.at(field).dump() + ", this run has " +
-                       expected.at(field).dump() + "; rebuild it with cocomix-sae label --config FILE");
+    if (h.at(field) == expected.at(field)) continue;
+    const std::string change = field == "shards"
+                                   ? shard_list_change(h.at(field), expected.at(field))
+                                   : "the cache was built for " + h.at(field).dump() + ", this run has " +
+                                         expected.at(field).dump();
+    throw UsageError(path + ": " + field + ": " + change + "; rebuild it with cocomix-sae label --config FILE");
   }
   cache.windows_ = json_field<int64_t>(h, "windows", path);
   cache.seq_len_ = json_field<int64_t>(h, "seq_len", path);
   cache.k_attr_ = json_field<int64_t>(h, "k_attr", path);
   cache.n_concepts_ = json_field<int64_t>(h, "n_concepts", path);
   cache.id_bytes_ = id_bytes_of(h, path);
+  std::vector<int64_t> shard_tokens;
+  for (const auto& shard : h.at("shards")) shard_tokens.push_back(json_field<int64_t>(shard, "tokens", path));
+  cache.windows_of_ = std::make_shared<ShardWindows>(shard_tokens, cache.seq_len_);
   const int64_t expected_size = cache.data_offset_ + cache.windows_ * cache.seq_len_ * cache.k_attr_ * cache.id_bytes_;
   const int64_t size = file_size(cache.fd_, path);
   if (size != expected_size)
@@ -102,6 +110,7 @@ LabelCache& LabelCache::operator=(LabelCache&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     data_offset_ = other.data_offset_;
     windows_ = other.windows_;
+    windows_of_ = std::move(other.windows_of_);
     seq_len_ = other.seq_len_;
     k_attr_ = other.k_attr_;
     id_bytes_ = other.id_bytes_;
@@ -119,11 +128,13 @@ torch::Tensor LabelCache::labels(const std::vector<int64_t>& starts) const {
   std::vector<char> stored(static_cast<size_t>(B * values * id_bytes_));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t start = starts[static_cast<size_t>(b)];
-    if (start < 0 || start % seq_len_ != 0 || start / seq_len_ >= windows_)
+    const int64_t window = windows_of_->window_at(start);
+    if (window < 0 || window >= windows_)
       throw RuntimeError(path_ + ": no labels for the window at token " + std::to_string(start) + " (the cache holds " +
-                         std::to_string(windows_) + " windows at multiples of " + std::to_string(seq_len_) + ")");
-    read_exactly(fd_, path_, stored.data() + b * values * id_bytes_,
-                 static_cast<size_t>(values * id_bytes_), data_offset_ + start / seq_len_ * values * id_bytes_);
+                         std::to_string(windows_) + " windows at multiples of " + std::to_string(seq_len_) +
+                         " within each shard)");
+    read_exactly(fd_, path_, stored.data() + b * values * id_bytes_, static_cast<size_t>(values * id_bytes_),
+                 data_offset_ + window * values * id_bytes_);
   }
   auto labels = torch::empty({B, values}, torch::kInt64);  // widened from the stored uint16 / int32
   int64_t* out = labels.data_ptr<int64_t>();

@@ -11,7 +11,8 @@
 #include "cocomix/concept/label_cache_writer.h"
 #include "cocomix/concept/labeler_from_config.h"
 #include "cocomix/data/batch.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/shard_windows.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/progress.h"
 #include "cocomix/util/system.h"
@@ -21,7 +22,8 @@ namespace cocomix {
 int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every) {
   const auto header = label_cache_header(config);
   auto labeler = make_concept_labeler(config);
-  const auto tokens = TokenFile::open(config.data.train_path, parse_token_format(config.data.format));
+  const auto corpus = TokenCorpus::open(config.data.train_path, "train", parse_token_format(config.data.format));
+  const ShardWindows fixed_windows(corpus.shard_tokens(), config.data.seq_len);
   LabelCacheWriter writer(path, header);
   const int64_t T = config.data.seq_len, B = config.train.batch_size, windows = writer.windows();
   if (writer.windows_done() > 0)
@@ -32,8 +34,8 @@ int64_t build_label_cache(const Config& config, const std::string& path, int64_t
   for (int64_t batch = 0; writer.windows_done() < windows; ++batch) {
     const int64_t begin = writer.windows_done(), n = std::min(B, windows - begin);
     std::vector<int64_t> starts;
-    for (int64_t i = 0; i < B; ++i) starts.push_back((begin + std::min(i, n - 1)) * T);
-    const auto inputs = read_batch(tokens, starts, T, config.model.vocab_size).inputs;  // [B, T]
+    for (int64_t i = 0; i < B; ++i) starts.push_back(fixed_windows.start(begin + std::min(i, n - 1)));
+    const auto inputs = read_batch(corpus, starts, T, config.model.vocab_size).inputs;  // [B, T]
     writer.append(labeler->label(inputs).labels.narrow(0, 0, n));
     const int64_t done = writer.windows_done();
     if ((batch + 1) % log_every == 0 || done == windows) {

@@ -18,9 +18,9 @@ using json = nlohmann::json;
 
 const std::vector<std::string>& checked_fields() {
   static const std::vector<std::string> fields = {
-      "format_version", "id_type", "token_file_bytes", "token_file_sha256", "num_tokens",        "seq_len",
-      "window_stride",  "windows", "k_attr",           "selection",         "teacher_precision", "teacher_sha256",
-      "sae_sha256",     "sae_k",   "teacher_layer",    "n_concepts"};
+      "format_version", "id_type",   "shards",         "num_tokens", "seq_len",       "window_stride",
+      "windows",        "k_attr",    "selection",      "teacher_precision", "teacher_sha256", "sae_sha256",
+      "sae_k",          "teacher_layer", "n_concepts"};
   return fields;
 }
 

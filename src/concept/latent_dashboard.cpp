@@ -76,23 +76,24 @@ class LatentTally {
   std::vector<float> maxima_;
 };
 
-/// Tokens [begin, begin + windows * length) as [windows, length] int64, every id
-/// checked against the teacher's vocabulary.
-torch::Tensor read_windows(const TokenFile& file, int64_t begin, int64_t windows, int64_t length, int64_t vocab_size) {
+/// Corpus tokens [begin, begin + windows * length), all in one shard, as
+/// [windows, length] int64, every id checked against the teacher's vocabulary.
+torch::Tensor read_windows(const TokenCorpus& corpus, int64_t begin, int64_t windows, int64_t length,
+                           int64_t vocab_size) {
   auto ids = torch::empty({windows, length}, torch::kInt64);  // [B, T]
   int64_t* data = ids.data_ptr<int64_t>();
-  file.read(begin, windows * length, data);
+  corpus.read(begin, windows * length, data);
   for (int64_t i = 0; i < windows * length; ++i)
     if (data[i] >= vocab_size)
-      throw RuntimeError(file.path() + ": token id " + std::to_string(data[i]) + " at position " +
-                         std::to_string(begin + i) + " is >= the teacher's vocab_size " + std::to_string(vocab_size));
+      throw RuntimeError(corpus.locate(begin + i) + ": token id " + std::to_string(data[i]) +
+                         " is >= the teacher's vocab_size " + std::to_string(vocab_size));
   return ids;
 }
 
-/// The ids of tokens [begin, end) of the file.
-std::vector<int64_t> read_ids(const TokenFile& file, int64_t begin, int64_t end) {
+/// The ids of corpus tokens [begin, end), all in one shard.
+std::vector<int64_t> read_ids(const TokenCorpus& corpus, int64_t begin, int64_t end) {
   std::vector<int64_t> ids(static_cast<size_t>(end - begin));
-  if (end > begin) file.read(begin, end - begin, ids.data());
+  if (end > begin) corpus.read(begin, end - begin, ids.data());
   return ids;
 }
 
@@ -112,7 +113,7 @@ void check_options(const LatentDashboardOptions& o) {
 
 }  // namespace
 
-LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& file, const TextCodec& codec,
+LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenCorpus& corpus, const TextCodec& codec,
                                 const LatentDashboardOptions& options) {
   check_options(options);
   const auto& info = sae.info();
@@ -121,15 +122,21 @@ LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenF
   if (options.seq_len > tc.n_positions)
     throw UsageError("--seq-len: " + std::to_string(options.seq_len) + " exceeds the teacher's n_positions " +
                      std::to_string(tc.n_positions));
-  const int64_t tokens = options.max_tokens > 0 ? std::min(file.size(), options.max_tokens) : file.size();
-  if (tokens == 0) throw UsageError("--data: " + file.path() + ": holds no tokens");
+  const int64_t tokens = options.max_tokens > 0 ? std::min(corpus.size(), options.max_tokens) : corpus.size();
+  if (tokens == 0) throw UsageError("--data: " + corpus.spec() + ": holds no tokens");
+  // The end of the shard holding corpus token `index`, within the first `tokens`.
+  const auto shard_end = [&](int64_t index) {
+    const size_t shard = corpus.shard_of(index);
+    return std::min(tokens, corpus.shard_begin(shard) + corpus.shards()[shard].layout.tokens);
+  };
 
   torch::NoGradGuard no_grad;
   LatentTally tally(info.n_latents, options.top);
   for (int64_t begin = 0; begin < tokens;) {
-    const int64_t length = std::min(options.seq_len, tokens - begin);
-    const int64_t windows = length < options.seq_len ? 1 : std::min(options.batch, (tokens - begin) / length);
-    const auto inputs = read_windows(file, begin, windows, length, tc.vocab_size);
+    const int64_t end = shard_end(begin);  // windows stay inside one shard
+    const int64_t length = std::min(options.seq_len, end - begin);
+    const int64_t windows = length < options.seq_len ? 1 : std::min(options.batch, (end - begin) / length);
+    const auto inputs = read_windows(corpus, begin, windows, length, tc.vocab_size);
     const auto h = teacher.hidden_after(inputs, info.layer).reshape({-1, info.d});  // [B*T, d]
     const auto code = sae.encode_kept(h);
     const auto kept = code.kept.contiguous();                          // [B*T, k]
@@ -160,11 +167,12 @@ LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenF
       ExplainedSnippet example;
       example.activation = entry.activation;
       example.index = entry.index;
-      const int64_t first = std::max<int64_t>(0, entry.index - options.context_before);
-      const int64_t last = std::min(tokens, entry.index + 1 + options.context_after);
-      example.before = codec.decode(read_ids(file, first, entry.index));
-      example.token = codec.decode(read_ids(file, entry.index, entry.index + 1));
-      example.after = codec.decode(read_ids(file, entry.index + 1, last));
+      const size_t shard = corpus.shard_of(entry.index);  // the context stays inside the token's shard
+      const int64_t first = std::max(corpus.shard_begin(shard), entry.index - options.context_before);
+      const int64_t last = std::min(shard_end(entry.index), entry.index + 1 + options.context_after);
+      example.before = codec.decode(read_ids(corpus, first, entry.index));
+      example.token = codec.decode(read_ids(corpus, entry.index, entry.index + 1));
+      example.after = codec.decode(read_ids(corpus, entry.index + 1, last));
       summary.top.push_back(std::move(example));
     }
   }
@@ -209,20 +217,20 @@ void write_latent_dashboard(const nlohmann::json& document, const std::string& o
 nlohmann::json explain_sae_latents(const ExplainCommand& command) {
   check_options(command.options);
   namespace fs = std::filesystem;
-  if (!fs::is_regular_file(command.data_path)) throw UsageError("--data: " + command.data_path + ": no such file");
-  if (fs::file_size(command.data_path) == 0) throw UsageError("--data: " + command.data_path + ": token file is empty");
+  if (!fs::exists(command.data_path) && command.data_path.find_first_of("*?[") == std::string::npos)
+    throw UsageError("--data: " + command.data_path + ": no such file or directory");
+  const auto corpus = TokenCorpus::open(command.data_path, "val", command.format);
+  if (corpus.size() == 0) throw UsageError("--data: " + command.data_path + ": holds no tokens");
   if (!fs::is_directory(command.teacher_dir))
     throw UsageError("--teacher: " + command.teacher_dir + ": no such directory");
   auto [sae, teacher] = load_sae_with_teacher(command.sae_dir, command.teacher_dir, command.options.seq_len);
-  const auto file = TokenFile::open(command.data_path, command.format);
-  if (file.size() == 0) throw UsageError("--data: " + command.data_path + ": holds no tokens");
   const int64_t vocab = teacher->config().vocab_size;
   const auto codec = make_text_codec(
       vocab, command.tokenizer_dir, [&] { return recorded_gpt2_tokenizer_of(command.data_path); },
       "the teacher has " + std::to_string(vocab) + " token ids and no manifest.json beside " + command.data_path +
           " names GPT-2 tokenizer files");
   ensure_writable_directory(command.out_dir);
-  const auto dashboard = explain_latents(*teacher, *sae, file, codec, command.options);
+  const auto dashboard = explain_latents(*teacher, *sae, corpus, codec, command.options);
   int64_t dead = 0;
   for (const auto& summary : dashboard.latents) dead += summary.top.empty() ? 1 : 0;
   log_info("explained " + std::to_string(dashboard.n_latents) + " latents over " + std::to_string(dashboard.tokens) +

@@ -44,7 +44,7 @@ SaeWithTeacher load_sae_with_teacher(const std::string& sae_dir, const std::stri
   return loaded;
 }
 
-SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& file, int64_t seq_len, int64_t batch,
+SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenCorpus& corpus, int64_t seq_len, int64_t batch,
                            int64_t max_windows) {
   const auto& info = sae.info();
   const auto& tc = teacher.config();
@@ -53,7 +53,7 @@ SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& 
   NormalizedErrorSums normalized, teacher_space;
   auto fired = torch::zeros({info.n_latents}, torch::kBool);  // [C]
   SaeEvaluation result;
-  result.windows = for_each_validation_batch(file, seq_len, max_windows, batch, tc.vocab_size, [&](const Batch& b) {
+  result.windows = for_each_validation_batch(corpus, seq_len, max_windows, batch, tc.vocab_size, [&](const Batch& b) {
     const auto h = teacher.hidden_after(b.inputs, info.layer).reshape({-1, info.d});  // [N, d]
     const auto code = sae.encode(h);
     const auto x_hat = sae.decode_normalized(code.z);  // [N, d]

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "cocomix/data/gpt2_tokenizer.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/io/checkpoint.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
@@ -57,10 +58,13 @@ bool manifest_lists(const json& manifest, const std::string& file_name) {
 }  // namespace
 
 TokenizerIdentity data_tokenizer_identity(const std::string& token_file) {
-  const fs::path manifest_path = fs::path(token_file).parent_path() / "manifest.json";
-  if (!fs::is_regular_file(manifest_path)) return {};
+  const std::string manifest_file = corpus_manifest_path(token_file);
+  if (manifest_file.empty()) return {};
+  const fs::path manifest_path(manifest_file);
   const json manifest = read_json(manifest_path.string());
-  if (!manifest.is_object() || !manifest_lists(manifest, fs::path(token_file).filename().string())) return {};
+  if (!manifest.is_object()) return {};
+  // A single file must be one the manifest lists (a directory or glob is the manifest's own corpus).
+  if (fs::is_regular_file(token_file) && !manifest_lists(manifest, fs::path(token_file).filename().string())) return {};
   const std::string name = manifest.value("tokenizer", "");
   if (name.empty() || !manifest.contains("vocab_size")) return {};
   if (name != Gpt2Tokenizer::kName) return {manifest_path.string(), name + " " + manifest["vocab_size"].dump()};

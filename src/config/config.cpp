@@ -128,6 +128,22 @@ class SectionReader {
       }
     fail(key, "must be " + enum_choices<E>() + ", got \"" + name + "\"");
   }
+  void read(const json& v, const char* key, std::vector<TrainSource>& out) const {
+    expect(v, v.is_array(), key, "an array of {\"path\", \"weight\"} objects");
+    out.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::string item = std::string(key) + "[" + std::to_string(i) + "]";
+      if (!v[i].is_object()) fail(item, "expected an object {\"path\", \"weight\"}, got " + v[i].dump());
+      TrainSource source;
+      SectionReader reader(v[i], source_, prefix_ + "." + item);
+      reader("path", source.path);
+      reader("weight", source.weight);
+      reader("name", source.name);
+      reader.reject_unknown();
+      if (!v[i].contains("path")) fail(item + ".path", "required");
+      out.push_back(std::move(source));
+    }
+  }
   void read(const json& v, const char* key, uint64_t& out) const {
     expect(v, v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0), key,
            "a non-negative integer");
@@ -146,10 +162,16 @@ class SectionWriter {
   explicit SectionWriter(json& out) : out_(out) {}
   template <typename T>
   void operator()(const char* key, const T& value) {
-    if constexpr (std::is_enum_v<T>)
+    if constexpr (std::is_enum_v<T>) {
       out_[key] = enum_name(value);
-    else
+    } else if constexpr (std::is_same_v<T, std::vector<TrainSource>>) {
+      json sources = json::array();
+      for (const auto& source : value)
+        sources.push_back({{"path", source.path}, {"weight", source.weight}, {"name", source.name}});
+      out_[key] = sources;
+    } else {
       out_[key] = value;
+    }
   }
 
  private:
@@ -170,6 +192,7 @@ void visit_fields(M& c, V& v, ModelConfig*) {
 template <typename V, typename D>
 void visit_fields(D& c, V& v, DataConfig*) {
   v("train_path", c.train_path);
+  v("train_sources", c.train_sources);
   v("val_path", c.val_path);
   v("format", c.format);
   v("seq_len", c.seq_len);
@@ -272,6 +295,20 @@ std::string str(const T& value) {
 
 }  // namespace
 
+std::vector<TrainSource> DataConfig::sources() const {
+  std::vector<TrainSource> out = train_sources;
+  if (out.empty() && !train_path.empty()) out.push_back({train_path, 1.0, ""});
+  for (auto& source : out) {
+    if (!source.name.empty()) continue;
+    // The file name, or the directory's name; a glob keeps its pattern's last part.
+    std::string path = source.path;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const auto slash = path.find_last_of('/');
+    source.name = slash == std::string::npos ? path : path.substr(slash + 1);
+  }
+  return out;
+}
+
 const char* name_of(LabelSelection selection) { return enum_name(selection); }
 const char* name_of(HiddenLoss loss) { return enum_name(loss); }
 const char* name_of(Mode mode) { return mode_spec(mode).name; }
@@ -373,6 +410,20 @@ void Config::validate() const {
   require(data.format == "auto" || data.format == "llmc" || data.format == "u16", s, "data.format",
           "must be \"auto\", \"llmc\" or \"u16\", got \"" + data.format + "\"");
   require(data.seq_len > 0, s, "data.seq_len", "must be positive, got " + str(data.seq_len));
+  require(data.train_path.empty() || data.train_sources.empty(), s, "data.train_sources",
+          "give either data.train_path or data.train_sources, not both");
+  for (size_t i = 0; i < data.train_sources.size(); ++i) {
+    const auto& source = data.train_sources[i];
+    const std::string key = "data.train_sources[" + str(i) + "]";
+    require(!source.path.empty(), s, key + ".path", "must not be empty");
+    require(source.weight > 0, s, key + ".weight",
+            "must be positive (the expected share of training windows), got " + str(source.weight));
+  }
+  const auto sources = data.sources();
+  for (size_t i = 0; i < sources.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      require(sources[i].name != sources[j].name, s, "data.train_sources[" + str(i) + "].name",
+              "\"" + sources[i].name + "\" names two sources; give each a distinct name");
   require(data.seq_len <= m.n_positions, s, "data.seq_len",
           str(data.seq_len) + " exceeds model.n_positions = " + str(m.n_positions));
   require(data.sampling == "random" || data.sampling == "fixed" || data.sampling == "sequential", s, "data.sampling",
@@ -465,6 +516,8 @@ void Config::validate() const {
   require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");
   require(k.label_cache.empty() || mode.concept_loss, s, "concept.label_cache",
           quoted_mode + " has no concept labels to read from a cache");
+  require(k.label_cache.empty() || data.train_sources.empty(), s, "concept.label_cache",
+          "a cache covers one corpus (data.train_path); a data.train_sources mixture labels with the teacher");
 }
 
 }  // namespace cocomix

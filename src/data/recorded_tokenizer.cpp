@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/sha256.h"
@@ -16,8 +17,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer_of(const std::string& token_file) {
-  const std::string manifest_path = (fs::path(token_file).parent_path() / "manifest.json").string();
-  if (!fs::is_regular_file(manifest_path)) return std::nullopt;
+  const std::string manifest_path = corpus_manifest_path(token_file);
+  if (manifest_path.empty()) return std::nullopt;
   std::vector<std::string> paths, hashes;
   try {
     const json manifest = json::parse(read_whole_file(manifest_path));

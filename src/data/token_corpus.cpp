@@ -1,12 +1,16 @@
-// TokenCorpus::open: a file, a cocomix-tokenize directory or a glob, checked shard by shard.
+// TokenCorpus: opening a file, a cocomix-tokenize directory or a glob, checked
+// shard by shard, and reading through a small least-recently-used set of maps.
 #include "cocomix/data/token_corpus.h"
 
 #include <glob.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <list>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "cocomix/util/error.h"
 
@@ -64,6 +68,34 @@ std::string recorded_tokenizer(const fs::path& shard) {
 
 }  // namespace
 
+std::string corpus_manifest_path(const std::string& spec) {
+  const fs::path manifest =
+      fs::is_directory(spec) ? fs::path(spec) / "manifest.json" : fs::path(spec).parent_path() / "manifest.json";
+  return fs::is_regular_file(manifest) ? manifest.string() : "";
+}
+
+/// The mapped shards, most recently read first, at most kMaxOpenShards of them.
+class TokenCorpus::MappedShards {
+ public:
+  /// Calls read(file) with shard `index` mapped, mapping it first if needed.
+  template <typename Read>
+  void with_shard(size_t index, const TokenShard& shard, Read&& read) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find_if(maps_.begin(), maps_.end(), [&](const auto& entry) { return entry.first == index; });
+    if (it == maps_.end()) {
+      if (maps_.size() == kMaxOpenShards) maps_.pop_back();
+      maps_.emplace_front(index, TokenFile::open(shard.path, shard.layout.format));
+    } else if (it != maps_.begin()) {
+      maps_.splice(maps_.begin(), maps_, it);
+    }
+    read(maps_.front().second);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<std::pair<size_t, TokenFile>> maps_;
+};
+
 TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split, TokenFormat format) {
   TokenCorpus corpus;
   corpus.spec_ = spec;
@@ -102,9 +134,73 @@ TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split,
     if (tokenizer != first_tokenizer)
       throw RuntimeError(shard.path + ": its manifest records tokenizer " + tokenizer + ", but " + first.path +
                          "'s records " + (first_tokenizer.empty() ? "none" : first_tokenizer));
+    corpus.begins_.push_back(corpus.size_);
     corpus.size_ += shard.layout.tokens;
   }
+  corpus.mapped_ = std::make_shared<MappedShards>();
   return corpus;
+}
+
+std::vector<int64_t> TokenCorpus::shard_tokens() const {
+  std::vector<int64_t> tokens;
+  tokens.reserve(shards_.size());
+  for (const auto& shard : shards_) tokens.push_back(shard.layout.tokens);
+  return tokens;
+}
+
+size_t TokenCorpus::shard_of(int64_t index) const {
+  if (index < 0 || index >= size_)
+    throw RuntimeError(spec_ + ": token " + std::to_string(index) + " is outside the corpus's " +
+                       std::to_string(size_) + " tokens");
+  return static_cast<size_t>(std::upper_bound(begins_.begin(), begins_.end(), index) - begins_.begin()) - 1;
+}
+
+std::string TokenCorpus::locate(int64_t index) const {
+  const size_t shard = shard_of(index);
+  if (shards_.size() == 1) return shards_[0].path;
+  return shards_[shard].path + " (token " + std::to_string(index - begins_[shard]) + " of the shard)";
+}
+
+void TokenCorpus::read(int64_t begin, int64_t count, int64_t* out) const {
+  if (count <= 0) return;
+  const size_t shard = shard_of(begin);
+  const int64_t local = begin - begins_[shard];
+  const int64_t tokens = shards_[shard].layout.tokens;
+  if (local + count > tokens)
+    throw RuntimeError(shards_[shard].path + ": tokens " + std::to_string(local) + " .. " +
+                       std::to_string(local + count - 1) + " leave the shard's " + std::to_string(tokens) +
+                       " tokens (a window may not cross into the next shard)");
+  mapped_->with_shard(shard, shards_[shard], [&](const TokenFile& file) { file.read(local, count, out); });
+}
+
+json shard_list(const TokenCorpus& corpus) {
+  json list = json::array();
+  for (const auto& shard : corpus.shards())
+    list.push_back({{"file", fs::path(shard.path).filename().string()}, {"tokens", shard.layout.tokens}});
+  return list;
+}
+
+std::string shard_list_change(const json& then, const json& now) {
+  if (then == now) return "";
+  if (!then.is_array() || !now.is_array()) return "shard list " + then.dump() + " then, " + now.dump() + " now";
+  const auto name = [](const json& entry) {
+    return entry.is_object() && entry.contains("file") ? entry["file"].dump() : entry.dump();
+  };
+  for (size_t i = 0; i < std::min(then.size(), now.size()); ++i) {
+    if (then[i] == now[i]) continue;
+    if (!then[i].is_object() || !now[i].is_object())
+      return "shard " + std::to_string(i) + ": " + then[i].dump() + " then, " + now[i].dump() + " now";
+    for (const auto& [key, value] : then[i].items()) {
+      const json current = now[i].value(key, json());
+      if (current != value)
+        return "shard " + std::to_string(i) + " (" + name(then[i]) + "): " + key + " " + value.dump() + " then, " +
+               current.dump() + " now";
+    }
+    return "shard " + std::to_string(i) + ": " + then[i].dump() + " then, " + now[i].dump() + " now";
+  }
+  const bool grew = now.size() > then.size();
+  return std::to_string(then.size()) + " shards then, " + std::to_string(now.size()) + " now (" +
+         name(grew ? now[then.size()] : then[now.size()]) + (grew ? " is new)" : " is gone)");
 }
 
 }  // namespace cocomix

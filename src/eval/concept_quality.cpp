@@ -39,13 +39,13 @@ std::unique_ptr<ConceptLabeler> concept_quality_labeler(const LoadedModel& loade
   return make_concept_labeler(config);
 }
 
-ConceptQualityResult evaluate_concept_quality(CocomixModel& student, ConceptLabeler& labeler, const TokenFile& file,
+ConceptQualityResult evaluate_concept_quality(CocomixModel& student, ConceptLabeler& labeler, const TokenCorpus& corpus,
                                               const ConceptQualityOptions& options) {
   if (!student->concept_head()) throw UsageError("evaluate_concept_quality: the student has no concept head");
   ConceptQualityResult result;
   double loss_sum = 0;
   result.windows = for_each_validation_batch(
-      file, options.seq_len, options.max_windows, options.batch_size, options.vocab_size, [&](const Batch& batch) {
+      corpus, options.seq_len, options.max_windows, options.batch_size, options.vocab_size, [&](const Batch& batch) {
         const auto inputs = batch.inputs.to(options.device);
         const auto labels = labeler.label(inputs).labels;  // [B, T, K_attr]; the teacher's backward needs grad mode
         torch::NoGradGuard no_grad;

@@ -13,14 +13,14 @@
 
 namespace cocomix {
 
-PerplexityResult evaluate_perplexity(const ScoringModel& model, const TokenFile& file,
+PerplexityResult evaluate_perplexity(const ScoringModel& model, const TokenCorpus& corpus,
                                      const PerplexityOptions& options) {
   torch::NoGradGuard no_grad;
   RowScorer scorer(model.unembedding, {.bf16 = options.bf16});
   double loss_sum = 0;
   int64_t tokens = 0;
   const int64_t windows = for_each_validation_batch(
-      file, options.seq_len, options.max_windows, options.batch_size, options.vocab_size, [&](const Batch& batch) {
+      corpus, options.seq_len, options.max_windows, options.batch_size, options.vocab_size, [&](const Batch& batch) {
         const auto inputs = batch.inputs.to(options.device);
         const auto targets = batch.targets.to(options.device);
         torch::Tensor hidden;

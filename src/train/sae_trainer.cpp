@@ -15,7 +15,7 @@
 #include "cocomix/concept/sae_losses.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/data/batch.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/data/window_sampler.h"
 #include "cocomix/io/checkpoint.h"
 #include "cocomix/model/position_norm.h"
@@ -130,8 +130,8 @@ class SaeRun {
   SaeTrainOptions o_;
   GPT teacher_{nullptr};
   std::string teacher_sha256_;
-  std::optional<TokenFile> train_file_;
-  std::optional<TokenFile> val_file_;
+  std::optional<TokenCorpus> train_corpus_;
+  std::optional<TokenCorpus> val_corpus_;
   std::unique_ptr<WindowSampler> sampler_;
   TopKSae sae_{nullptr};
   NamedParameters named_parameters_;
@@ -173,9 +173,13 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   teacher_sha256_ = sha256_file_hex(teacher_weights_file(o_.teacher));
 
   const auto format = parse_token_format(o_.format);
-  train_file_.emplace(TokenFile::open(o_.data, format));
-  if (!o_.val.empty()) val_file_.emplace(TokenFile::open(o_.val, format));
-  sampler_ = std::make_unique<WindowSampler>(train_file_->size(), o_.seq_len, /*random=*/true, o_.seed);
+  train_corpus_.emplace(TokenCorpus::open(o_.data, "train", format));
+  if (!o_.val.empty()) val_corpus_.emplace(TokenCorpus::open(o_.val, "val", format));
+  try {
+    sampler_ = std::make_unique<WindowSampler>(train_corpus_->shard_tokens(), o_.seq_len, WindowOrder::kRandom, o_.seed);
+  } catch (const RuntimeError& e) {
+    throw RuntimeError("--data " + o_.data + ": " + e.what());
+  }
 
   SaeInfo info;
   info.d = tc.n_embd;
@@ -220,6 +224,9 @@ void SaeRun::resume(const std::string& checkpoint) {
   visit_state(reader);
   saves_ = SaveTracker(step_);
   if (!st.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
+  const std::string change = shard_list_change(st.value("shards", json()), shard_list(*train_corpus_));
+  if (!change.empty())
+    throw RuntimeError(source + ": shards: --data " + o_.data + " changed since the checkpoint: " + change);
   sampler_->restore(st["sampler"], source);
   if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
   restore_rng_state(st["rng"], source);
@@ -231,7 +238,8 @@ void SaeRun::save_checkpoint_now() {
   contents.model = sae_state(*sae_);
   contents.model[kTrackerTensor] = tracker_->tokens_since_fired();
   contents.optimizer = adamw_state(*optimizer_, named_parameters_);
-  contents.trainer_state = {{"sampler", sampler_->state()}, {"rng", capture_rng_state()}};
+  contents.trainer_state = {
+      {"shards", shard_list(*train_corpus_)}, {"sampler", sampler_->state()}, {"rng", capture_rng_state()}};
   StateWriter writer(contents.trainer_state);
   visit_state(writer);
   contents.config = o_.to_json();
@@ -269,8 +277,8 @@ void SaeRun::log_interval() {
 }
 
 void SaeRun::validate() {
-  if (!val_file_) return;
-  const auto result = evaluate_sae(*teacher_, *sae_, *val_file_, o_.seq_len, o_.batch, o_.val_windows);
+  if (!val_corpus_) return;
+  const auto result = evaluate_sae(*teacher_, *sae_, *val_corpus_, o_.seq_len, o_.batch, o_.val_windows);
   summary_.val_fvu = result.fvu;
   metrics_->write(step_, {{"val_nmse", result.nmse}, {"val_fvu", result.fvu}});
   log_info("step " + std::to_string(step_) + " | val_nmse " + std::to_string(result.nmse) + " | val_fvu " +
@@ -288,7 +296,7 @@ SaeTrainSummary SaeRun::run() {
       summary_.interrupted = true;
       break;
     }
-    const auto batch = read_batch(*train_file_, sampler_->next(o_.batch), o_.seq_len, teacher_->config().vocab_size);
+    const auto batch = read_batch(*train_corpus_, sampler_->next(o_.batch), o_.seq_len, teacher_->config().vocab_size);
     const auto h = teacher_->hidden_after(batch.inputs, o_.layer).reshape({-1, info.d});  // [N = B*T, d]
     if (step_ == 0) {
       // OpenAI's init_from_data_: pre_bias at the geometric median of the data

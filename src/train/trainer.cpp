@@ -13,8 +13,8 @@
 #include <optional>
 
 #include "cocomix/data/batch.h"
-#include "cocomix/data/token_file.h"
-#include "cocomix/data/window_sampler.h"
+#include "cocomix/data/token_corpus.h"
+#include "cocomix/data/training_data.h"
 #include "cocomix/dist/gradient_reducer.h"
 #include "cocomix/dist/launch_env.h"
 #include "cocomix/dist/process_group.h"
@@ -54,9 +54,8 @@ struct Trainer::State {
   NamedParameters named_parameters;
   std::vector<torch::Tensor> parameters;
   std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::optional<TokenFile> train_file;
-  std::optional<TokenFile> val_file;
-  std::unique_ptr<WindowSampler> sampler;
+  std::unique_ptr<TrainingData> data;
+  std::optional<TokenCorpus> val_corpus;
   std::unique_ptr<ReplicaSync> sync;
   std::unique_ptr<MetricsLog> metrics;
   std::string checkpoints_dir;
@@ -85,7 +84,7 @@ struct Trainer::State {
 
   bool is_first_rank() const { return sync->rank() == 0; }
   /// This rank's part of a checkpoint: where its data and random streams are.
-  json rank_state() const { return {{"sampler", sampler->state()}, {"rng", capture_rng_state()}}; }
+  json rank_state() const { return {{"data", data->state()}, {"rng", capture_rng_state()}}; }
 
   /// The resumable counters, each named once for writing and reading.
   template <typename Visitor>
@@ -144,10 +143,10 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.precision = s.step_options.bf16 ? "bf16" : "fp32";
   torch::set_num_threads(static_cast<int>(c.train.threads > 0 ? c.train.threads : available_cores()));
 
-  if (c.data.train_path.empty()) throw UsageError(c.source + ": data.train_path: required for training");
-  const auto format = parse_token_format(c.data.format);
-  s.train_file.emplace(TokenFile::open(c.data.train_path, format));
-  if (!c.data.val_path.empty()) s.val_file.emplace(TokenFile::open(c.data.val_path, format));
+  // Every corpus is opened and checked (headers only) before the model is built.
+  s.data = std::make_unique<TrainingData>(c, launch.rank, launch.world_size);
+  if (!c.data.val_path.empty())
+    s.val_corpus.emplace(TokenCorpus::open(c.data.val_path, "val", parse_token_format(c.data.format)));
 
   ensure_writable_directory(s.options.out_dir);
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
@@ -163,9 +162,6 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   if (group) s.sync = std::make_unique<GradientReducer>(group, s.parameters, c.dist);
   else s.sync = std::make_unique<ReplicaSync>();
   s.optimizer = make_adamw(s.named_parameters, c.optim);
-  s.sampler = std::make_unique<WindowSampler>(s.train_file->size(), c.data.seq_len,
-                                              parse_window_order(c.data.sampling, "data.sampling"),
-                                              c.train.seed, s.sync->rank(), s.sync->world_size());
 
   if (s.options.resume) {
     const auto contents = load_checkpoint(*latest);
@@ -183,15 +179,15 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
     StateReader reader(st, source);
     s.visit_state(reader);
     s.saves = SaveTracker(s.step);
-    // Data-parallel checkpoints hold every rank's sampler and RNG state in "ranks".
+    // Data-parallel checkpoints hold every rank's data and RNG state in "ranks".
     const json& own = s.sync->world_size() > 1 && st.contains("ranks") && st["ranks"].is_array() &&
                               st["ranks"].size() == static_cast<size_t>(world)
                           ? st["ranks"][s.sync->rank()]
                           : st;
     if (s.sync->world_size() > 1 && &own == &st)
       throw RuntimeError(source + ": ranks: missing or not one entry per rank; the checkpoint has no per-rank state");
-    if (!own.contains("sampler")) throw RuntimeError(source + ": sampler: missing");
-    s.sampler->restore(own["sampler"], source);
+    if (!own.contains("data")) throw RuntimeError(source + ": data: missing");
+    s.data->restore(own["data"], source);
     if (!own.contains("rng")) throw RuntimeError(source + ": rng: missing");
     restore_rng_state(own["rng"], source);
     log_info("resumed from " + *latest + " at step " + std::to_string(s.step));
@@ -231,7 +227,7 @@ TrainSummary Trainer::run() {
     log_info("checkpoint " + summary.last_checkpoint);
   };
   auto validate = [&] {
-    if (!s.val_file || !s.is_first_rank()) return;
+    if (!s.val_corpus || !s.is_first_rank()) return;
     s.objective->model()->train(false);
     PerplexityOptions options;
     options.seq_len = c.data.seq_len;
@@ -240,7 +236,7 @@ TrainSummary Trainer::run() {
     options.vocab_size = c.model.vocab_size;
     options.bf16 = s.step_options.bf16;
     options.device = s.device;
-    const auto result = evaluate_perplexity(scoring_model(s.objective->model()), *s.val_file, options);
+    const auto result = evaluate_perplexity(scoring_model(s.objective->model()), *s.val_corpus, options);
     s.objective->model()->train(true);
     summary.last_val_loss = result.loss;
     s.metrics->write(s.step, {{"val_loss", result.loss}, {"val_ppl", result.perplexity}});
@@ -282,6 +278,13 @@ TrainSummary Trainer::run() {
       if (s.log_part_sums.size() > 1 && s.log_loss_count > 0)
         for (const auto& [name, sum] : s.log_part_sums)
           record.emplace_back(name, finite_or_nan(sum / static_cast<double>(s.log_loss_count)));
+      // A mixture's realised shares of this rank's windows so far, and each source's epoch.
+      if (s.data->sources().size() > 1)
+        for (const auto& source : s.data->sources()) {
+          record.emplace_back("share/" + source.name,
+                              static_cast<double>(source.drawn) / static_cast<double>(s.data->windows()));
+          record.emplace_back("epoch/" + source.name, static_cast<double>(source.sampler.epoch()));
+        }
       if (s.metrics) s.metrics->write(s.step, record);
       ProgressFields progress;
       progress.step = s.step;
@@ -316,8 +319,7 @@ double Trainer::State::train_step() {
   const auto result = run_optimizer_step(
       *objective, *optimizer, *sync, parameters,
       [&] {
-        const auto starts = sampler->next(c.train.batch_size);
-        auto batch = read_batch(*train_file, starts, c.data.seq_len, c.model.vocab_size);
+        auto batch = data->next_batch(c.train.batch_size, c.model.vocab_size);
         if (device.is_cuda()) {  // pinned host memory lets the copy overlap compute
           batch.inputs = batch.inputs.pin_memory().to(device, /*non_blocking=*/true);
           batch.targets = batch.targets.pin_memory().to(device, /*non_blocking=*/true);

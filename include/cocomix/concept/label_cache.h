@@ -1,8 +1,8 @@
 // The concept-label cache (docs/label-cache.md): the K_attr labels
-// of every fixed window 0, T, 2T, ... of a training token file, computed once by
+// of every fixed window 0, T, 2T, ... of each shard of the training corpus, computed once by
 // `cocomix-sae label` and read by training (concept.label_cache) instead of
 // running the teacher. One file: magic, a JSON header recording what made the
-// labels (the token file's, the teacher's and the SAE's sha256, the window
+// labels (the shards' names, sizes and sha256, the teacher's and the SAE's sha256, the window
 // layout, k_attr, selection, precision), then the ids, uint16 or int32 LE,
 // [windows, T, K_attr]. A cache that does not match the run is refused.
 #pragma once
@@ -10,23 +10,26 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "cocomix/config/config.h"
+#include "cocomix/data/shard_windows.h"
 
 namespace cocomix {
 
 inline constexpr char kLabelCacheMagic[8] = {'C', 'C', 'M', 'X', 'L', 'B', 'L', 'S'};
-inline constexpr int64_t kLabelCacheVersion = 1;
+inline constexpr int64_t kLabelCacheVersion = 2;
 
 /// The header a cache for `config` must carry (hashes every file it names):
-/// {format_version, token_file, token_file_bytes, token_file_sha256, num_tokens,
-///  seq_len, window_stride, windows, k_attr, selection, teacher_precision,
-///  teacher_sha256 (of teacher_weights_file, sae_trainer.h), sae_sha256, sae_k,
-///  teacher_layer, n_concepts, id_type}.
-/// windows = (num_tokens - 1) / seq_len; id_type "uint16" when n_concepts <=
+/// {format_version, data (data.train_path), shards (shard_list with each shard's
+///  sha256), num_tokens, seq_len, window_stride, windows, k_attr, selection,
+///  teacher_precision, teacher_sha256 (of teacher_weights_file, sae_trainer.h),
+///  sae_sha256, sae_k, teacher_layer, n_concepts, id_type}.
+/// windows = ShardWindows(shard tokens, seq_len).size(), stored in that order;
+/// id_type "uint16" when n_concepts <=
 /// 65536, else "int32". Throws RuntimeError naming a missing or unreadable file.
 nlohmann::json label_cache_header(const Config& config);
 
@@ -47,8 +50,8 @@ class LabelCache {
   LabelCache& operator=(const LabelCache&) = delete;
   ~LabelCache();
 
-  /// Labels [B, T, K_attr] int64 of the windows at token offsets `starts`
-  /// (each a multiple of seq_len below windows * seq_len). Throws RuntimeError
+  /// Labels [B, T, K_attr] int64 of the windows at corpus indices `starts`
+  /// (each the start of a fixed window, ShardWindows). Throws RuntimeError
   /// naming the file for another start or an id >= n_concepts.
   torch::Tensor labels(const std::vector<int64_t>& starts) const;
   const nlohmann::json& header() const { return header_; }
@@ -59,6 +62,7 @@ class LabelCache {
   int fd_ = -1;
   nlohmann::json header_;
   int64_t data_offset_ = 0, windows_ = 0, seq_len_ = 0, k_attr_ = 0, id_bytes_ = 2, n_concepts_ = 0;
+  std::shared_ptr<const ShardWindows> windows_of_;  ///< window number of a corpus start
 };
 
 }  // namespace cocomix

@@ -12,7 +12,7 @@
 #include "cocomix/concept/latent_explanations.h"
 #include "cocomix/concept/sae.h"
 #include "cocomix/data/text_codec.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
@@ -45,7 +45,7 @@ struct LatentDashboard {
 /// decodes their text with `codec`. Throws UsageError for options out of range
 /// or an SAE that does not fit the teacher, RuntimeError for a token id outside
 /// the teacher's vocabulary.
-LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& file, const TextCodec& codec,
+LatentDashboard explain_latents(GPTImpl& teacher, TopKSaeImpl& sae, const TokenCorpus& corpus, const TextCodec& codec,
                                 const LatentDashboardOptions& options);
 
 /// The latents.json document (docs/concepts.md): the three inputs as given, the

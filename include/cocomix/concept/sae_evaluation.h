@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cocomix/concept/sae.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
@@ -41,7 +41,7 @@ SaeWithTeacher load_sae_with_teacher(const std::string& sae_dir, const std::stri
 /// 0 = all; `batch` windows per forward) and pools the errors over every token
 /// (NormalizedErrorSums). Throws UsageError when the SAE does not fit the teacher
 /// (d != n_embd, layer > n_layer) and RuntimeError for a bad token file.
-SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenFile& file, int64_t seq_len, int64_t batch,
+SaeEvaluation evaluate_sae(GPTImpl& teacher, TopKSaeImpl& sae, const TokenCorpus& corpus, int64_t seq_len, int64_t batch,
                            int64_t max_windows);
 
 }  // namespace cocomix

@@ -45,14 +45,27 @@ struct ModelConfig {
 };
 
 /// Token data: flat token files (llm.c shards or headerless uint16).
+/// One source of a training mixture (data.train_sources).
+struct TrainSource {
+  std::string path;   ///< a token file, a cocomix-tokenize directory (its "train" split) or a glob
+  double weight = 1;  ///< expected share of training windows: weight / sum of the weights
+  std::string name;   ///< label in logs and metrics ("share/NAME"); "" = the path's file name
+};
+
 struct DataConfig {
-  std::string train_path;           ///< training token file (required for training)
-  std::string val_path;             ///< validation token file ("" = no validation)
+  std::string train_path;           ///< training corpus: a token file, a cocomix-tokenize directory
+                                    ///< (its "train" split) or a glob; or use train_sources
+  std::vector<TrainSource> train_sources;  ///< a weighted mixture instead of train_path
+  std::string val_path;             ///< validation corpus ("" = no validation); a directory means its
+                                    ///< "val" split
   std::string format = "auto";      ///< "auto" (llm.c header if present, else raw uint16), "llmc", "u16"
   int64_t seq_len = 1024;           ///< context T of a training window; <= model.n_positions
   std::string sampling = "random";  ///< "random": shuffled windows at a random epoch offset; "fixed": the
-                                    ///< windows 0, T, 2T, ... shuffled per epoch (a label cache's layout);
-                                    ///< "sequential": those windows in order
+                                    ///< windows 0, T, 2T, ... of each shard shuffled per epoch (a label
+                                    ///< cache's layout); "sequential": those windows in order
+
+  /// train_sources, or train_path as one source of weight 1; names filled in.
+  std::vector<TrainSource> sources() const;
 };
 
 /// AdamW and the learning-rate schedule.

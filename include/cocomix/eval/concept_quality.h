@@ -12,7 +12,7 @@
 #include <string>
 
 #include "cocomix/concept/concept_labeler.h"
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/model/checkpoint_model.h"
 #include "cocomix/model/cocomix_model.h"
 
@@ -58,7 +58,7 @@ std::unique_ptr<ConceptLabeler> concept_quality_labeler(const LoadedModel& loade
 /// Scores `student`'s concept head against `labeler` on the validation windows
 /// of `file` (validation_window_starts); only the student's lower blocks and
 /// head run. RuntimeError when the file holds no window.
-ConceptQualityResult evaluate_concept_quality(CocomixModel& student, ConceptLabeler& labeler, const TokenFile& file,
+ConceptQualityResult evaluate_concept_quality(CocomixModel& student, ConceptLabeler& labeler, const TokenCorpus& corpus,
                                               const ConceptQualityOptions& options);
 
 }  // namespace cocomix

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "cocomix/data/token_file.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/eval/row_scorer.h"
 
 namespace cocomix {
@@ -29,7 +29,7 @@ struct PerplexityResult {
 };
 
 /// Evaluates without gradients; the caller puts the model in eval mode.
-PerplexityResult evaluate_perplexity(const ScoringModel& model, const TokenFile& file,
+PerplexityResult evaluate_perplexity(const ScoringModel& model, const TokenCorpus& corpus,
                                      const PerplexityOptions& options);
 
 }  // namespace cocomix

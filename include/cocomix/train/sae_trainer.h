@@ -21,8 +21,8 @@ struct SaeTrainOptions {
   int64_t layer = 0;               ///< L: activations after block L (in [1, teacher n_layer])
   int64_t latents = 0;             ///< C
   int64_t k = 0;                   ///< k_sae, in [1, C]
-  std::string data;                ///< training token file
-  std::string val;                 ///< validation token file ("" = none)
+  std::string data;                ///< training corpus: a token file, a directory ("train" split) or a glob
+  std::string val;                 ///< validation corpus ("" = none; a directory: its "val" split)
   std::string format = "auto";     ///< token file layout: "auto", "llmc", "u16"
   int64_t steps = 1000;            ///< optimizer steps
   int64_t batch = 32;              ///< windows per step (N = batch * seq_len tokens)

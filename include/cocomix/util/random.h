@@ -22,4 +22,28 @@ uint64_t stream_seed(uint64_t seed, uint64_t stream);
 /// until x < 2^64 - (2^64 mod n) and returns x mod n. n must be >= 1.
 uint64_t uniform_below(std::mt19937_64& engine, uint64_t n);
 
+/// A keyed pseudo-random permutation of [0, n), evaluated one index at a time in
+/// constant time and memory (a shuffle that is never materialised). A 4-round
+/// Feistel network on 2h bits, 2h the smallest even number >= 2 with 2^(2h) >= n:
+/// v = (L << h) | R; round r = 0..3 maps (L, R) to (R, L ^ (splitmix64(key ^
+/// (r << 56) ^ R) & (2^h - 1))). Values >= n walk on through the network until
+/// one lands below n (cycle walking), which keeps it a bijection of [0, n);
+/// as 2^(2h) < 4n, fewer than 4 passes are needed on average.
+class IndexPermutation {
+ public:
+  /// n >= 1; throws UsageError otherwise.
+  IndexPermutation(uint64_t n, uint64_t key);
+  /// The image of i in [0, n); throws UsageError outside.
+  uint64_t operator()(uint64_t i) const;
+  uint64_t size() const { return n_; }
+
+ private:
+  uint64_t pass(uint64_t v) const;
+
+  uint64_t n_;
+  uint64_t key_;
+  int half_bits_;
+  uint64_t half_mask_;
+};
+
 }  // namespace cocomix

@@ -1,0 +1,134 @@
+// TrainingData: the sources of a run, a counter-based choice of source per
+// window, and each source's sampler; batches are read source by source and put
+// back in draw order.
+#include "cocomix/data/training_data.h"
+
+#include <torch/torch.h>
+
+#include "cocomix/util/error.h"
+#include "cocomix/util/random.h"
+
+namespace cocomix {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kChoiceStream = uint64_t{1} << 32;  // far from the source streams 0, 1, 2, ...
+
+}  // namespace
+
+TrainingData::TrainingData(const Config& config, int rank, int world_size)
+    : seq_len_(config.data.seq_len),
+      choice_key_(stream_seed(stream_seed(config.train.seed, kChoiceStream), static_cast<uint64_t>(rank))) {
+  const auto sources = config.data.sources();
+  if (sources.empty()) throw UsageError(config.source + ": data.train_path: required for training");
+  const auto format = parse_token_format(config.data.format);
+  const auto order = parse_window_order(config.data.sampling, "data.sampling");
+  double total = 0;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const auto& source = sources[i];
+    auto corpus = TokenCorpus::open(source.path, "train", format);
+    if (!sources_.empty() && corpus.shards()[0].layout.token_bytes != sources_[0].corpus.shards()[0].layout.token_bytes)
+      throw RuntimeError(source.path + ": " + std::to_string(8 * corpus.shards()[0].layout.token_bytes) +
+                         "-bit tokens, but " + sources_[0].corpus.spec() + " has " +
+                         std::to_string(8 * sources_[0].corpus.shards()[0].layout.token_bytes) + "-bit tokens");
+    try {
+      WindowSampler sampler(corpus.shard_tokens(), config.data.seq_len, order, stream_seed(config.train.seed, i), rank,
+                            world_size);
+      sources_.push_back({source.name, source.weight, std::move(corpus), std::move(sampler)});
+    } catch (const RuntimeError& e) {
+      throw RuntimeError(source.path + ": " + e.what());
+    }
+    total += source.weight;
+    cumulative_.push_back(total);
+  }
+  for (double& bound : cumulative_) bound /= total;
+  cumulative_.back() = 1.0;  // exact, whatever the rounding of the sum
+}
+
+size_t TrainingData::choose(int64_t window) const {
+  if (sources_.size() == 1) return 0;
+  const double u =
+      static_cast<double>(splitmix64(choice_key_ + static_cast<uint64_t>(window)) >> 11) * 0x1.0p-53;  // [0, 1)
+  size_t i = 0;
+  while (u >= cumulative_[i]) ++i;
+  return i;
+}
+
+Batch TrainingData::next_batch(int64_t count, int64_t vocab_size) {
+  if (count < 1) throw UsageError("training data: a batch needs at least one window, got " + std::to_string(count));
+  if (sources_.size() == 1) {
+    windows_ += count;
+    sources_[0].drawn += count;
+    return read_batch(sources_[0].corpus, sources_[0].sampler.next(count), seq_len_, vocab_size);
+  }
+  // Each window's source first, then each source's windows from its own sampler, put back in draw order.
+  std::vector<std::vector<int64_t>> rows(sources_.size());  // the batch rows of each source
+  for (int64_t b = 0; b < count; ++b) rows[choose(windows_ + b)].push_back(b);
+  windows_ += count;
+  const auto options = torch::TensorOptions().dtype(torch::kInt64);
+  Batch out;
+  out.inputs = torch::empty({count, seq_len_}, options);  // [B, T]
+  out.targets = torch::empty({count, seq_len_}, options);
+  out.starts.resize(static_cast<size_t>(count));
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (rows[i].empty()) continue;
+    auto& source = sources_[i];
+    const auto n = static_cast<int64_t>(rows[i].size());
+    source.drawn += n;
+    const Batch part = read_batch(source.corpus, source.sampler.next(n), seq_len_, vocab_size);
+    const auto index = torch::tensor(rows[i], options);
+    out.inputs.index_copy_(0, index, part.inputs);
+    out.targets.index_copy_(0, index, part.targets);
+    for (int64_t j = 0; j < n; ++j) out.starts[static_cast<size_t>(rows[i][static_cast<size_t>(j)])] = part.starts[static_cast<size_t>(j)];
+  }
+  return out;
+}
+
+json TrainingData::state() const {
+  json sources = json::array();
+  for (const auto& source : sources_)
+    sources.push_back({{"name", source.name},
+                       {"path", source.corpus.spec()},
+                       {"drawn", source.drawn},
+                       {"shards", shard_list(source.corpus)},
+                       {"sampler", source.sampler.state()}});
+  return {{"windows", windows_}, {"sources", sources}};
+}
+
+void TrainingData::restore(const json& state, const std::string& source) {
+  const std::string where = source + ": data state";
+  if (!state.is_object() || !state.contains("windows") || !state["windows"].is_number_integer() ||
+      !state.contains("sources") || !state["sources"].is_array())
+    throw RuntimeError(where + ": expected {\"windows\", \"sources\": [...]}");
+  const json& saved = state["sources"];
+  std::string saved_names, names;
+  for (const auto& entry : saved) saved_names += (saved_names.empty() ? "" : ", ") + entry.value("name", std::string("?"));
+  for (const auto& s : sources_) names += (names.empty() ? "" : ", ") + s.name;
+  if (saved_names != names)
+    throw RuntimeError(where + ": the run was trained on sources [" + saved_names + "], this config has [" + names +
+                       "]; resume with the same data.train_path / data.train_sources");
+  // Restore aside, so that a bad entry leaves every sampler as it was.
+  std::vector<WindowSampler> samplers;
+  std::vector<int64_t> drawn;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const json& entry = saved[i];
+    const std::string change = shard_list_change(entry.value("shards", json()), shard_list(sources_[i].corpus));
+    if (!change.empty())
+      throw RuntimeError(where + ": source \"" + sources_[i].name + "\" (" + sources_[i].corpus.spec() +
+                         ") changed since the checkpoint: " + change);
+    if (!entry.contains("drawn") || !entry["drawn"].is_number_integer())
+      throw RuntimeError(where + ": sources[" + std::to_string(i) + "].drawn must be an integer");
+    samplers.push_back(sources_[i].sampler);
+    samplers.back().restore(entry.value("sampler", json()), source);
+    drawn.push_back(entry["drawn"].get<int64_t>());
+  }
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    sources_[i].sampler = std::move(samplers[i]);
+    sources_[i].drawn = drawn[i];
+  }
+  windows_ = state["windows"].get<int64_t>();
+}
+
+}  // namespace cocomix
