@@ -219,7 +219,13 @@ nlohmann::json explain_sae_latents(const ExplainCommand& command) {
   namespace fs = std::filesystem;
   if (!fs::exists(command.data_path) && command.data_path.find_first_of("*?[") == std::string::npos)
     throw UsageError("--data: " + command.data_path + ": no such file or directory");
-  const auto corpus = TokenCorpus::open(command.data_path, "val", command.format);
+  const auto corpus = [&] {
+    try {
+      return TokenCorpus::open(command.data_path, "val", command.format);
+    } catch (const RuntimeError& e) {
+      throw UsageError(std::string("--data: ") + e.what());
+    }
+  }();
   if (corpus.size() == 0) throw UsageError("--data: " + command.data_path + ": holds no tokens");
   if (!fs::is_directory(command.teacher_dir))
     throw UsageError("--teacher: " + command.teacher_dir + ": no such directory");

@@ -93,28 +93,38 @@ TokenizerIdentity teacher_tokenizer_identity(const std::string& teacher_path) {
     return {};  // a Hugging Face directory without tokenizer files
   }
   const json config = read_json((fs::path(checkpoint) / "config.json").string());
+  // The corpus the teacher was trained on: data.train_path, or the first of its data.train_sources.
   const auto data = config.value("data", json());
-  if (!data.is_object() || !data.contains("train_path") || !data["train_path"].is_string()) return {};
-  return data_tokenizer_identity(data["train_path"].get<std::string>());
+  if (!data.is_object()) return {};
+  const std::string train_path = data.value("train_path", std::string());
+  if (!train_path.empty()) return data_tokenizer_identity(train_path);
+  const json sources = data.value("train_sources", json::array());
+  if (sources.is_array() && !sources.empty() && sources[0].is_object() && sources[0].contains("path") &&
+      sources[0]["path"].is_string())
+    return data_tokenizer_identity(sources[0]["path"].get<std::string>());
+  return {};
 }
 
 void check_same_tokenizer(const Config& config) {
   const auto teacher = teacher_tokenizer_identity(config.concepts.teacher_path);
-  const auto data = data_tokenizer_identity(config.data.train_path);
-  if (teacher.id.empty() || data.id.empty()) {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true))
-      log_warn(config.source + ": concept.teacher_path: cannot tell whether the teacher (" + config.concepts.teacher_path +
-               ") and the training data (" + config.data.train_path + ") share the tokenizer (" +
-               (teacher.id.empty() ? "no tokenizer files or data manifest for the teacher"
-                                   : "no manifest.json listing the data file") +
-               "); only the vocabulary sizes were compared");
-    return;
+  for (const auto& source : config.data.sources()) {
+    const auto data = data_tokenizer_identity(source.path);
+    if (teacher.id.empty() || data.id.empty()) {
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true))
+        log_warn(config.source + ": concept.teacher_path: cannot tell whether the teacher (" +
+                 config.concepts.teacher_path + ") and the training data (" + source.path +
+                 ") share the tokenizer (" +
+                 (teacher.id.empty() ? "no tokenizer files or data manifest for the teacher"
+                                     : "no manifest.json listing the data file") +
+                 "); only the vocabulary sizes were compared");
+      continue;
+    }
+    if (teacher.id != data.id)
+      throw UsageError(config.source + ": concept.teacher_path: the teacher's tokenizer (" + teacher.file + ": " +
+                       teacher.id + ") differs from the training data's (" + data.file + ": " + data.id +
+                       "); teacher and student must share the tokenizer");
   }
-  if (teacher.id != data.id)
-    throw UsageError(config.source + ": concept.teacher_path: the teacher's tokenizer (" + teacher.file + ": " +
-                     teacher.id + ") differs from the training data's (" + data.file + ": " + data.id +
-                     "); teacher and student must share the tokenizer");
 }
 
 }  // namespace cocomix

@@ -42,7 +42,10 @@ std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer_of(const std::string& token
 }
 
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer(const Config& config) {
-  for (const std::string& data : {config.data.train_path, config.data.val_path}) {
+  std::vector<std::string> corpora;
+  for (const auto& source : config.data.sources()) corpora.push_back(source.path);
+  corpora.push_back(config.data.val_path);
+  for (const std::string& data : corpora) {
     if (data.empty()) continue;
     if (auto tokenizer = recorded_gpt2_tokenizer_of(data)) return tokenizer;
   }

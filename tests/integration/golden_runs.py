@@ -39,13 +39,13 @@ def sha256(path):
 
 
 def label_cache_digest(path):
-    """The cache's header without the token file's path (a temporary directory) and the SHA-256 of its labels."""
+    """The cache's header without the data path (a temporary directory) and the SHA-256 of its labels."""
     with open(path, "rb") as f:
         f.read(8)  # magic
         (length,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(length))
         labels = hashlib.sha256(f.read()).hexdigest()
-    header.pop("token_file")
+    header.pop("data")
     return {"header": header, "labels_sha256": labels}
 
 

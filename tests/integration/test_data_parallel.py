@@ -103,7 +103,7 @@ class DataParallelTest(unittest.TestCase):
         import json
         with open(os.path.join(double, "checkpoints/step_%08d/trainer_state.json" % STEPS)) as f:
             state = json.load(f)
-        self.assertEqual([r["sampler"]["rank"] for r in state["ranks"]], [0, 1])
+        self.assertEqual([r["data"]["sources"][0]["sampler"]["rank"] for r in state["ranks"]], [0, 1])
         self.assertEqual(state["world_size"], 2)
 
     def test_cocomix_two_ranks_match_one_rank(self):

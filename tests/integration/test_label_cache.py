@@ -132,7 +132,7 @@ class LabelCacheTest(unittest.TestCase):
             (["data.sampling=random"], "data.sampling"),
             (["concept.teacher_path=" + teacher], "teacher_sha256"),
             (["concept.sae_path=" + sae], "sae_sha256"),
-            (["data.train_path=" + os.path.join(data, "train.bin")], "token_file_sha256"),
+            (["data.train_path=" + os.path.join(data, "train.bin")], "shards"),
             (["data.seq_len=32"], "seq_len"),
             (["concept.k_attr=3"], "k_attr"),
             (["concept.selection=attribution_pre"], "selection"),
@@ -140,7 +140,9 @@ class LabelCacheTest(unittest.TestCase):
         ]
         for overrides, field in cases:
             message = self.refused([use] + overrides, self.cache + ": " + field)
-            if field != "data.sampling":
+            if field == "shards":  # the changed shard and what changed in it
+                self.assertIn(': shard 0 ("train.bin"): sha256 "', message)
+            elif field != "data.sampling":
                 self.assertIn("the cache was built for", message)
 
     def test_damaged_or_missing_caches_are_refused(self):

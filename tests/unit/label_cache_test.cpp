@@ -24,14 +24,22 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-/// A header as label_cache_header writes it, for T = 3, K = 2 and `windows` windows.
-json header_for(int64_t windows, int64_t n_concepts) {
-  return {{"format_version", kLabelCacheVersion}, {"token_file", "train.bin"}, {"token_file_bytes", 2048},
-          {"token_file_sha256", "aa"},            {"num_tokens", 3 * windows + 1}, {"seq_len", 3},
-          {"window_stride", 3},                   {"windows", windows},  {"k_attr", 2},
-          {"selection", "attribution"},           {"teacher_precision", "fp32"}, {"teacher_sha256", "bb"},
-          {"sae_sha256", "cc"},                   {"sae_k", 8},          {"teacher_layer", 1},
-          {"n_concepts", n_concepts},             {"id_type", n_concepts <= 65536 ? "uint16" : "int32"}};
+/// A header as label_cache_header writes it, for T = 3, K = 2 and a corpus of
+/// shards of `shard_tokens` tokens (default: one shard of `windows` windows).
+json header_for(int64_t windows, int64_t n_concepts, std::vector<int64_t> shard_tokens = {}) {
+  if (shard_tokens.empty()) shard_tokens = {3 * windows + 1};
+  json shards = json::array();
+  int64_t tokens = 0;
+  for (size_t i = 0; i < shard_tokens.size(); ++i) {
+    shards.push_back({{"file", "train_" + std::to_string(i) + ".bin"}, {"tokens", shard_tokens[i]}, {"sha256", "aa"}});
+    tokens += shard_tokens[i];
+  }
+  return {{"format_version", kLabelCacheVersion}, {"data", "train"},    {"shards", shards},
+          {"num_tokens", tokens},                 {"seq_len", 3},       {"window_stride", 3},
+          {"windows", windows},                   {"k_attr", 2},        {"selection", "attribution"},
+          {"teacher_precision", "fp32"},          {"teacher_sha256", "bb"}, {"sae_sha256", "cc"},
+          {"sae_k", 8},                           {"teacher_layer", 1}, {"n_concepts", n_concepts},
+          {"id_type", n_concepts <= 65536 ? "uint16" : "int32"}};
 }
 
 std::string open_error(const std::string& path, const json& expected) {
@@ -64,6 +72,23 @@ TEST(LabelCache, RoundTripsIdsOfBothTypesAtTheirWindows) {
     EXPECT_THROW(cache.labels({1}), RuntimeError);   // not a window start
     EXPECT_THROW(cache.labels({15}), RuntimeError);  // beyond the last window
   }
+}
+
+TEST(LabelCache, NumbersTheWindowsShardAfterShard) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/labels";
+  // Shards of 10 and 7 tokens, T = 3: windows at 0, 3, 6 (shard 0) and 10, 13 (shard 1, begins at 10).
+  const auto header = header_for(5, 50, {10, 7});
+  const auto labels = torch::randint(0, 50, {5, 3, 2}, torch::kInt64);
+  {
+    LabelCacheWriter writer(path, header);
+    writer.append(labels);
+    writer.finish();
+  }
+  const auto cache = LabelCache::open(path, header);
+  EXPECT_TRUE(torch::equal(cache.labels({13, 0, 10, 6}), torch::stack({labels[4], labels[0], labels[3], labels[2]})));
+  EXPECT_THROW(cache.labels({9}), RuntimeError);   // a multiple of T, but no window of shard 0 starts there
+  EXPECT_THROW(cache.labels({12}), RuntimeError);  // shard 1's windows start at 10 + 3i
 }
 
 TEST(LabelCache, WriterResumesWholeWindowsOfTheSameHeaderOnly) {
@@ -105,7 +130,7 @@ TEST(LabelCache, RefusesEveryMismatchedFieldNamingIt) {
     writer.finish();
   }
   for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
-           {"token_file_sha256", "ab"}, {"token_file_bytes", 2050}, {"seq_len", 4}, {"k_attr", 3},
+           {"seq_len", 4}, {"k_attr", 3},
            {"selection", "activation"}, {"teacher_precision", "bf16"}, {"teacher_sha256", "bc"},
            {"sae_sha256", "cd"}, {"sae_k", 16}, {"teacher_layer", 2}, {"n_concepts", 51}}) {
     json expected = header;
@@ -113,8 +138,17 @@ TEST(LabelCache, RefusesEveryMismatchedFieldNamingIt) {
     EXPECT_EQ(open_error(path, expected).rfind(path + ": " + field + ": the cache was built for ", 0), 0u)
         << field << ": " << open_error(path, expected);
   }
+  // A changed shard is named with what changed.
+  json changed = header;
+  changed["shards"][0]["sha256"] = "ab";
+  EXPECT_EQ(open_error(path, changed), path + ": shards: shard 0 (\"train_0.bin\"): sha256 \"aa\" then, \"ab\" now; "
+                                              "rebuild it with cocomix-sae label --config FILE");
+  changed = header;
+  changed["shards"].push_back({{"file", "train_1.bin"}, {"tokens", 4}, {"sha256", "cd"}});
+  EXPECT_EQ(open_error(path, changed), path + ": shards: 1 shards then, 2 now (\"train_1.bin\" is new); "
+                                              "rebuild it with cocomix-sae label --config FILE");
   json renamed = header;
-  renamed["token_file"] = "elsewhere/train.bin";  // where the file lies is not what it holds
+  renamed["data"] = "elsewhere/train";  // where the data lies is not what it holds
   EXPECT_EQ(open_error(path, renamed), "");
   fs::resize_file(path, fs::file_size(path) - 1);
   EXPECT_NE(open_error(path, header).find("truncated or damaged"), std::string::npos);

@@ -32,7 +32,7 @@ struct HuggingFaceExport {
 /// Exports the newest complete checkpoint of `checkpoint_or_run_dir` into
 /// `out_dir` (created; UsageError when it already holds model.safetensors).
 /// Tokenizer files come from `tokenizer_dir`, else from the GPT-2 tokenizer
-/// files that the manifest.json beside data.train_path (or val_path) records;
+/// files that the manifest.json of a training corpus (or of data.val_path) records;
 /// UsageError when the vocabulary is GPT-2's (>= 50257 ids) and neither names
 /// one; a smaller vocabulary gets none, with a warning. Throws RuntimeError
 /// naming the file for a checkpoint that does not load.

@@ -11,13 +11,13 @@
 
 namespace cocomix {
 
-/// The GPT-2 tokenizer the manifest.json beside data.train_path (or val_path)
+/// The GPT-2 tokenizer the manifest.json of a training corpus (or of data.val_path)
 /// records with its sha256, when the files are still there unchanged (a warning
 /// names a missing or changed one); nullopt when no manifest names one.
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer(const Config& config);
 
-/// The same for one token file: the GPT-2 tokenizer the manifest.json beside
-/// `token_file` records (unchanged), nullopt when there is none.
+/// The same for one corpus (a token file, a directory or a glob): the GPT-2
+/// tokenizer its manifest.json records (unchanged), nullopt when there is none.
 std::optional<Gpt2Tokenizer> recorded_gpt2_tokenizer_of(const std::string& token_file);
 
 }  // namespace cocomix
