@@ -1,6 +1,6 @@
 // cocomix-eval: zero-shot tasks (lm-evaluation-harness rules) and validation
 // perplexity of a checkpoint, in one run.
-//   cocomix-eval --checkpoint DIR [--tasks a,b,c --data-dir DIR] [--val FILE]
+//   cocomix-eval --checkpoint DIR [--tasks a,b,c --data-dir DIR] [--val CORPUS]
 //                [--limit N] [--json OUT] [--markdown OUT] [--batch-size N] [--precision fp32|bf16]
 //                [--concepts [--teacher DIR] [--sae DIR]]
 // DIR is a checkpoint directory (step_XXXXXXXX) or a run directory, whose newest
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--limit", limit, "score only the first N documents of each task (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--val", val_path, "token file for validation perplexity (llm.c shard or raw uint16)");
+  app.add_option("--val", val_path, "corpus for validation perplexity: a token file, a cocomix-tokenize directory (its val shards) or a glob");
   app.add_option("--format", format, "token file format of --val: auto, llmc, u16")->capture_default_str();
   app.add_option("--json", json_path, "also write the result as JSON to this file");
   app.add_option("--markdown", markdown_path, "also write the task metrics as a markdown table to this file");
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   return cocomix::run_app([&] {
     if (val_path.empty() && tasks_list.empty())
       throw cocomix::UsageError("give --val FILE (validation perplexity) and/or --tasks a,b,c with --data-dir DIR");
-    if (concepts && val_path.empty()) throw cocomix::UsageError("--concepts: needs --val FILE (the windows it scores)");
+    if (concepts && val_path.empty()) throw cocomix::UsageError("--concepts: needs --val CORPUS (the windows it scores)");
     if (!concepts && (!teacher_dir.empty() || !sae_dir.empty()))
       throw cocomix::UsageError("--teacher / --sae: only used with --concepts");
     const auto names = cocomix::split_task_list(tasks_list);

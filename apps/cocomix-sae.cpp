@@ -1,11 +1,11 @@
 // cocomix-sae: the TopK sparse autoencoder of a teacher's residual stream.
 // Argument parsing only; train/sae_trainer.h, concept/sae_evaluation.h, concept/latent_dashboard.h and
 // concept/label_cache_builder.h do the work.
-//   cocomix-sae train --teacher DIR --layer L --latents C --k K --data FILE [--val FILE]
+//   cocomix-sae train --teacher DIR --layer L --latents C --k K --data CORPUS [--val CORPUS]
 //                     [--steps N] [--batch B] [--seq-len T] [--lr X] [--seed S] [--threads N]
 //                     -o OUT_DIR [--resume]
-//   cocomix-sae eval --sae DIR --teacher DIR --data FILE [--seq-len T] [--batch B] [--windows N] [--json OUT]
-//   cocomix-sae explain --sae DIR --teacher DIR --data FILE -o OUT_DIR [--top N] [--context-before B]
+//   cocomix-sae eval --sae DIR --teacher DIR --data CORPUS [--seq-len T] [--batch B] [--windows N] [--json OUT]
+//   cocomix-sae explain --sae DIR --teacher DIR --data CORPUS -o OUT_DIR [--top N] [--context-before B]
 //                       [--context-after A] [--seq-len T] [--batch B] [--max-tokens N] [--tokenizer DIR] [--threads N]
 //   cocomix-sae label --config FILE [--set section.key=value]... [-o CACHE]
 #include <torch/torch.h>
@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   train->add_option("--layer", o.layer, "L: encode the residual stream after block L (1..n_layer)")->required();
   train->add_option("--latents", o.latents, "C: number of latents")->required();
   train->add_option("--k", o.k, "latents kept per token by TopK")->required();
-  train->add_option("--data", o.data, "training token file")->required();
-  train->add_option("--val", o.val, "validation token file (val_nmse and val_fvu records)");
+  train->add_option("--data", o.data, "training corpus: a token file, a cocomix-tokenize directory (its train shards) or a glob")->required();
+  train->add_option("--val", o.val, "validation corpus, as --data (a directory: its val shards); val_nmse and val_fvu records");
   train->add_option("--format", o.format, "token file layout: auto, llmc or u16")->capture_default_str();
   train->add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   train->add_option("--batch", o.batch, "windows per step")->capture_default_str();
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   auto* eval = app.add_subcommand("eval", "normalised MSE, FVU and unused latents of an SAE on a token file");
   eval->add_option("--sae", sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
   eval->add_option("--teacher", eval_teacher, "the teacher the SAE encodes")->required();
-  eval->add_option("--data", eval_data, "token file; non-overlapping windows from its start")->required();
+  eval->add_option("--data", eval_data, "corpus (a directory: its val shards); non-overlapping windows from each shard's start")->required();
   eval->add_option("--format", eval_format, "token file layout: auto, llmc or u16")->capture_default_str();
   eval->add_option("--seq-len", eval_seq_len, "tokens per window")->capture_default_str()->check(CLI::PositiveNumber);
   eval->add_option("--batch", eval_batch, "windows per forward")->capture_default_str()->check(CLI::PositiveNumber);
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
       "explain", "what each latent means: its top activating contexts, density, mean and max (docs/concepts.md)");
   explain->add_option("--sae", x.sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
   explain->add_option("--teacher", x.teacher_dir, "the teacher the SAE encodes")->required();
-  explain->add_option("--data", x.data_path, "token file, read from its start in consecutive windows")->required();
+  explain->add_option("--data", x.data_path, "corpus (a directory: its val shards), read in consecutive windows of each shard")->required();
   explain->add_option("-o,--out", x.out_dir, "output directory: latents.json + index.html")->required();
   explain->add_option("--format", explain_format, "token file layout: auto, llmc or u16")->capture_default_str();
   explain->add_option("--top", x.options.top, "N: top activations kept per latent")->capture_default_str();
