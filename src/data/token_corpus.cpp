@@ -137,6 +137,7 @@ TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split,
     corpus.begins_.push_back(corpus.size_);
     corpus.size_ += shard.layout.tokens;
   }
+  corpus.tokenizer_ = first_tokenizer;
   corpus.mapped_ = std::make_shared<MappedShards>();
   return corpus;
 }

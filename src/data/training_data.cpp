@@ -26,6 +26,7 @@ TrainingData::TrainingData(const Config& config, int rank, int world_size)
   const auto format = parse_token_format(config.data.format);
   const auto order = parse_window_order(config.data.sampling, "data.sampling");
   double total = 0;
+  std::string tokenizer, tokenizer_spec;  // what the first source with a manifest records, and its path
   for (size_t i = 0; i < sources.size(); ++i) {
     const auto& source = sources[i];
     auto corpus = TokenCorpus::open(source.path, "train", format);
@@ -33,6 +34,14 @@ TrainingData::TrainingData(const Config& config, int rank, int world_size)
       throw RuntimeError(source.path + ": " + std::to_string(8 * corpus.shards()[0].layout.token_bytes) +
                          "-bit tokens, but " + sources_[0].corpus.spec() + " has " +
                          std::to_string(8 * sources_[0].corpus.shards()[0].layout.token_bytes) + "-bit tokens");
+    // Sources without a manifest are not compared: nothing says what tokenized them.
+    if (!tokenizer.empty() && !corpus.tokenizer().empty() && corpus.tokenizer() != tokenizer)
+      throw RuntimeError(source.path + ": its manifest records tokenizer " + corpus.tokenizer() + ", but " +
+                         tokenizer_spec + "'s records " + tokenizer);
+    if (tokenizer.empty() && !corpus.tokenizer().empty()) {
+      tokenizer = corpus.tokenizer();
+      tokenizer_spec = source.path;
+    }
     try {
       WindowSampler sampler(corpus.shard_tokens(), config.data.seq_len, order, stream_seed(config.train.seed, i), rank,
                             world_size);

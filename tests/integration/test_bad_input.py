@@ -1,6 +1,8 @@
 """Bad input of every kind: each gets one
 'error: ...' line naming the file and the field, exit 2 (usage/config) or 1
-(runtime), no crash, and nothing already on disk is overwritten."""
+(runtime), no crash, and nothing already on disk is overwritten. Bad sharded
+corpora (directories, manifests, shards, globs, mixtures) stop the run before
+its first step."""
 import json
 import os
 import shutil
@@ -102,6 +104,134 @@ class BadInputTest(unittest.TestCase):
         out = os.path.join(self.root, "oov")
         self.expect_error(self.train("--set", f"data.train_path={path}", out=out), 1, path, "300", "vocab_size 257",
                           one_line=False)
+
+    # ---- sharded corpora ----------------------------------------------------
+    def shard(self, path, tokens, width=16):
+        """An llm.c shard of TOKENS: uint16 (magic 20240520, version 1) or uint32 (20240801, version 7)."""
+        magic, version, code = (20240520, 1, "H") if width == 16 else (20240801, 7, "I")
+        with open(path, "wb") as f:
+            f.write(struct.pack("<256i", magic, version, len(tokens), *([0] * 253)))
+            f.write(struct.pack(f"<{len(tokens)}{code}", *tokens))
+        return path
+
+    def corpus_dir(self, name, shard_tokens=(600, 600, 600), tokenizer="bytes", manifest=True, width=16):
+        """ROOT/NAME laid out as cocomix-tokenize writes it: train_00000i.bin of SHARD_TOKENS[i]
+        tokens each (byte ids), and a manifest.json listing them, recording TOKENIZER."""
+        directory = os.path.join(self.root, name)
+        os.makedirs(directory)
+        shards = []
+        for i, count in enumerate(shard_tokens):
+            file = f"train_{i:06d}.bin"
+            self.shard(os.path.join(directory, file), [(7 * i + j) % 256 for j in range(count)], width)
+            shards.append({"file": file, "tokens": count})
+        if manifest:
+            with open(os.path.join(directory, "manifest.json"), "w") as f:
+                json.dump({"tokenizer": tokenizer, "vocab_size": 257, "end_of_text": 256, "format": "llmc",
+                           "splits": {"train": {"shards": shards, "tokens": sum(shard_tokens)},
+                                      "val": {"shards": [], "tokens": 0}}}, f)
+        return directory
+
+    def expect_no_training(self, args, code, *fragments):
+        """One error line holding FRAGMENTS, exit CODE, and the run directory gets no step:
+        no checkpoints, no metrics."""
+        out = args[args.index("--out") + 1]
+        line = self.expect_error(args, code, *fragments)
+        self.assertFalse(os.path.exists(os.path.join(out, "checkpoints")), line)
+        self.assertFalse(os.path.exists(os.path.join(out, "metrics.jsonl")), line)
+        return line
+
+    def train_on(self, name, spec, *extra):
+        return self.train("--set", f"data.train_path={spec}", *extra, out=os.path.join(self.root, "run_" + name))
+
+    def mixture_config(self, name, sources):
+        """The good config training on data.train_sources = SOURCES [(path, weight, name)]."""
+        def mutate(config):
+            config["data"]["train_path"] = ""
+            config["data"]["train_sources"] = [{"path": p, "weight": w, "name": n} for p, w, n in sources]
+        return self.bad_config(name + ".json", mutate)
+
+    def test_directory_without_manifest(self):
+        directory = self.corpus_dir("no_manifest", manifest=False)
+        self.expect_no_training(self.train_on("no_manifest", directory), 1, directory, "without manifest.json")
+        empty = os.path.join(self.root, "empty_dir")
+        os.makedirs(empty)
+        self.expect_no_training(self.train_on("empty_dir", empty), 1, empty, "without manifest.json")
+        # The other apps that read corpora say the same.
+        self.expect_error([app("cocomix-eval"), "--checkpoint", self.trained, "--val", empty], 1, empty,
+                          "without manifest.json")
+
+    def test_directory_without_shards(self):
+        directory = self.corpus_dir("no_shards", shard_tokens=())
+        self.expect_no_training(self.train_on("no_shards", directory), 1,
+                                os.path.join(directory, "manifest.json"), "splits.train", "no shards")
+        # A directory's val split for data.val_path: this one has none either.
+        good = self.corpus_dir("no_val_shards")
+        self.expect_no_training(self.train_on("no_val_shards", good, "--set", f"data.val_path={good}"), 1,
+                                os.path.join(good, "manifest.json"), "splits.val", "no shards")
+
+    def test_manifest_names_a_missing_shard(self):
+        directory = self.corpus_dir("missing_shard")
+        missing = os.path.join(directory, "train_000001.bin")
+        os.remove(missing)
+        self.expect_no_training(self.train_on("missing_shard", directory), 1, missing, "missing", "manifest.json")
+
+    def test_truncated_shard(self):
+        # A shard cut short: its size no longer matches its own header.
+        directory = self.corpus_dir("cut_shard")
+        cut = os.path.join(directory, "train_000002.bin")
+        os.truncate(cut, os.path.getsize(cut) - 100)
+        self.expect_no_training(self.train_on("cut_shard", directory), 1, cut, "600 tokens")
+        # A whole shard that holds fewer tokens than the manifest lists for it.
+        directory = self.corpus_dir("short_shard")
+        short = os.path.join(directory, "train_000001.bin")
+        self.shard(short, [1] * 500)
+        self.expect_no_training(self.train_on("short_shard", directory), 1, short, "holds 500 tokens",
+                                "manifest.json says 600", "truncated")
+
+    def test_shards_of_different_token_widths(self):
+        directory = self.corpus_dir("mixed_widths")
+        wide = self.shard(os.path.join(directory, "train_000003.bin"), [5] * 600, width=32)
+        self.expect_no_training(self.train_on("mixed_widths_glob", os.path.join(directory, "train_*.bin")), 1,
+                                wide, "32-bit tokens", "16-bit tokens")
+        # The same across the sources of a mixture.
+        wide_dir = self.corpus_dir("wide", width=32)
+        config = self.mixture_config("mixed_widths", [(self.train_file, 1, "narrow"), (wide_dir, 1, "wide")])
+        self.expect_no_training(self.train(config=config, out=os.path.join(self.root, "run_mixed_widths")), 1,
+                                wide_dir, "32-bit tokens", self.train_file, "16-bit tokens")
+
+    def test_shards_of_different_tokenizers(self):
+        bytes_dir = self.corpus_dir("tok_bytes")
+        gpt2_dir = self.corpus_dir("tok_gpt2", tokenizer="gpt2")
+        glob = os.path.join(self.root, "tok_*", "train_*.bin")
+        self.expect_no_training(self.train_on("tokenizers_glob", glob), 1, os.path.join(gpt2_dir, "train_000000.bin"),
+                                '"gpt2"', '"bytes"')
+        config = self.mixture_config("tokenizers", [(bytes_dir, 1, "bytes"), (gpt2_dir, 1, "gpt2")])
+        self.expect_no_training(self.train(config=config, out=os.path.join(self.root, "run_tokenizers")), 1,
+                                gpt2_dir, '"gpt2"', bytes_dir, '"bytes"')
+
+    def test_zero_and_negative_weights(self):
+        directory = self.corpus_dir("weighted")
+        for weight in (0, -1):
+            config = self.mixture_config(f"weight_{weight}", [(directory, 1, "a"), (self.train_file, weight, "b")])
+            self.expect_no_training(self.train(config=config, out=os.path.join(self.root, f"run_weight_{weight}")),
+                                    2, config, "data.train_sources[1].weight", "must be positive")
+
+    def test_source_shorter_than_one_window(self):
+        # seq_len 64: a window is 65 tokens; 64 tokens hold none.
+        short = self.shard(os.path.join(self.root, "short.bin"), [1] * 64)
+        self.expect_no_training(self.train_on("short_source", short), 1, short, "64 tokens", "seq_len + 1 = 65")
+        # Shards of 64 tokens each: none holds a window, whatever they hold together.
+        directory = self.corpus_dir("short_shards", shard_tokens=(64, 64, 64))
+        self.expect_no_training(self.train_on("short_shards", directory), 1, directory, "3 shards hold 0 windows")
+        config = self.mixture_config("short_mixture", [(self.train_file, 1, "long"), (short, 1, "short")])
+        self.expect_no_training(self.train(config=config, out=os.path.join(self.root, "run_short_mixture")), 1,
+                                short, "64 tokens")
+
+    def test_empty_glob(self):
+        glob = os.path.join(self.root, "nothing_here", "train_*.bin")
+        self.expect_no_training(self.train_on("empty_glob", glob), 1, glob, "matches no file")
+        self.expect_error([app("cocomix-eval"), "--checkpoint", self.trained, "--val", glob], 1, glob,
+                          "matches no file")
 
     # ---- training that diverges ---------------------------------------------
     def test_nonfinite_steps_are_skipped_then_stop_the_run(self):

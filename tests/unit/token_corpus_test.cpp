@@ -66,6 +66,7 @@ TEST(TokenCorpus, AFileADirectoryAndAGlobResolveToTheirShards) {
   const auto one = TokenCorpus::open(file, "train");
   ASSERT_EQ(one.shards().size(), 1u);
   EXPECT_EQ(one.size(), 100);
+  EXPECT_EQ(one.tokenizer(), "");  // no manifest.json beside it
 
   const auto dir = gpt2_directory(root / "gpt2", {30, 20, 11}, "gpt2");
   const auto train = TokenCorpus::open(dir.string(), "train");
@@ -73,6 +74,7 @@ TEST(TokenCorpus, AFileADirectoryAndAGlobResolveToTheirShards) {
   EXPECT_EQ(train.shards()[1].path, (dir / "train_000001.bin").string());
   EXPECT_EQ(train.shards()[2].layout.tokens, 11);
   EXPECT_EQ(train.size(), 61);
+  EXPECT_EQ(train.tokenizer(), "\"gpt2\" vocab_size 50257 end_of_text 50256");
   EXPECT_EQ(TokenCorpus::open(dir.string(), "val").size(), 7);
 
   // The byte tokenizer's layout: one file per split.
@@ -80,7 +82,9 @@ TEST(TokenCorpus, AFileADirectoryAndAGlobResolveToTheirShards) {
   shard(bytes, "train.bin", 40);
   write_json(bytes / "manifest.json",
              {{"tokenizer", "bytes"}, {"splits", {{"train", {{"file", "train.bin"}, {"tokens", 40}}}}}});
-  EXPECT_EQ(TokenCorpus::open(bytes.string(), "train").size(), 40);
+  const auto byte_corpus = TokenCorpus::open(bytes.string(), "train");
+  EXPECT_EQ(byte_corpus.size(), 40);
+  EXPECT_EQ(byte_corpus.tokenizer(), "\"bytes\" vocab_size null end_of_text null");  // fields it lacks: null
 
   // A glob: its matches in sorted order.
   const auto glob = TokenCorpus::open((dir / "train_*.bin").string(), "train");

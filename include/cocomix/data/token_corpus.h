@@ -47,6 +47,10 @@ class TokenCorpus {
   std::vector<int64_t> shard_tokens() const;
   /// Tokens of every shard together.
   int64_t size() const { return size_; }
+  /// The tokenizer the shards' manifest.json records, as "\"gpt2\" vocab_size
+  /// 50257 end_of_text 50256" (its "tokenizer", "vocab_size" and "end_of_text"
+  /// fields); "" when the shards have no manifest beside them.
+  const std::string& tokenizer() const { return tokenizer_; }
 
   /// The shard holding corpus token `index` (in [0, size())).
   size_t shard_of(int64_t index) const;
@@ -71,6 +75,7 @@ class TokenCorpus {
   std::vector<TokenShard> shards_;
   std::vector<int64_t> begins_;  ///< corpus index of each shard's first token
   int64_t size_ = 0;
+  std::string tokenizer_;
   std::shared_ptr<MappedShards> mapped_;
 };
 

@@ -39,7 +39,8 @@ class TrainingData {
   /// Opens every source of config.data.sources() (directories: their "train"
   /// split) and sets up its sampler for `rank` of `world_size`. Throws
   /// RuntimeError naming the source's path for a corpus that cannot be opened or
-  /// holds fewer than one window per rank; all corpora must share one token width.
+  /// holds fewer than one window per rank; all corpora must share one token width
+  /// and, among those whose manifests record one, one tokenizer.
   TrainingData(const Config& config, int rank, int world_size);
 
   /// The next `count` windows of this rank, read and checked against `vocab_size`.
