@@ -148,16 +148,6 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.data = std::make_unique<TrainingData>(c, launch.rank, launch.world_size);
   if (!c.data.val_path.empty())
     s.val_corpus.emplace(TokenCorpus::open(c.data.val_path, "val", parse_token_format(c.data.format)));
-  const auto describe = [](const TokenCorpus& corpus) {
-    return corpus.spec() + ": " + std::to_string(corpus.shards().size()) +
-           (corpus.shards().size() == 1 ? " shard, " : " shards, ") + format_thousands(corpus.size()) + " tokens";
-  };
-  for (const auto& source : s.data->sources()) {
-    std::ostringstream weight;
-    weight << source.weight;
-    log_info("train data \"" + source.name + "\" (weight " + weight.str() + "): " + describe(source.corpus));
-  }
-  if (s.val_corpus) log_info("val data " + describe(*s.val_corpus));
 
   ensure_writable_directory(s.options.out_dir);
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
@@ -222,6 +212,16 @@ TrainSummary Trainer::run() {
   log_info("model: " + std::to_string(gpt_parameter_count(c.model, true)) + " parameters; " +
            std::to_string(tokens_per_step(c, s.sync->world_size())) + " tokens per step; peak " +
            std::to_string(s.peak_flops / 1e9) + " GFLOP/s (" + s.precision + "); malloc " + memory_allocator());
+  const auto describe = [](const TokenCorpus& corpus) {
+    return corpus.spec() + ": " + std::to_string(corpus.shards().size()) +
+           (corpus.shards().size() == 1 ? " shard, " : " shards, ") + format_thousands(corpus.size()) + " tokens";
+  };
+  for (const auto& source : s.data->sources()) {
+    std::ostringstream weight;
+    weight << source.weight;
+    log_info("train data \"" + source.name + "\" (weight " + weight.str() + "): " + describe(source.corpus));
+  }
+  if (s.val_corpus) log_info("val data " + describe(*s.val_corpus));
 
   TrainSummary summary;
   s.clock.start(s.step);
