@@ -9,14 +9,26 @@
 // the rest of the labeler is the teacher above L_t with the attribution
 // backward, and the scoring), each timed alone on the same batch.
 //   cocomix-bench --config FILE [--set k=v]... [--steps N] [--warmup N]
+// The data subcommand times the trainer's data path instead, on the corpus SPEC
+// in place of data.train_path: opening it (time, resident memory), the window
+// sampler per window, TrainingData::next_batch per micro-batch of the config,
+// and the shards mapped and files open after one window of every shard has been
+// read (bench/corpus_scale.py runs it on a synthetic corpus of sparse shards).
+//   cocomix-bench data --config FILE --data SPEC [--set k=v]... [--windows N] [--batches N]
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/teacher.h"
@@ -24,6 +36,8 @@
 #include "cocomix/data/batch.h"
 #include "cocomix/data/shard_windows.h"
 #include "cocomix/data/token_corpus.h"
+#include "cocomix/data/training_data.h"
+#include "cocomix/data/window_sampler.h"
 #include "cocomix/model/autocast.h"
 #include "cocomix/model/flops.h"
 #include "cocomix/objective/make_objective.h"
@@ -32,6 +46,7 @@
 #include "cocomix/train/train_step.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
+#include "cocomix/util/error.h"
 #include "cocomix/util/system.h"
 
 namespace {
@@ -39,6 +54,117 @@ namespace {
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// A "VmRSS" / "VmHWM" line of /proc/self/status, in bytes.
+int64_t proc_status_bytes(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    std::istringstream value(line.substr(field.size() + 1));
+    int64_t kib = 0;
+    if (value >> kib) return kib * 1024;
+  }
+  throw cocomix::RuntimeError("/proc/self/status: no " + field + " line");
+}
+
+/// Sets VmHWM back to the current RSS (Linux 4.0+), so that it measures the peak of what follows.
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+/// Which of `paths` this process has mapped (/proc/self/maps) and holds open (/proc/self/fd).
+std::pair<std::set<std::string>, std::set<std::string>> mapped_and_open(const std::set<std::string>& paths) {
+  std::set<std::string> mapped, open;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash != std::string::npos && paths.count(line.substr(slash))) mapped.insert(line.substr(slash));
+  }
+  std::error_code error;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    const auto target = std::filesystem::read_symlink(fd.path(), error);
+    if (!error && paths.count(target.string())) open.insert(target.string());
+  }
+  return {mapped, open};
+}
+
+/// The data subcommand: what the trainer's data path costs on `config`'s corpus.
+nlohmann::json bench_data(const cocomix::Config& config, int64_t windows, int64_t batches) {
+  const auto format = cocomix::parse_token_format(config.data.format);
+  const int64_t rss_before = proc_status_bytes("VmRSS");
+  reset_peak_rss();
+  auto start = std::chrono::steady_clock::now();
+  const auto corpus = cocomix::TokenCorpus::open(config.data.train_path, "train", format);
+  const double open_seconds = seconds_since(start);
+  const int64_t open_rss = proc_status_bytes("VmRSS") - rss_before;
+  const int64_t open_peak_rss = proc_status_bytes("VmHWM") - rss_before;
+
+  start = std::chrono::steady_clock::now();
+  cocomix::WindowSampler sampler(corpus.shard_tokens(), config.data.seq_len,
+                                 cocomix::parse_window_order(config.data.sampling, "data.sampling"), config.train.seed);
+  const double sampler_setup_seconds = seconds_since(start);
+  start = std::chrono::steady_clock::now();
+  int64_t checksum = 0;  // keeps the loop from being optimised away
+  for (int64_t i = 0; i < windows; ++i) checksum += sampler.next(1)[0];
+  const double sampler_window_seconds = seconds_since(start) / static_cast<double>(windows);
+
+  // The trainer's own path: TrainingData opens the corpus again and reads a micro-batch per call.
+  start = std::chrono::steady_clock::now();
+  cocomix::TrainingData data(config, /*rank=*/0, /*world_size=*/1);
+  const double training_data_setup_seconds = seconds_since(start);
+  const auto& source = data.sources().front().corpus;
+  std::set<size_t> shards_read;
+  std::vector<double> batch_times;
+  for (int64_t i = 0; i < batches; ++i) {
+    start = std::chrono::steady_clock::now();
+    const auto batch = data.next_batch(config.train.batch_size, config.model.vocab_size);
+    batch_times.push_back(seconds_since(start));
+    for (const int64_t window : batch.starts) shards_read.insert(source.shard_of(window));
+  }
+  double batch_total = 0;
+  for (const double time : batch_times) batch_total += time;
+  const double batch_seconds = batch_total / static_cast<double>(batches);
+  // One window of every shard, so that every shard has been mapped once.
+  std::vector<int64_t> tokens(static_cast<size_t>(config.data.seq_len + 1));
+  for (size_t shard = 0; shard < source.shards().size(); ++shard) {
+    if (source.shards()[shard].layout.tokens < config.data.seq_len + 1) continue;
+    source.read(source.shard_begin(shard), config.data.seq_len + 1, tokens.data());
+    shards_read.insert(shard);
+  }
+  std::set<std::string> shard_paths;
+  for (const auto& shard : source.shards())
+    shard_paths.insert(std::filesystem::absolute(shard.path).lexically_normal());
+  const auto [mapped, open] = mapped_and_open(shard_paths);
+
+  return {{"data", config.data.train_path},
+          {"shards", corpus.shards().size()},
+          {"tokens", corpus.size()},
+          {"seq_len", config.data.seq_len},
+          {"batch_size", config.train.batch_size},
+          {"grad_accum_steps", config.train.grad_accum_steps},
+          {"open_seconds", open_seconds},
+          {"open_rss_bytes", open_rss},
+          {"open_peak_rss_bytes", open_peak_rss},
+          {"sampler_setup_seconds", sampler_setup_seconds},
+          {"sampler_window_seconds", sampler_window_seconds},
+          {"training_data_setup_seconds", training_data_setup_seconds},
+          {"batch_seconds", batch_seconds},
+          {"batch_seconds_median", median(batch_times)},
+          {"batch_seconds_max", *std::max_element(batch_times.begin(), batch_times.end())},
+          {"step_data_seconds", batch_seconds * static_cast<double>(config.train.grad_accum_steps)},
+          {"shards_read", shards_read.size()},
+          {"mapped_shards", mapped.size()},
+          {"open_shard_files", open.size()},
+          {"max_mapped_shards", cocomix::TokenCorpus::kMaxOpenShards},
+          {"reading_rss_bytes", proc_status_bytes("VmRSS") - rss_before},
+          {"checksum", checksum}};
 }
 
 }  // namespace
@@ -56,8 +182,30 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  std::string data_spec;
+  int64_t timed_windows = 100000;
+  int64_t timed_batches = 2000;
+  auto* data = app.add_subcommand("data",
+                                  "time the data path instead (with the top-level --config and --set): opening "
+                                  "--data, the sampler, TrainingData::next_batch");
+  data->fallthrough();  // --config and --set may follow the subcommand's name
+  data->add_option("--data", data_spec, "corpus in place of data.train_path: token file, directory or glob")
+      ->required();
+  data->add_option("--windows", timed_windows, "sampler windows timed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  data->add_option("--batches", timed_batches, "micro-batches timed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
+    if (*data) {
+      auto config = cocomix::load_config(config_path, overrides);
+      config.data.train_path = data_spec;
+      config.data.train_sources.clear();
+      std::printf("%s\n", bench_data(config, timed_windows, timed_batches).dump().c_str());
+      return cocomix::kExitOk;
+    }
     const auto config = cocomix::load_config(config_path, overrides);
     const int threads = static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores());
     torch::set_num_threads(threads);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <list>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -57,14 +58,30 @@ std::vector<std::pair<std::string, int64_t>> manifest_shards(const fs::path& dir
   return out;
 }
 
-/// The tokenizer identity a shard's directory records, "" without a manifest.
-std::string recorded_tokenizer(const fs::path& shard) {
-  const fs::path file = shard.parent_path() / "manifest.json";
+/// The tokenizer identity a directory's manifest records, "" without a manifest.
+std::string recorded_tokenizer(const fs::path& dir) {
+  const fs::path file = dir / "manifest.json";
   if (!fs::is_regular_file(file)) return "";
   const json manifest = read_manifest(file);
   return manifest.value("tokenizer", json()).dump() + " vocab_size " + manifest.value("vocab_size", json()).dump() +
          " end_of_text " + manifest.value("end_of_text", json()).dump();
 }
+
+/// recorded_tokenizer of each shard's directory, each manifest read once: the
+/// shards of a corpus share a few directories, and a manifest lists every shard,
+/// so reading it per shard would grow with the square of the shard count.
+class RecordedTokenizers {
+ public:
+  const std::string& of_shard(const std::string& shard) {
+    const fs::path dir = fs::path(shard).parent_path();
+    auto it = by_directory_.find(dir);
+    if (it == by_directory_.end()) it = by_directory_.emplace(dir, recorded_tokenizer(dir)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<fs::path, std::string> by_directory_;
+};
 
 }  // namespace
 
@@ -79,12 +96,12 @@ class TokenCorpus::MappedShards {
  public:
   /// Calls read(file) with shard `index` mapped, mapping it first if needed.
   template <typename Read>
-  void with_shard(size_t index, const TokenShard& shard, Read&& read) {
+  void with_shard(size_t index, const TokenShard& shard, TokenAccess access, Read&& read) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = std::find_if(maps_.begin(), maps_.end(), [&](const auto& entry) { return entry.first == index; });
     if (it == maps_.end()) {
       if (maps_.size() == kMaxOpenShards) maps_.pop_back();
-      maps_.emplace_front(index, TokenFile::open(shard.path, shard.layout.format));
+      maps_.emplace_front(index, TokenFile::open(shard.path, shard.layout.format, access));
     } else if (it != maps_.begin()) {
       maps_.splice(maps_.begin(), maps_, it);
     }
@@ -96,9 +113,11 @@ class TokenCorpus::MappedShards {
   std::list<std::pair<size_t, TokenFile>> maps_;
 };
 
-TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split, TokenFormat format) {
+TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split, TokenFormat format,
+                              TokenAccess access) {
   TokenCorpus corpus;
   corpus.spec_ = spec;
+  corpus.access_ = access;
   if (is_glob(spec)) {
     glob_t matches{};
     const int status = ::glob(spec.c_str(), 0, nullptr, &matches);  // sorted by default
@@ -125,12 +144,13 @@ TokenCorpus TokenCorpus::open(const std::string& spec, const std::string& split,
   }
 
   const TokenShard& first = corpus.shards_.front();
-  const std::string first_tokenizer = recorded_tokenizer(first.path);
+  RecordedTokenizers tokenizers;
+  const std::string first_tokenizer = tokenizers.of_shard(first.path);
   for (const auto& shard : corpus.shards_) {
     if (shard.layout.token_bytes != first.layout.token_bytes)
       throw RuntimeError(shard.path + ": " + std::to_string(8 * shard.layout.token_bytes) + "-bit tokens, but " +
                          first.path + " has " + std::to_string(8 * first.layout.token_bytes) + "-bit tokens");
-    const std::string tokenizer = recorded_tokenizer(shard.path);
+    const std::string& tokenizer = tokenizers.of_shard(shard.path);
     if (tokenizer != first_tokenizer)
       throw RuntimeError(shard.path + ": its manifest records tokenizer " + tokenizer + ", but " + first.path +
                          "'s records " + (first_tokenizer.empty() ? "none" : first_tokenizer));
@@ -171,7 +191,7 @@ void TokenCorpus::read(int64_t begin, int64_t count, int64_t* out) const {
     throw RuntimeError(shards_[shard].path + ": tokens " + std::to_string(local) + " .. " +
                        std::to_string(local + count - 1) + " leave the shard's " + std::to_string(tokens) +
                        " tokens (a window may not cross into the next shard)");
-  mapped_->with_shard(shard, shards_[shard], [&](const TokenFile& file) { file.read(local, count, out); });
+  mapped_->with_shard(shard, shards_[shard], access_, [&](const TokenFile& file) { file.read(local, count, out); });
 }
 
 json shard_list(const TokenCorpus& corpus) {

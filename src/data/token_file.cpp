@@ -151,7 +151,7 @@ TokenFileLayout probe_token_file(const std::string& path, TokenFormat format) {
   return layout_of(path, file.bytes, head, format);
 }
 
-TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
+TokenFile TokenFile::open(const std::string& path, TokenFormat format, TokenAccess access) {
   TokenFile file;
   file.path_ = path;
   {
@@ -161,6 +161,8 @@ TokenFile TokenFile::open(const std::string& path, TokenFormat format) {
     if (map == MAP_FAILED) throw_errno(path, "cannot mmap token file", errno);
     file.map_ = map;  // the mapping keeps the file open once the descriptor closes
     file.map_bytes_ = static_cast<size_t>(opened.bytes);
+    if (access == TokenAccess::kRandom && ::madvise(map, file.map_bytes_, MADV_RANDOM) != 0)
+      throw_errno(path, "cannot madvise token file", errno);
   }
   const auto* bytes = static_cast<const unsigned char*>(file.map_);
   const auto layout = layout_of(path, static_cast<int64_t>(file.map_bytes_), bytes, format);

@@ -29,7 +29,9 @@ TrainingData::TrainingData(const Config& config, int rank, int world_size)
   std::string tokenizer, tokenizer_spec;  // what the first source with a manifest records, and its path
   for (size_t i = 0; i < sources.size(); ++i) {
     const auto& source = sources[i];
-    auto corpus = TokenCorpus::open(source.path, "train", format);
+    // Shuffled windows ("random", "fixed") read a few KiB here and there: no read-ahead around them.
+    const auto access = order == WindowOrder::kSequential ? TokenAccess::kSequential : TokenAccess::kRandom;
+    auto corpus = TokenCorpus::open(source.path, "train", format, access);
     if (!sources_.empty() && corpus.shards()[0].layout.token_bytes != sources_[0].corpus.shards()[0].layout.token_bytes)
       throw RuntimeError(source.path + ": " + std::to_string(8 * corpus.shards()[0].layout.token_bytes) +
                          "-bit tokens, but " + sources_[0].corpus.spec() + " has " +

@@ -173,7 +173,7 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   teacher_sha256_ = sha256_file_hex(teacher_weights_file(o_.teacher));
 
   const auto format = parse_token_format(o_.format);
-  train_corpus_.emplace(TokenCorpus::open(o_.data, "train", format));
+  train_corpus_.emplace(TokenCorpus::open(o_.data, "train", format, TokenAccess::kRandom));  // shuffled windows
   if (!o_.val.empty()) val_corpus_.emplace(TokenCorpus::open(o_.val, "val", format));
   try {
     sampler_ = std::make_unique<WindowSampler>(train_corpus_->shard_tokens(), o_.seq_len, WindowOrder::kRandom, o_.seed);

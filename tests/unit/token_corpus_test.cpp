@@ -93,6 +93,24 @@ TEST(TokenCorpus, AFileADirectoryAndAGlobResolveToTheirShards) {
   EXPECT_EQ(glob.size(), 61);
 }
 
+TEST(TokenCorpus, ReadsTheSameTokensForEitherAccessWithMoreShardsThanStayMapped) {
+  testing::TempDir tmp;
+  const std::vector<int64_t> sizes(TokenCorpus::kMaxOpenShards + 2, 50);
+  const auto dir = gpt2_directory(fs::path(tmp.path()) / "gpt2", sizes, "gpt2");
+  for (const auto access : {TokenAccess::kSequential, TokenAccess::kRandom}) {
+    const auto corpus = TokenCorpus::open(dir.string(), "train", TokenFormat::kAuto, access);
+    // Every shard forwards, then backwards: each read past the first kMaxOpenShards maps a shard anew.
+    std::vector<size_t> order;
+    for (size_t s = 0; s < sizes.size(); ++s) order.push_back(s);
+    for (size_t s = sizes.size(); s-- > 0;) order.push_back(s);
+    for (const size_t s : order) {
+      std::vector<int64_t> tokens(5);
+      corpus.read(corpus.shard_begin(s) + 3, 5, tokens.data());
+      EXPECT_EQ(tokens, (std::vector<int64_t>{3, 4, 5, 6, 7})) << "shard " << s;
+    }
+  }
+}
+
 TEST(TokenCorpus, EveryBadCorpusIsOneLineNamingThePath) {
   testing::TempDir tmp;
   const fs::path root = tmp.path();

@@ -5,7 +5,8 @@
 // that the shards agree before any work starts. Reading addresses the corpus as
 // its shards laid end to end; a shard is mapped when first read, and at most
 // kMaxOpenShards stay mapped (least recently used goes first), so a corpus of
-// thousands of shards costs a few open files.
+// thousands of shards costs a few open files; the maps read ahead as `access`
+// says (a sampler's shuffled windows: kRandom).
 #pragma once
 
 #include <cstddef>
@@ -38,8 +39,10 @@ class TokenCorpus {
   /// of `split`, a manifest that names a missing shard or one whose token count
   /// differs from the manifest's (a truncated shard), a glob that matches
   /// nothing, shards of different token widths, and shards whose directories'
-  /// manifests name different tokenizers or vocabularies.
-  static TokenCorpus open(const std::string& spec, const std::string& split, TokenFormat format = TokenFormat::kAuto);
+  /// manifests name different tokenizers or vocabularies. `access`: how the
+  /// shards' maps will be read (TokenAccess).
+  static TokenCorpus open(const std::string& spec, const std::string& split, TokenFormat format = TokenFormat::kAuto,
+                          TokenAccess access = TokenAccess::kSequential);
 
   const std::string& spec() const { return spec_; }
   const std::vector<TokenShard>& shards() const { return shards_; }
@@ -76,6 +79,7 @@ class TokenCorpus {
   std::vector<int64_t> begins_;  ///< corpus index of each shard's first token
   int64_t size_ = 0;
   std::string tokenizer_;
+  TokenAccess access_ = TokenAccess::kSequential;
   std::shared_ptr<MappedShards> mapped_;
 };
 

@@ -19,6 +19,13 @@ enum class TokenFormat {
   kU16,   ///< headerless little-endian uint16 tokens (nanoGPT's train.bin)
 };
 
+/// How a token file's map will be read, for the kernel's read-ahead.
+enum class TokenAccess {
+  kSequential,  ///< windows in file order: a page fault reads ahead around it (the kernel's default)
+  kRandom,      ///< shuffled windows: a page fault reads its own page only (madvise MADV_RANDOM), so a
+                ///< window of a few KiB does not pull in the read-ahead size (often MiBs) around it
+};
+
 /// llm.c header constants.
 inline constexpr int64_t kLlmcHeaderInts = 256;
 inline constexpr int64_t kLlmcHeaderBytes = kLlmcHeaderInts * 4;
@@ -52,8 +59,9 @@ class TokenFile {
   /// Maps `path`. Throws RuntimeError "PATH: ..." (one line) when the file is
   /// missing or unreadable, empty, has a bad magic (kLlmc), an unknown version,
   /// a truncated header, a size that disagrees with the header's token count, or
-  /// an odd byte count (headerless uint16).
-  static TokenFile open(const std::string& path, TokenFormat format = TokenFormat::kAuto);
+  /// an odd byte count (headerless uint16). `access` sets the map's read-ahead.
+  static TokenFile open(const std::string& path, TokenFormat format = TokenFormat::kAuto,
+                        TokenAccess access = TokenAccess::kSequential);
 
   TokenFile(TokenFile&& other) noexcept;
   TokenFile& operator=(TokenFile&& other) noexcept;
