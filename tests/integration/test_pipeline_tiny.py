@@ -1,7 +1,8 @@
 """scripts/pipeline_tiny.sh end to end at toy sizes: synthetic corpus, teacher, SAE,
 label cache, CoCoMix and the NTP/KD/pause/hidden-state baselines, evaluation, summary.json,
 summary.md and the PNG. Checks the parameter matching against the GPT-2 and
-concept-head parameter counts worked out by hand, the summary's fields, and that
+concept-head parameter counts worked out by hand, the summary's fields, the
+token saving against its curves, the generated samples, and that
 a second call reuses every finished stage and reproduces the same summary."""
 import json
 import math
@@ -19,7 +20,7 @@ OPTIONS = ["--documents", "120", "--seq-len", str(SEQ), "--batch", str(BATCH), "
            "--teacher-layers", "2", "--teacher-steps", "10", "--sae-layer", "1", "--latents", str(LATENTS),
            "--sae-k", "8", "--sae-steps", "10", "--student-width", str(WIDTH), "--student-layers", str(LAYERS),
            "--student-heads", str(HEADS), "--student-steps", str(STEPS), "--insert-layer", "1", "--k-pred", "8",
-           "--eval-points", "2", "--threads", "2", "--no-alignment",
+           "--eval-points", "2", "--threads", "2", "--no-alignment", "--samples", "2",
            "--modes", "cocomix,ntp,kd,pause,hidden_prediction"]
 
 
@@ -58,13 +59,28 @@ class PipelineTinyTest(unittest.TestCase):
         try:
             out = self.run_pipeline(work)
             summary = read_json(os.path.join(work, "summary.json"))
-            self.assertEqual([r["mode"] for r in summary], ["cocomix", "ntp", "kd", "pause", "hidden_prediction"])
-            by_mode = {r["mode"]: r for r in summary}
-            for r in summary:
-                self.assertEqual(set(r), {"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds"})
+            students = summary["students"]
+            self.assertEqual([r["mode"] for r in students], ["cocomix", "ntp", "kd", "pause", "hidden_prediction"])
+            by_mode = {r["mode"]: r for r in students}
+            for r in students:
+                self.assertEqual(set(r), {"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds",
+                                          "curve", "samples"})
                 self.assertEqual(r["tokens"], STEPS * BATCH * SEQ)
                 self.assertAlmostEqual(r["val_ppl"], math.exp(r["val_loss"]), delta=1e-9 * r["val_ppl"])
                 self.assertTrue(0 < r["val_loss"] < math.log(VOCAB) + 1, r)
+                # The curve: the trainer's periodic validation at steps 3 and 6 (eval every STEPS / 2).
+                self.assertEqual([t for t, _ in r["curve"]], [3 * BATCH * SEQ, 6 * BATCH * SEQ])
+                self.assertEqual(len(r["samples"]), 2)
+                self.assertTrue(r["samples"][0].startswith("The ") and r["samples"][1].startswith("Yesterday "))
+            # The token saving, worked out here from the two curves the summary holds.
+            (t1, c1), (t2, c2) = by_mode["cocomix"]["curve"]
+            target = by_mode["ntp"]["curve"][-1][1]
+            expected = (None if c2 > target else 1 - t1 / t2 if c1 <= target
+                        else 1 - (t1 + (t2 - t1) * (c1 - target) / (c1 - c2)) / t2)
+            if expected is None:
+                self.assertIsNone(summary["token_saving"])
+            else:
+                self.assertAlmostEqual(summary["token_saving"], expected, places=12)
 
             cocomix = gpt_params(WIDTH) + concept_head_params(WIDTH, LATENTS)
             self.assertEqual(by_mode["cocomix"]["params"], cocomix)
@@ -84,7 +100,33 @@ class PipelineTinyTest(unittest.TestCase):
                 table = f.read()
             self.assertIn("margin over the NTP student", table)
             self.assertIn("validation fvu", table)
+            self.assertIn("Token saving", table)
+            self.assertIn(f"- cocomix: {json.dumps(by_mode['cocomix']['samples'][0], ensure_ascii=False)}", table)
             self.assertIn(table.strip().splitlines()[-1], out)
+
+            # The quickstart's closing report prints these figures, after checking them.
+            report = subprocess.run([sys.executable, "-m", "cocomix_tools.quickstart", work, "75"],
+                                    capture_output=True, text=True, check=True,
+                                    env={**os.environ, "PYTHONPATH": os.path.join(SOURCE_DIR, "python")}).stdout
+            self.assertIn(f"quickstart done in 1 min 15 s: both students saw the same {STEPS * BATCH * SEQ:,} tokens",
+                          report)
+            for mode, name in (("cocomix", "CoCoMix"), ("ntp", "NTP")):
+                r = by_mode[mode]
+                self.assertIn(f"validation loss {r['val_loss']:.4f}  perplexity {r['val_ppl']:.3f}", report)
+                self.assertIn(f"  {name} writes: {json.dumps(r['samples'][0], ensure_ascii=False)}", report)
+            self.assertIn(f"CoCoMix − NTP: {by_mode['cocomix']['val_loss'] - by_mode['ntp']['val_loss']:+.4f}", report)
+            # A summary whose figures disagree is refused, not printed.
+            broken = os.path.join(work, "broken")
+            os.makedirs(broken)
+            bad = json.loads(json.dumps(summary))
+            bad["students"][1]["tokens"] += 1
+            with open(os.path.join(broken, "summary.json"), "w") as f:
+                json.dump(bad, f)
+            refused = subprocess.run([sys.executable, "-m", "cocomix_tools.quickstart", broken, "1"],
+                                     capture_output=True, text=True,
+                                     env={**os.environ, "PYTHONPATH": os.path.join(SOURCE_DIR, "python")})
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("the students saw", refused.stderr)
 
             # A second call reuses every stage (no training: the checkpoints keep their time) and agrees.
             teacher_ckpt = os.path.join(work, "teacher", "checkpoints")
