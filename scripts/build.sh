@@ -13,4 +13,5 @@ if command -v ccache >/dev/null; then
 fi
 cmake -S "$COCOMIX_ROOT" -B "$COCOMIX_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCOCOMIX_PYTHON="$COCOMIX_PYTHON" "${launcher[@]}" "$@" >/dev/null
-cmake --build "$COCOMIX_BUILD" -j "$(nproc)"
+# COCOMIX_TARGETS (e.g. "cocomix-train cocomix-eval") builds only those targets and what they need.
+cmake --build "$COCOMIX_BUILD" -j "$(nproc)" ${COCOMIX_TARGETS:+--target $COCOMIX_TARGETS}
