@@ -19,11 +19,12 @@ COCOMIX_TARGETS="cocomix-tokenize cocomix-train cocomix-sae cocomix-eval cocomix
 cd "$COCOMIX_ROOT"
 RUN=runs/quickstart
 rm -rf "$RUN"
+mkdir -p "$RUN"
 
 echo "quickstart: the CoCoMix pipeline in $COCOMIX_ROOT/$RUN (about 5 minutes on 2 cores; each stage shows its eta)"
 "$COCOMIX_PYTHON" "$COCOMIX_ROOT/scripts/pipeline_tiny.py" --work "$RUN" --bin "$COCOMIX_BUILD/bin" \
   --data-dir "${COCOMIX_SHARED_DATA:-$COCOMIX_ROOT/../shared/data}" \
   --documents 800 --teacher-steps 300 --sae-steps 800 --student-steps 300 --eval-points 10 \
-  --weight 1.0 --modes cocomix,ntp --samples 2 --no-alignment 2>&1 | tee "$RUN.log"
+  --weight 1.0 --modes cocomix,ntp --samples 2 --no-alignment 2>&1 | tee "$RUN/quickstart.log"
 
 "$COCOMIX_PYTHON" -m cocomix_tools.quickstart "$RUN" "$(($(date +%s) - started))"

@@ -55,7 +55,7 @@ def report(work, seconds):
         "(checkpoints, metrics.jsonl)",
         f"  labels       {work}/labels/train.labels (the concept-label cache)",
         f"  corpus       {work}/data (documents.jsonl holds each document's hidden variables)",
-        f"  log          {work}.log; each stage's own log in {work}/logs/",
+        f"  log          {work}/quickstart.log; each stage's own log in {work}/logs/",
     ]
     return "\n".join(lines)
 
