@@ -114,11 +114,15 @@ def splitmix64(x):
     return z ^ (z >> 31)
 
 
+def stream_seed(seed, stream):
+    """util/random.h: splitmix64(splitmix64(seed) + stream), the seed of stream `stream` of run seed `seed`."""
+    return splitmix64((splitmix64(seed) + stream) & M64)
+
+
 def is_val(seed, index, fraction):
     """Document `index` goes to val iff the top 53 bits of
     splitmix64(stream_seed(seed, index)) / 2^53 < fraction."""
-    stream_seed = splitmix64((splitmix64(seed) + index) & M64)
-    return (splitmix64(stream_seed) >> 11) * 2.0**-53 < fraction
+    return (splitmix64(stream_seed(seed, index)) >> 11) * 2.0**-53 < fraction
 
 
 def text_blocks(text):

@@ -16,7 +16,7 @@ import subprocess
 import unittest
 
 from cocomix_testlib import SHARED_DATA, app, read_metrics, run, temp_dir, wait_for_checkpoint, write_config
-from cocomix_tools.corpus import M64, splitmix64
+from cocomix_tools.corpus import M64, splitmix64, stream_seed
 
 TOKENIZER = os.path.join(SHARED_DATA, "gpt2_tokenizer")
 BOOK = os.path.join(SHARED_DATA, "text_gutenberg_nltk", "shakespeare-macbeth.txt")  # about 31k GPT-2 tokens
@@ -29,11 +29,6 @@ SEED = 7
 MIX_STEPS = 40
 MIX_WEIGHTS = {"book": 3.0, "poems": 1.0}
 POEMS_EXCERPT_CHARS = 4000  # a second source small enough to go through several epochs
-
-
-def stream_seed(seed, stream):
-    """util/random.h: splitmix64(splitmix64(seed) + stream)."""
-    return splitmix64((splitmix64(seed) + stream) & M64)
 
 
 def mixture_counts(seed, weights, windows):

@@ -1,23 +1,12 @@
 """An independent Python implementation of the documented window order
-(include/cocomix/data/window_sampler.h, util/random.h): splitmix64,
-stream_seed, the keyed Feistel permutation with cycle walking, shard windows and
-the per-epoch offset. It prints the values tests/unit/window_sampler_test.cpp
-asserts:
+(include/cocomix/data/window_sampler.h, util/random.h): the keyed Feistel
+permutation with cycle walking, shard windows and the per-epoch offset, on the
+seeded draws of cocomix_tools.corpus (splitmix64, stream_seed). It prints the
+values tests/unit/window_sampler_test.cpp asserts (from the repository root):
 
-    python3 tests/reference/window_order.py
+    PYTHONPATH=python ~/.cache/cocomix/venv/bin/python tests/reference/window_order.py
 """
-MASK64 = (1 << 64) - 1
-
-
-def splitmix64(x):
-    z = (x + 0x9E3779B97F4A7C15) & MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
-
-
-def stream_seed(seed, stream):
-    return splitmix64((splitmix64(seed) + stream) & MASK64)
+from cocomix_tools.corpus import M64, splitmix64, stream_seed
 
 
 class IndexPermutation:
@@ -62,7 +51,7 @@ def epochs(shards, t, order, seed, rank=0, world=1, count=1):
         per_rank = len(windows) // world
         positions = [rank + i * world for i in range(per_rank)]
         if order != "sequential":
-            p = IndexPermutation(len(windows), splitmix64((z + 1) & MASK64))
+            p = IndexPermutation(len(windows), splitmix64((z + 1) & M64))
             positions = [p(x) for x in positions]
         out.append([windows[x] for x in positions])
     return out
