@@ -59,7 +59,6 @@ TrainingData::TrainingData(const Config& config, int rank, int world_size)
 }
 
 size_t TrainingData::choose(int64_t window) const {
-  if (sources_.size() == 1) return 0;
   const double u =
       static_cast<double>(splitmix64(choice_key_ + static_cast<uint64_t>(window)) >> 11) * 0x1.0p-53;  // [0, 1)
   size_t i = 0;
@@ -69,15 +68,18 @@ size_t TrainingData::choose(int64_t window) const {
 
 Batch TrainingData::next_batch(int64_t count, int64_t vocab_size) {
   if (count < 1) throw UsageError("training data: a batch needs at least one window, got " + std::to_string(count));
-  if (sources_.size() == 1) {
-    windows_ += count;
-    sources_[0].drawn += count;
-    return read_batch(sources_[0].corpus, sources_[0].sampler.next(count), seq_len_, vocab_size);
-  }
   // Each window's source first, then each source's windows from its own sampler, put back in draw order.
   std::vector<std::vector<int64_t>> rows(sources_.size());  // the batch rows of each source
   for (int64_t b = 0; b < count; ++b) rows[choose(windows_ + b)].push_back(b);
   windows_ += count;
+  std::vector<Batch> parts(sources_.size());
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (rows[i].empty()) continue;
+    const auto n = static_cast<int64_t>(rows[i].size());
+    sources_[i].drawn += n;
+    parts[i] = read_batch(sources_[i].corpus, sources_[i].sampler.next(n), seq_len_, vocab_size);
+    if (n == count) return parts[i];  // every row from one source: already in draw order
+  }
   const auto options = torch::TensorOptions().dtype(torch::kInt64);
   Batch out;
   out.inputs = torch::empty({count, seq_len_}, options);  // [B, T]
@@ -85,14 +87,10 @@ Batch TrainingData::next_batch(int64_t count, int64_t vocab_size) {
   out.starts.resize(static_cast<size_t>(count));
   for (size_t i = 0; i < sources_.size(); ++i) {
     if (rows[i].empty()) continue;
-    auto& source = sources_[i];
-    const auto n = static_cast<int64_t>(rows[i].size());
-    source.drawn += n;
-    const Batch part = read_batch(source.corpus, source.sampler.next(n), seq_len_, vocab_size);
     const auto index = torch::tensor(rows[i], options);
-    out.inputs.index_copy_(0, index, part.inputs);
-    out.targets.index_copy_(0, index, part.targets);
-    for (int64_t j = 0; j < n; ++j) out.starts[static_cast<size_t>(rows[i][static_cast<size_t>(j)])] = part.starts[static_cast<size_t>(j)];
+    out.inputs.index_copy_(0, index, parts[i].inputs);
+    out.targets.index_copy_(0, index, parts[i].targets);
+    for (size_t j = 0; j < rows[i].size(); ++j) out.starts[static_cast<size_t>(rows[i][j])] = parts[i].starts[j];
   }
   return out;
 }
