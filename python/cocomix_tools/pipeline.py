@@ -39,6 +39,17 @@ PROGRESS_SECONDS = 5
 LOG_PREFIX = re.compile(r"^\[[^]]*\] \[\w+\] ")  # "[2026-12-05 19:41:32] [info] "
 # Prompts of the generated samples: the start of a synthetic document, and of a text block.
 SAMPLE_PROMPTS = {"synthetic": ["The ", "Yesterday "], "text": ["The ", "It was "]}
+# The real-text corpora: the shared data's files (relative to --data-dir) and the validation split
+# (cocomix-tokenize options). Documents are blank-line-separated blocks (paragraphs).
+BOOKS = ["text_tinyshakespeare", "text_gutenberg_nltk", "text_gutenberg_pg"]
+WEB = ["text_web"]
+TEXT_CORPORA = {
+    "text": (["text_tinyshakespeare/input.txt", "text_gutenberg_pg/1342-0.txt", "text_gutenberg_pg/84-0.txt",
+              "text_gutenberg_pg/1661-0.txt"], ["--val-documents", 200]),
+    "books-web": (BOOKS + WEB, ["--val-fraction", 0.05]),
+    "books": (BOOKS, ["--val-fraction", 0.05]),
+    "web": (WEB, ["--val-fraction", 0.05]),
+}
 
 
 def parse_args(argv=None):
@@ -46,9 +57,10 @@ def parse_args(argv=None):
     p.add_argument("--work", required=True, help="output directory")
     p.add_argument("--bin", required=True, help="directory of the cocomix apps")
     p.add_argument("--data-dir", required=True, help="the shared data directory (text corpus and GPT-2 tokenizer)")
-    p.add_argument("--corpus", choices=("synthetic", "text"), default="synthetic",
+    p.add_argument("--corpus", choices=tuple(TEXT_CORPORA) + ("synthetic",), default="synthetic",
                    help="synthetic: the hidden-variable corpus, byte tokens; text: tinyshakespeare + three "
-                        "Gutenberg novels, GPT-2 BPE")
+                        "Gutenberg novels; books-web: every book and web text of the shared data (text_*/), "
+                        "5%% of its blank-line blocks for validation; books / web: its two halves (GPT-2 BPE)")
     p.add_argument("--documents", type=int, default=1500, help="synthetic documents")
     p.add_argument("--seq-len", type=int, default=256)
     p.add_argument("--batch", type=int, default=16, help="windows per step (every run)")
@@ -75,6 +87,8 @@ def parse_args(argv=None):
     p.add_argument("--weight", type=float, default=0.1, help="λ")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--kd-weight", type=float, default=0.5)
+    p.add_argument("--pause-position", choices=("token", "none"), default="token",
+                   help="concept.pause_position of the pause student")
     p.add_argument("--modes", default=",".join(STUDENT_MODES[:4]), help="students to train, from " + ",".join(STUDENT_MODES))
     p.add_argument("--eval-points", type=int, default=10, help="validation points on each student's curve")
     p.add_argument("--reuse", help="another work directory whose corpus, teacher, SAE and labels this run shares "
@@ -176,10 +190,9 @@ class Pipeline:
                        "--val-fraction", 0.1, "-o", self.data]
         else:
             texts = Path(a.data_dir)
-            command = [self.bin / "cocomix-tokenize", "--tokenizer", texts / "gpt2_tokenizer", "--blocks",
-                       "--val-documents", 200, "-o", self.data, texts / "text_tinyshakespeare/input.txt",
-                       texts / "text_gutenberg_pg/1342-0.txt", texts / "text_gutenberg_pg/84-0.txt",
-                       texts / "text_gutenberg_pg/1661-0.txt"]
+            files, split = TEXT_CORPORA[a.corpus]
+            command = [self.bin / "cocomix-tokenize", "--tokenizer", texts / "gpt2_tokenizer", "--blocks", *split,
+                       "-o", self.data, *(texts / f for f in files)]
         self.run(command, "tokenize")
 
     def teacher(self):
@@ -217,6 +230,7 @@ class Pipeline:
             section["kd_weight"] = a.kd_weight
         if mode == "pause":
             del section["teacher_path"]
+            section["pause_position"] = a.pause_position
         if mode == "hidden_prediction":  # the teacher's raw h after block L_t as the target, weight λ
             section.update({"teacher_layer": a.sae_layer, "teacher_n_embd": a.teacher_width, "weight": a.weight})
         return section
@@ -254,7 +268,7 @@ class Pipeline:
         if not out.exists():
             prompts = run_dir / "sample_prompts.jsonl"
             prompts.write_text("".join(json.dumps({"prompt": p}) + "\n"
-                                       for p in SAMPLE_PROMPTS[a.corpus][:a.samples]))
+                                       for p in SAMPLE_PROMPTS["synthetic" if a.corpus == "synthetic" else "text"][:a.samples]))
             self.run([self.bin / "cocomix-generate", "--checkpoint", run_dir, "--prompts", prompts,
                       "--max-new-tokens", 60, "--temperature", 0.8, "--seed", 1, "--json", out],
                      f"generate_{run_dir.name}")

@@ -33,6 +33,11 @@ const std::vector<std::pair<HiddenLoss, const char*>>& names(HiddenLoss*) {
       {HiddenLoss::kL1, "l1"}, {HiddenLoss::kL2, "l2"}, {HiddenLoss::kCosine, "cosine"}};
   return table;
 }
+const std::vector<std::pair<PausePosition, const char*>>& names(PausePosition*) {
+  static const std::vector<std::pair<PausePosition, const char*>> table = {{PausePosition::kToken, "token"},
+                                                                           {PausePosition::kNone, "none"}};
+  return table;
+}
 const std::vector<std::pair<Mode, const char*>>& names(Mode*) {
   static const std::vector<std::pair<Mode, const char*>> table = [] {
     std::vector<std::pair<Mode, const char*>> rows;
@@ -255,6 +260,7 @@ void visit_fields(K& c, V& v, ConceptConfig*) {
   v("teacher_n_embd", c.teacher_n_embd);
   v("hidden_mlp_width", c.hidden_mlp_width);
   v("hidden_loss", c.hidden_loss);
+  v("pause_position", c.pause_position);
 }
 
 template <typename V, typename D>
@@ -311,6 +317,7 @@ std::vector<TrainSource> DataConfig::sources() const {
 
 const char* name_of(LabelSelection selection) { return enum_name(selection); }
 const char* name_of(HiddenLoss loss) { return enum_name(loss); }
+const char* name_of(PausePosition position) { return enum_name(position); }
 const char* name_of(Mode mode) { return mode_spec(mode).name; }
 
 int64_t ConceptConfig::hidden_width(int64_t n_embd) const {

@@ -131,6 +131,8 @@ HuggingFaceExport export_hugging_face(const std::string& checkpoint_or_run_dir, 
                    {"teacher_n_embd", k.teacher_n_embd},
                    {"hidden_mlp_width", k.hidden_width(model.n_embd)},
                    {"hidden_activation", "gelu"}});
+    if (mode.pause_vector())  // "token": the slot after token t is pause.vector + wpe[t]
+      info["pause_position"] = name_of(k.pause_position);
     save_safetensors_atomically((out / kConceptExportWeightsFile).string(), extra, kPytorchMetadata);
     write_file_atomically((out / kConceptExportInfoFile).string(), info.dump(2) + "\n");
     result.concept_files = true;

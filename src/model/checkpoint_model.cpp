@@ -12,6 +12,11 @@ LoadedModel load_model(const std::string& checkpoint_or_run_dir) {
   const auto contents = load_checkpoint(dir, /*with_optimizer=*/false);
   LoadedModel loaded;
   loaded.config = config_from_json(contents.config, dir + "/config.json");
+  // A config without concept.pause_position comes from a build whose pause slots had no position.
+  const auto concept_section = contents.config.find("concept");
+  if (concept_section != contents.config.end() && concept_section->is_object() &&
+      !concept_section->contains("pause_position"))
+    loaded.config.concepts.pause_position = PausePosition::kNone;
   loaded.checkpoint_dir = dir;
   loaded.model = CocomixModel(loaded.config.model, loaded.config.concepts);
   loaded.model->load_state_dict(contents.model, dir + "/model.safetensors");

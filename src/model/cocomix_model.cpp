@@ -15,7 +15,10 @@ PauseVectorImpl::PauseVectorImpl(int64_t d, double init_std) {
 }
 
 CocomixModelImpl::CocomixModelImpl(const ModelConfig& model, const ConceptConfig& concepts)
-    : spec_(&concepts.spec()), insert_layer_(spec_->plain_gpt() ? 0 : concepts.insert_layer), gpt_(model) {
+    : spec_(&concepts.spec()),
+      insert_layer_(spec_->plain_gpt() ? 0 : concepts.insert_layer),
+      pause_position_(concepts.pause_position),
+      gpt_(model) {
   // Registered under the checkpoint names, so named_parameters() is the checkpoint's list.
   register_module("transformer", gpt_->transformer);
   if (spec_->concept_head)
@@ -37,7 +40,7 @@ StudentOutput CocomixModelImpl::forward(const torch::Tensor& inputs, DecodeState
   StudentOutput out;
   const auto h = lower(inputs, state, steering);  // [B, T, d]
   predict(h, out, steering);
-  out.mixed = insert(h, out);
+  out.mixed = insert(h, out, token_positions(inputs, state));
   out.slots = upper(out.mixed, state, steering);
   if (state != nullptr) state->tokens += inputs.size(1);
   return out;
@@ -52,13 +55,17 @@ torch::Tensor CocomixModelImpl::run_blocks(torch::Tensor h, int64_t begin, int64
   return gpt_->run_blocks(h, edit_at, end, cache);
 }
 
+torch::Tensor CocomixModelImpl::token_positions(const torch::Tensor& inputs, const DecodeState* state) const {
+  const int64_t start = state != nullptr ? state->tokens : 0;
+  const auto columns = torch::arange(start, start + inputs.size(-1), inputs.options().dtype(torch::kLong));  // [T]
+  if (state == nullptr || !state->padding.defined()) return columns;
+  return (columns.unsqueeze(0) - state->padding.unsqueeze(1)).clamp(0, gpt_->config().n_positions - 1);  // [B, T]
+}
+
 torch::Tensor CocomixModelImpl::lower(const torch::Tensor& inputs, DecodeState* state, const Steering& steering) {
-  if (state == nullptr || !state->padding.defined())
+  if (state == nullptr || !state->padding.defined())  // embed checks start + T against n_positions
     return run_blocks(gpt_->embed(inputs, state != nullptr ? state->tokens : 0), 0, insert_layer_, state, steering);
-  const auto columns = torch::arange(state->tokens, state->tokens + inputs.size(1), inputs.options());  // [T]
-  const auto positions =
-      (columns.unsqueeze(0) - state->padding.unsqueeze(1)).clamp(0, gpt_->config().n_positions - 1);  // [B, T]
-  return run_blocks(gpt_->embed(inputs, positions), 0, insert_layer_, state, steering);
+  return run_blocks(gpt_->embed(inputs, token_positions(inputs, state)), 0, insert_layer_, state, steering);
 }
 
 void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out, const Steering& steering) {
@@ -69,7 +76,8 @@ void CocomixModelImpl::predict(const torch::Tensor& h, StudentOutput& out, const
   }
 }
 
-torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutput& out) {
+torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutput& out,
+                                       const torch::Tensor& positions) {
   torch::Tensor vector;  // [B, T, d]
   switch (spec_->vector) {
     case InsertedVector::kNone:
@@ -81,7 +89,11 @@ torch::Tensor CocomixModelImpl::insert(const torch::Tensor& h, const StudentOutp
       vector = out.compressed_hidden;
       break;
     case InsertedVector::kPause:
-      vector = pause_->vector.expand_as(h);
+      // "token": the slot after token t carries t's position embedding, as a pause token of the
+      // sequence would; positions [T] broadcast over the batch, [B, T] (padded decoding) per row.
+      vector = pause_position_ == PausePosition::kToken
+                   ? (pause_->vector + gpt_->transformer->wpe(positions)).expand_as(h)
+                   : pause_->vector.expand_as(h);
       break;
   }
   switch (spec_->insertion) {

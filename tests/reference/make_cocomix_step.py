@@ -16,7 +16,8 @@ Writes OUT/cocomix_step/:
                           concepts (c), mixed (the 2T sequence), slots; ntp_loss,
                           concept_loss, loss; grad.<name> of every student parameter
                           for the attribution labels; pause.vector; and for the
-                          baselines MODE in intervention, pause, kd: MODE.loss,
+                          baselines MODE in intervention, pause (the slot after token t
+                          is pause.vector + wpe[t]), pause_none (pause.vector alone), kd: MODE.loss,
                           MODE.ntp_loss, MODE.kd_loss, MODE.grad.<name>; for direct
                           hidden-state prediction with D in l1, l2, cosine (MODE =
                           hidden_D): MODE.predicted_hidden (ĥ), MODE.compressed_hidden,
@@ -149,7 +150,10 @@ def main():
             mixed = torch.stack([h_s, c_hidden], dim=2).reshape(B, 2 * T, d)
         elif mode == "cocomix":
             mixed = torch.stack([h_s, c], dim=2).reshape(B, 2 * T, d)
-        elif mode == "pause":
+        elif mode == "pause":  # the pause slot embedded at its token's position, as a token would be
+            slot = pause + tr.wpe(torch.arange(T))  # [T, d]
+            mixed = torch.stack([h_s, slot.expand_as(h_s)], dim=2).reshape(B, 2 * T, d)
+        elif mode == "pause_none":
             mixed = torch.stack([h_s, pause.expand_as(h_s)], dim=2).reshape(B, 2 * T, d)
         elif mode == "intervention":
             mixed = h_s + c
@@ -185,7 +189,7 @@ def main():
         student_tensors["concept." + name] = p.detach().clone()
     student_tensors.pop("lm_head.weight", None)  # tied to transformer.wte.weight
     ref["pause.vector"] = pause.detach().clone()
-    for mode in ("cocomix", "intervention", "pause", "kd") + tuple("hidden_" + loss for loss in HIDDEN_LOSSES):
+    for mode in ("cocomix", "intervention", "pause", "pause_none", "kd") + tuple("hidden_" + l for l in HIDDEN_LOSSES):
         for p in list(student.parameters()) + list(head.values()) + [pause] + list(hidden.values()):
             p.grad = None
         parts = student_loss(mode)
@@ -206,7 +210,7 @@ def main():
         if mode in ("cocomix", "intervention"):
             for name, p in head.items():
                 ref[prefix + "grad.concept." + name] = p.grad.clone()
-        if mode == "pause":
+        if mode.startswith("pause"):
             ref[prefix + "grad.pause.vector"] = pause.grad.clone()
     save_file(student_tensors, os.path.join(out, "student.safetensors"))
     save_file({"hidden_prediction." + k: v.detach().clone() for k, v in hidden.items()},

@@ -151,8 +151,13 @@ TEST_F(CoCoMixStep, ComputeUsesTheLabelerAndReportsBothParts) {
 
 TEST_F(CoCoMixStep, BaselinesInterventionPauseAndKd) {
   const TensorMap student = load_safetensors(dir_ + "/student.safetensors");
-  for (const std::string mode : {"intervention", "pause", "kd"}) {
-    const auto config = load_config(dir_ + "/config.json", {"concept.mode=" + mode});
+  // "pause_none" is the pause mode with concept.pause_position "none" (the reference's name for it).
+  for (const std::string reference_mode : {"intervention", "pause", "pause_none", "kd"}) {
+    const bool unpositioned = reference_mode == "pause_none";
+    const std::string mode = unpositioned ? "pause" : reference_mode;
+    std::vector<std::string> overrides = {"concept.mode=" + mode};
+    if (unpositioned) overrides.push_back("concept.pause_position=none");
+    const auto config = load_config(dir_ + "/config.json", overrides);
     auto objective = make_objective(config, /*with_teacher=*/true);
     auto* baseline = objective.get();
     TensorMap weights;
@@ -161,7 +166,7 @@ TEST_F(CoCoMixStep, BaselinesInterventionPauseAndKd) {
     if (mode == "pause") weights.emplace(kPauseVectorName, ref_.at("pause.vector"));
     baseline->model()->load_state_dict(weights, "student.safetensors");
     const int64_t extra = mode == "intervention" ? 5 : mode == "pause" ? 1 : 0;
-    expect_step_matches(*baseline, batch_, ref_, mode + ".", 3 * 12 + 4 + extra);
+    expect_step_matches(*baseline, batch_, ref_, reference_mode + ".", 3 * 12 + 4 + extra);
   }
 }
 

@@ -222,6 +222,9 @@ TEST(HuggingFace, PauseAndKdExports) {
   const TensorMap extra = load_safetensors(tmp.path() + "/hf_pause/" + kConceptExportWeightsFile);
   ASSERT_EQ(extra.size(), 1u);
   EXPECT_TRUE(torch::equal(extra.at("pause.vector"), load_safetensors(pause + "/model.safetensors").at("pause.vector")));
+  const json info = json::parse(read_whole_file(tmp.path() + "/hf_pause/" + kConceptExportInfoFile));
+  EXPECT_EQ(info.at("insertion"), "pause_interleave");
+  EXPECT_EQ(info.at("pause_position"), "token");
 
   // KD students insert nothing: the HF forward is theirs and there is no extra file.
   write_checkpoint(tmp.path() + "/kd", small_config("kd"));
@@ -229,6 +232,23 @@ TEST(HuggingFace, PauseAndKdExports) {
   EXPECT_TRUE(kd.same_forward);
   EXPECT_FALSE(kd.concept_files);
   EXPECT_FALSE(fs::exists(tmp.path() + "/hf_kd/" + kConceptExportWeightsFile));
+}
+
+TEST(CheckpointModel, APauseConfigWithoutPausePositionLoadsWithoutPositions) {
+  testing::TempDir tmp;
+  const std::string checkpoint = write_checkpoint(tmp.path() + "/pause", small_config("pause"));
+  const auto inputs = torch::arange(12, torch::kLong).reshape({2, 6});
+  LoadedModel positioned = load_model(checkpoint);
+  EXPECT_EQ(positioned.config.concepts.pause_position, PausePosition::kToken);
+
+  json config = json::parse(read_whole_file(checkpoint + "/config.json"));
+  ASSERT_EQ(config["concept"].erase("pause_position"), 1u);
+  write_file_atomically(checkpoint + "/config.json", config.dump(2));
+  LoadedModel unpositioned = load_model(checkpoint);
+  EXPECT_EQ(unpositioned.config.concepts.pause_position, PausePosition::kNone);
+  // The two layouts are different models on the same weights.
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(torch::allclose(positioned.model->logits(inputs), unpositioned.model->logits(inputs)));
 }
 
 TEST(HuggingFace, Gpt2VocabularyWritesTheTokenizerFiles) {

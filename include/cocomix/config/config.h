@@ -27,9 +27,18 @@ enum class HiddenLoss {
   kCosine,  ///< "cosine": mean over B·T positions of 1 - cos(ĥ, h_t) along d_t
 };
 
+/// The position a pause slot is given (concept.pause_position). A pause token
+/// of Goyal et al. is a token of the sequence, embedded with a position like
+/// any other; the slot after token t here sits at layer L_s, beside h_t.
+enum class PausePosition {
+  kToken,  ///< "token": the pause vector + wpe[t], token t's own position embedding
+  kNone,   ///< "none": the pause vector alone, the same at every slot
+};
+
 /// The config names of the enumerations above and of Mode (ModeSpec::name).
 const char* name_of(LabelSelection selection);
 const char* name_of(HiddenLoss loss);
+const char* name_of(PausePosition position);
 const char* name_of(Mode mode);
 
 /// GPT-2 architecture (Hugging Face GPT2Config names where one exists).
@@ -153,6 +162,7 @@ struct ConceptConfig {
   int64_t hidden_mlp_width = 0;            ///< hidden_prediction: the MLP's hidden width (d -> width -> d_t, GELU
                                            ///< erf); 0 = 4·model.n_embd, like GPT-2's own MLP
   HiddenLoss hidden_loss = HiddenLoss::kL2;  ///< hidden_prediction's D
+  PausePosition pause_position = PausePosition::kToken;  ///< pause modes: what the slot after token t holds
 
   const ModeSpec& spec() const { return mode_spec(mode); }  ///< the mode's row of the mode table
   int64_t hidden_width(int64_t n_embd) const;  ///< hidden_mlp_width, or 4·n_embd when it is 0

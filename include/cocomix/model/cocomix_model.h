@@ -8,7 +8,7 @@
 // positions, and with a Steering they edit what they compute:
 //   lower(inputs)         embeddings and blocks [0, L_s)                -> h [B, T, d]
 //   predict(h)            the concept head / hidden predictor at L_s    -> StudentOutput parts
-//   insert(h, out)        interleave (2T), add, or nothing              -> the sequence entering L_s
+//   insert(h, out, pos)   interleave (2T), add, or nothing              -> the sequence entering L_s
 //   upper(mixed)          blocks [L_s, n_layer), the next-token slots   -> slots [B, T, d]
 //
 // Parameters and checkpoint tensors carry the same names: the GPT's under
@@ -33,7 +33,8 @@
 
 namespace cocomix {
 
-/// One learned vector [d] interleaved after every token (pause tokens).
+/// One learned vector [d] interleaved after every token (pause tokens), with
+/// its token's position embedding added or alone (concept.pause_position).
 class PauseVectorImpl : public torch::nn::Module {
  public:
   /// vector ~ N(0, init_std).
@@ -88,11 +89,14 @@ class CocomixModelImpl : public torch::nn::Module {
   /// or a residual layer outside 1..n_layer.
   StudentOutput forward(const torch::Tensor& inputs, DecodeState* state = nullptr, const Steering& steering = {});
   /// Embeddings and blocks [0, L_s): [B, T] -> h [B, T, d] (`state` as forward's, not advanced).
+  /// Throws RuntimeError when the positions pass n_positions.
   torch::Tensor lower(const torch::Tensor& inputs, DecodeState* state = nullptr, const Steering& steering = {});
   /// The concept prediction or ĥ and its compression from h [B, T, d], into `out`.
   void predict(const torch::Tensor& h, StudentOutput& out, const Steering& steering = {});
   /// The sequence entering block L_s: h with out's vector interleaved or added, or h itself.
-  torch::Tensor insert(const torch::Tensor& h, const StudentOutput& out);
+  /// `positions` ([T] or [B, T] int64) are h's token positions, which pause_position "token"
+  /// adds to the pause slots (the positions lower() embedded).
+  torch::Tensor insert(const torch::Tensor& h, const StudentOutput& out, const torch::Tensor& positions);
   /// Blocks [L_s, n_layer) on the mixed sequence, then the slots that predict the next token [B, T, d].
   torch::Tensor upper(const torch::Tensor& mixed, DecodeState* state = nullptr, const Steering& steering = {});
 
@@ -125,11 +129,15 @@ class CocomixModelImpl : public torch::nn::Module {
   PauseVector& pause_vector() { return pause_; }           ///< null without one
 
  private:
+  /// The positions of `inputs`' tokens: [T] from state.tokens on, or [B, T] shifted by each row's
+  /// padding and clamped to n_positions - 1 (DecodeState).
+  torch::Tensor token_positions(const torch::Tensor& inputs, const DecodeState* state) const;
   /// Blocks [begin, end), with steering's residual edit where it falls inside them.
   torch::Tensor run_blocks(torch::Tensor h, int64_t begin, int64_t end, DecodeState* state, const Steering& steering);
 
   const ModeSpec* spec_;
   int64_t insert_layer_;  ///< L_s; 0 for a plain GPT
+  PausePosition pause_position_;
   GPT gpt_;
   ConceptHead head_{nullptr};
   HiddenPredictor hidden_{nullptr};
