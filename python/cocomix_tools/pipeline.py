@@ -81,6 +81,9 @@ def parse_args(argv=None):
     p.add_argument("--student-layers", type=int, default=4)
     p.add_argument("--student-heads", type=int, default=4)
     p.add_argument("--student-steps", type=int, default=500)
+    p.add_argument("--ntp-width", type=int, default=0,
+                   help="the NTP student's d (0: matched to CoCoMix's parameters when CoCoMix is trained in the same "
+                        "call, else --student-width); for NTP runs of another length beside a finished comparison")
     p.add_argument("--insert-layer", type=int, default=1, help="L_s")
     p.add_argument("--k-pred", type=int, default=16)
     p.add_argument("--k-attr", type=int, default=4)
@@ -344,6 +347,8 @@ def main(argv=None):
     for mode in ordered:
         matched = mode in ("ntp", "kd", "pause") and cocomix_params is not None
         width = p.matched_width(cocomix_params) if matched else args.student_width
+        if mode == "ntp" and args.ntp_width:
+            width = args.ntp_width
         run_dir, seconds = p.student(mode, teacher_dir, sae_dir, width)
         params = parameter_count(run_dir)
         if mode == "cocomix":

@@ -1,0 +1,221 @@
+"""The report of a multi-seed study made of pipeline_tiny runs (scripts/study_text.sh):
+one table per setting with every student's validation loss as mean ± sd over the
+student seeds, its difference from the parameter-matched NTP student of the same
+seed, the token saving read off the curves, and the training FLOPs, plus one PNG
+of the mean validation curves.
+
+    python -m cocomix_tools.study WORK                      # writes WORK/report.md, report.json, val_loss.png
+    python -m cocomix_tools.study WORK --equal-flops-steps  # prints the NTP steps of CoCoMix's training FLOPs
+
+WORK holds base/ (seed 1: corpus, teacher, SAE, labels and its students), seedN/
+(the other seeds), lambda1_seedN/ (CoCoMix at λ 1.0) and ntp_flops_seedN/ (NTP
+given CoCoMix's FLOPs). Missing runs are left out of the tables, never guessed.
+
+FLOPs per training token (forward + backward = 3 x forward, 2 FLOPs per
+multiply-add; nanoGPT's estimate_mfu convention, attention included):
+  a block on S positions of a length-S sequence: 72 d^2 + 12 d S per position;
+  the tied LM head: 6 V d per token (read at T slots in every mode);
+  interleaving modes run blocks L_s.. on 2T positions, two per token;
+  the concept predictor Linear(d -> C): 6 d C (the compressor reads k_pred of C: negligible);
+  KD adds the teacher's forward, 2 N_t + 4 L_t d_t T;
+  concept labels (reported apart: a label cache pays them once per corpus) cost
+  the teacher's forward, its backward to h after block L_t without weight
+  gradients (4 FLOPs per multiply-add of the LM head and the blocks above L_t),
+  and the SAE encoder and W_dec product, 4 d_t C.
+"""
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from .pipeline import token_saving, training_curve
+
+MODES = ("cocomix", "ntp", "kd", "pause")
+SEEDS = (1, 2, 3)
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def block_flops(d, positions_per_token, sequence):
+    """Training FLOPs per token of one block run on `positions_per_token` positions of a `sequence`-long sequence."""
+    return positions_per_token * (72 * d * d + 12 * d * sequence)
+
+
+def student_flops(config):
+    """Training FLOPs per token of the student a run config describes (the module docstring's rule)."""
+    m, T = config["model"], config["data"]["seq_len"]
+    d, layers, V = m["n_embd"], m["n_layer"], m["vocab_size"]
+    concept = config.get("concept", {})
+    mode = concept.get("mode", "ntp")
+    interleaved = mode in ("cocomix", "pause", "pause_kd", "insertion_only", "hidden_prediction")
+    split = concept.get("insert_layer", 0) if interleaved else layers
+    flops = 6 * V * d + split * block_flops(d, 1, T) + (layers - split) * block_flops(d, 2, 2 * T)
+    if mode == "cocomix":
+        flops += 6 * d * concept["n_concepts"]
+    if mode in ("kd", "pause_kd"):
+        teacher = read_json(Path(concept["teacher_path"]) / "config.json")["model"]
+        flops += teacher_forward_flops(teacher, T)
+    return flops
+
+
+def teacher_forward_flops(teacher, T):
+    d, layers, V = teacher["n_embd"], teacher["n_layer"], teacher["vocab_size"]
+    return 2 * V * d + layers * (24 * d * d + 4 * d * T)
+
+
+def label_flops(config):
+    """FLOPs per token of computing the concept labels with the teacher in the loop."""
+    concept, T = config["concept"], config["data"]["seq_len"]
+    teacher = read_json(Path(concept["teacher_path"]) / "config.json")["model"]
+    sae = read_json(Path(concept["sae_path"]) / "sae.json")
+    d, above = teacher["n_embd"], teacher["n_layer"] - sae["layer"]
+    backward = 4 * teacher["vocab_size"] * d + above * (48 * d * d + 8 * d * T)
+    return teacher_forward_flops(teacher, T) + backward + 4 * d * sae["n_latents"]
+
+
+def student(run_dir):
+    """One finished student: its config, validation loss on the whole split, curve, FLOPs, wall time; None if absent."""
+    if not (run_dir / "eval.json").exists():
+        return None
+    config = read_json(run_dir.parent / f"{run_dir.name}.json")
+    steps = config["train"]["max_steps"]
+    tokens = steps * config["train"]["batch_size"] * config["data"]["seq_len"]
+    wall = run_dir / "wall_seconds"
+    return {"val_loss": read_json(run_dir / "eval.json")["val_loss"], "curve": training_curve(run_dir),
+            "d": config["model"]["n_embd"], "steps": steps, "tokens": tokens,
+            "flops": student_flops(config) * tokens, "wall": float(wall.read_text()) if wall.exists() else None,
+            "weight": config.get("concept", {}).get("weight"), "config": config}
+
+
+def seed_dir(work, seed):
+    return work / ("base" if seed == 1 else f"seed{seed}")
+
+
+def collect(work):
+    """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
+    settings = {"λ 0.1": {}, "λ 1.0": {}, "NTP at CoCoMix's FLOPs": {}}
+    for seed in SEEDS:
+        main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
+        settings["λ 0.1"][seed] = {m: s for m, s in main.items() if s}
+        lam = student(work / f"lambda1_seed{seed}" / "student_cocomix")
+        if lam:
+            settings["λ 1.0"][seed] = {"cocomix": lam, **({"ntp": main["ntp"]} if main["ntp"] else {})}
+        flops = student(work / f"ntp_flops_seed{seed}" / "student_ntp")
+        if flops:
+            settings["NTP at CoCoMix's FLOPs"][seed] = {"ntp_flops": flops,
+                                                        **({"cocomix": main["cocomix"]} if main["cocomix"] else {})}
+    return settings
+
+
+def mean_sd(values):
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.4f} (n=1)"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+
+
+def table(setting, runs):
+    """The markdown table of one setting: every mode's loss, its paired difference from NTP, the savings."""
+    modes = [m for m in ("cocomix", "ntp", "ntp_flops", "kd", "pause") if any(m in r for r in runs.values())]
+    lines = ["| student | d | tokens | train GFLOP | val loss, mean ± sd | − matched NTP, same seed | "
+             "token saving vs NTP | wall (s) |", "|---|---|---|---|---|---|---|---|"]
+    for mode in modes:
+        rows = [r[mode] for r in runs.values() if mode in r]
+        deltas = [r[mode]["val_loss"] - r["ntp"]["val_loss"] for r in runs.values() if mode in r and "ntp" in r]
+        savings = [token_saving(r[mode]["curve"], r["ntp"]["curve"]) for r in runs.values()
+                   if mode in r and "ntp" in r and mode != "ntp"]
+        saving = ", ".join("none" if s is None else f"{100 * s:.0f}%" for s in savings) or "-"
+        walls = [r["wall"] for r in rows if r["wall"]]
+        wall = f"{statistics.mean(walls):.0f}" if walls else "-"
+        name = {"ntp_flops": "NTP, CoCoMix's FLOPs"}.get(mode, mode)
+        lines.append(f"| {name} | {rows[0]['d']} | {rows[0]['tokens']:,} | {rows[0]['flops'] / 1e9:,.0f} | "
+                     f"{mean_sd([r['val_loss'] for r in rows])} | "
+                     f"{mean_sd(deltas) if mode != 'ntp' else '0'} | {saving if mode != 'ntp' else '-'} | {wall} |")
+    return "\n".join(lines)
+
+
+def plot(settings, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, setting in zip(axes, ("λ 0.1", "λ 1.0")):
+        runs = settings[setting]
+        for mode in ("cocomix", "ntp", "kd", "pause"):
+            curves = [r[mode]["curve"] for r in runs.values() if mode in r]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            xs = [curves[0][i][0] for i in range(length)]
+            means = [statistics.mean(c[i][1] for c in curves) for i in range(length)]
+            ax.plot(xs, means, marker="o", markersize=3, label=f"{mode} (mean of {len(curves)} seeds)")
+            if len(curves) > 1:
+                sds = [statistics.stdev(c[i][1] for c in curves) for i in range(length)]
+                ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
+                                alpha=0.2)
+        ax.set_title(f"books + web text, GPT-2 BPE: CoCoMix at {setting}")
+        ax.set_xlabel("tokens seen")
+        ax.set_ylabel("validation loss (nats/token, periodic estimate)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def equal_flops_steps(work):
+    """NTP steps whose training FLOPs equal the seed-1 CoCoMix student's (labels not counted)."""
+    cocomix = read_json(work / "base" / "student_cocomix.json")
+    ntp = read_json(work / "base" / "student_ntp.json")
+    return round(cocomix["train"]["max_steps"] * student_flops(cocomix) / student_flops(ntp))
+
+
+def report(work):
+    settings = collect(work)
+    base = work / "base"
+    teacher = read_json(base / "teacher" / "eval.json")["val_loss"]
+    sae = read_json(base / "sae" / "eval.json")
+    manifest = read_json(base / "data" / "manifest.json")
+    cocomix_config = read_json(base / "student_cocomix.json")
+    ntp_config = read_json(base / "student_ntp.json")
+    ntp_losses = [r["ntp"]["val_loss"] for r in settings["λ 0.1"].values() if "ntp" in r]
+    lines = [f"# Study report: {work}", "",
+             f"Corpus: {manifest['splits']['train']['tokens']:,} training and {manifest['splits']['val']['tokens']:,} "
+             f"validation tokens (GPT-2 BPE). Teacher validation loss {teacher:.4f}"
+             + (f", {statistics.mean(ntp_losses) - teacher:.3f} nats below the matched NTP students" if ntp_losses else "")
+             + f". SAE: FVU {sae['fvu']:.4f}, dead latents {sae['dead_fraction']:.3f}.", "",
+             f"Training FLOPs per token: CoCoMix {student_flops(cocomix_config) / 1e6:.1f}M, matched NTP "
+             f"{student_flops(ntp_config) / 1e6:.1f}M; concept labels with the teacher in the loop "
+             f"{label_flops(cocomix_config) / 1e6:.1f}M more (a label cache pays them once per corpus)."]
+    for setting, runs in settings.items():
+        if runs:
+            lines += ["", f"## {setting}", "", table(setting, runs)]
+    (work / "report.md").write_text("\n".join(lines) + "\n")
+    (work / "report.json").write_text(json.dumps(
+        {s: {str(seed): {m: {k: v for k, v in r.items() if k != "config"} for m, r in modes.items()}
+             for seed, modes in runs.items()} for s, runs in settings.items()}, indent=1) + "\n")
+    plot(settings, work / "val_loss.png")
+    print("\n".join(lines))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("work", help="the study directory (scripts/study_text.sh --work)")
+    p.add_argument("--equal-flops-steps", action="store_true",
+                   help="print the NTP steps whose training FLOPs equal CoCoMix's and exit")
+    args = p.parse_args(argv)
+    work = Path(args.work).resolve()
+    if not (work / "base" / "student_cocomix.json").exists():
+        sys.exit(f"error: study: {work}/base/student_cocomix.json: missing (run scripts/study_text.sh first)")
+    if args.equal_flops_steps:
+        print(equal_flops_steps(work))
+        return
+    report(work)
+
+
+if __name__ == "__main__":
+    main()

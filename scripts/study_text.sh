@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The real-text study of docs/science.md: CoCoMix against the parameter-matched
+# NTP, KD and pause students on every book and web text of the shared data
+# (GPT-2 BPE), three student seeds, then the equal-compute NTP runs. Every
+# stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
+# script resumes where it stopped. The report (tables, PNGs) is
+#
+#   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
+#
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute]
+#
+# Sizes (each student 200 steps x 16 x 256 tokens = 819K tokens, a sixth of an
+# epoch): see docs/science.md for what they cost on a 2-core CPU.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+work="$COCOMIX_ROOT/runs/study"
+stage=all
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --work) work="$2"; shift 2 ;;
+    --stage) stage="$2"; shift 2 ;;
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute]" >&2; exit 2 ;;
+  esac
+done
+case "$stage" in all|main|lambda|baselines|compute) ;; *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;; esac
+
+STEPS=200
+SETTINGS=(--corpus books-web --teacher-steps 500 --sae-steps 2000 --student-steps "$STEPS" --eval-points 10
+          --no-alignment --samples 2)
+pipeline() { "$COCOMIX_ROOT/scripts/pipeline_tiny.sh" "${SETTINGS[@]}" "$@"; }
+# The shared corpus, teacher, SAE and label cache live in base/ (seed 1, λ 0.1).
+seed_dir() { if [ "$1" = 1 ]; then echo "$work/base"; else echo "$work/seed$1"; fi; }
+reuse() { if [ "$1" = 1 ]; then echo; else echo "--reuse $work/base"; fi; }
+
+if [ "$stage" = all ] || [ "$stage" = main ]; then
+  for seed in 1 2 3; do  # CoCoMix at the paper's λ 0.1 and the matched NTP
+    # shellcheck disable=SC2046
+    pipeline --work "$(seed_dir $seed)" $(reuse $seed) --seed "$seed" --weight 0.1 --modes cocomix,ntp
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = lambda ]; then
+  for seed in 1 2 3; do  # λ 1.0: the best λ of the synthetic-corpus study
+    pipeline --work "$work/lambda1_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 --modes cocomix
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = baselines ]; then
+  for seed in 1 2 3; do  # KD and pause at the NTP width, in the seed's own directory
+    # shellcheck disable=SC2046
+    pipeline --work "$(seed_dir $seed)" $(reuse $seed) --seed "$seed" --weight 0.1 --modes cocomix,ntp,kd,pause
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = compute ]; then
+  # NTP given CoCoMix's training FLOPs (python -m cocomix_tools.study --flops prints the ratio and the steps).
+  ntp_width=$("$COCOMIX_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['model']['n_embd'])" \
+              "$work/base/student_ntp.json")
+  steps=$(PYTHONPATH="$COCOMIX_ROOT/python" "$COCOMIX_PYTHON" -m cocomix_tools.study "$work" --equal-flops-steps)
+  for seed in 1 2 3; do
+    pipeline --work "$work/ntp_flops_seed$seed" --reuse "$work/base" --seed "$seed" --modes ntp \
+      --ntp-width "$ntp_width" --student-steps "$steps"
+  done
+fi

@@ -1,0 +1,111 @@
+"""cocomix_tools.study: the training-FLOP counts the equal-compute runs are sized by,
+against values worked out by hand from its documented rule, and the report of a
+study directory made of hand-written runs (mean ± sd over seeds, the paired
+difference from NTP, the token saving)."""
+import json
+import os
+import shutil
+import unittest
+
+from cocomix_testlib import temp_dir
+
+from cocomix_tools import study
+
+# V 100, T 8, d 16, 2 blocks, L_s 1, C 32; teacher d_t 8, 2 blocks, SAE after block 1.
+MODEL = {"vocab_size": 100, "n_positions": 8, "n_embd": 16, "n_layer": 2, "n_head": 2}
+
+
+def write(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(value if isinstance(value, str) else json.dumps(value))
+
+
+class StudyFlopsTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = temp_dir()
+        write(os.path.join(self.dir, "teacher", "config.json"),
+              {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
+        write(os.path.join(self.dir, "sae", "sae.json"), {"layer": 1, "n_latents": 32})
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def config(self, mode, **concept):
+        section = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "teacher_path": os.path.join(self.dir, "teacher"),
+                   "sae_path": os.path.join(self.dir, "sae"), **concept}
+        return {"model": MODEL, "data": {"seq_len": 8}, "concept": section}
+
+    def test_student_flops_by_hand(self):
+        head = 6 * 100 * 16                          # 9,600
+        block = 72 * 16 * 16 + 12 * 16 * 8           # 18,432 + 1,536 = 19,968 per token, sequence T
+        upper = 2 * (72 * 16 * 16 + 12 * 16 * 16)    # two positions per token of a 2T sequence: 43,008
+        self.assertEqual(study.student_flops({"model": MODEL, "data": {"seq_len": 8}}), 49_536)
+        self.assertEqual(head + 2 * block, 49_536)
+        self.assertEqual(study.student_flops(self.config("cocomix")), head + block + upper + 6 * 16 * 32)  # 75,648
+        self.assertEqual(study.student_flops(self.config("pause")), head + block + upper)
+        # KD: the teacher's forward, 2·V·d_t + per block 24 d_t² + 4 d_t T = 1,600 + 2·(1,536 + 256).
+        self.assertEqual(study.student_flops(self.config("kd")), head + 2 * block + 5_184)
+
+    def test_label_flops_by_hand(self):
+        # The teacher's forward 5,184; backward to h after block 1: 4·V·d_t + one block's 48 d_t² + 8 d_t T
+        # = 3,200 + 3,072 + 512; the SAE encoder and W_dec product 4·d_t·C = 1,024.
+        self.assertEqual(study.label_flops(self.config("cocomix")), 5_184 + 6_784 + 1_024)
+
+
+class StudyReportTest(unittest.TestCase):
+    """A study directory of two seeds written by hand: CoCoMix and NTP, their curves and evaluations."""
+
+    def test_report(self):
+        work = temp_dir()
+        try:
+            write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
+            write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
+            write(os.path.join(work, "base", "data", "manifest.json"),
+                  {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+            losses = {(1, "cocomix"): 4.0, (1, "ntp"): 4.5, (2, "cocomix"): 4.2, (2, "ntp"): 4.3}
+            # Curves at steps 10 and 20 of 16 x 8 tokens; NTP ends at its last point, CoCoMix passes it halfway.
+            curves = {"cocomix": [5.0, 3.9], "ntp": [5.0, 4.4]}
+            for (seed, mode), loss in losses.items():
+                root = os.path.join(work, "base" if seed == 1 else f"seed{seed}")
+                concept = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "weight": 0.1} if mode == "cocomix" \
+                    else {"mode": "ntp"}
+                write(os.path.join(root, f"student_{mode}.json"),
+                      {"model": MODEL, "data": {"seq_len": 8}, "train": {"max_steps": 20, "batch_size": 16},
+                       "concept": concept})
+                run = os.path.join(root, f"student_{mode}")
+                write(os.path.join(run, "eval.json"), {"val_loss": loss})
+                write(os.path.join(run, "wall_seconds"), "10.0\n")
+                write(os.path.join(run, "metrics.jsonl"),
+                      "".join(json.dumps(r) + "\n" for r in (
+                          {"step": 10, "loss": 5.0, "tokens": 1280}, {"step": 10, "val_loss": curves[mode][0]},
+                          {"step": 20, "loss": 4.0, "tokens": 2560}, {"step": 20, "val_loss": curves[mode][1]})))
+            # label_flops reads the teacher and SAE the cocomix config names.
+            write(os.path.join(work, "t", "config.json"),
+                  {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
+            write(os.path.join(work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
+            config_path = os.path.join(work, "base", "student_cocomix.json")
+            with open(config_path) as f:
+                config = json.load(f)
+            config["concept"].update(teacher_path=os.path.join(work, "t"), sae_path=os.path.join(work, "s"))
+            write(config_path, config)
+
+            study.report(study.Path(work))
+            with open(os.path.join(work, "report.md")) as f:
+                text = f.read()
+            # Losses 4.0, 4.2: mean 4.1, sd 0.1414; paired differences -0.5, -0.1: mean -0.3, sd 0.2828.
+            self.assertIn("| cocomix | 16 | 2,560 |", text)
+            self.assertIn("4.1000 ± 0.1414 (n=2)", text)
+            self.assertIn("-0.3000 ± 0.2828 (n=2)", text)
+            self.assertIn("4.4000 ± 0.1414 (n=2)", text)  # NTP: 4.5, 4.3
+            # CoCoMix reaches NTP's last loss 4.4 at 1280 + 1280 · (5.0 - 4.4) / (5.0 - 3.9) tokens.
+            saving = 1 - (1280 + 1280 * 0.6 / 1.1) / 2560
+            self.assertIn(f"{100 * saving:.0f}%, {100 * saving:.0f}%", text)
+            self.assertIn("Teacher validation loss 3.0000, 1.400 nats below the matched NTP students", text)
+            self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
