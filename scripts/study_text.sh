@@ -25,8 +25,10 @@ done
 case "$stage" in all|main|lambda|baselines|compute) ;; *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;; esac
 
 STEPS=200
+# Labels online: the students read a sixth of the corpus, so labelling only their windows costs less than
+# a label cache of every window.
 SETTINGS=(--corpus books-web --teacher-steps 500 --sae-steps 2000 --student-steps "$STEPS" --eval-points 10
-          --no-alignment --samples 2)
+          --no-alignment --samples 2 --labels online)
 pipeline() { "$COCOMIX_ROOT/scripts/pipeline_tiny.sh" "${SETTINGS[@]}" "$@"; }
 # The shared corpus, teacher, SAE and label cache live in base/ (seed 1, λ 0.1).
 seed_dir() { if [ "$1" = 1 ]; then echo "$work/base"; else echo "$work/seed$1"; fi; }

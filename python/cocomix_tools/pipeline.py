@@ -89,6 +89,10 @@ def parse_args(argv=None):
     p.add_argument("--k-attr", type=int, default=4)
     p.add_argument("--weight", type=float, default=0.1, help="λ")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--labels", choices=("cache", "online"), default="cache",
+                   help="CoCoMix's concept labels: cache (cocomix-sae label over every training window once, shared "
+                        "by every CoCoMix run of the corpus) or online (the teacher in the loop: each run labels "
+                        "only the windows it reads, cheaper when the runs read a small part of a large corpus)")
     p.add_argument("--kd-weight", type=float, default=0.5)
     p.add_argument("--pause-position", choices=("token", "none"), default="token",
                    help="concept.pause_position of the pause student")
@@ -113,6 +117,8 @@ class Pipeline:
         if args.reuse:
             shared = Path(args.reuse).resolve()
             for stage in ("data", "teacher", "sae", "labels"):
+                if stage == "labels" and args.labels == "online":
+                    continue
                 if not (shared / stage).exists():
                     sys.exit(f"error: pipeline_tiny: --reuse {shared}: no {stage}/ there (run the pipeline in it first)")
                 if not (self.work / stage).exists():
@@ -227,8 +233,9 @@ class Pipeline:
         if mode == "cocomix":
             n_concepts = json.loads((sae_dir / "sae.json").read_text())["n_latents"]
             section.update({"sae_path": str(sae_dir), "n_concepts": n_concepts, "k_pred": a.k_pred,
-                            "k_attr": a.k_attr, "weight": a.weight,
-                            "label_cache": str(self.work / "labels" / "train.labels")})
+                            "k_attr": a.k_attr, "weight": a.weight})
+            if a.labels == "cache":
+                section["label_cache"] = str(self.work / "labels" / "train.labels")
         if mode == "kd":
             section["kd_weight"] = a.kd_weight
         if mode == "pause":
@@ -253,7 +260,7 @@ class Pipeline:
             concept = None if mode.startswith("ntp") else self.concept_section(mode, teacher_dir, sae_dir)
             config = self.run_config(name, width, a.student_layers, a.student_heads, a.student_steps, concept,
                                      eval_every=max(1, a.student_steps // a.eval_points))
-            if mode == "cocomix" and not (self.work / "labels" / "train.labels").exists():
+            if mode == "cocomix" and a.labels == "cache" and not (self.work / "labels" / "train.labels").exists():
                 (self.work / "labels").mkdir(exist_ok=True)
                 self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
             seconds = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], name)
