@@ -30,21 +30,21 @@ STEPS=200
 SETTINGS=(--corpus books-web --teacher-steps 500 --sae-steps 2000 --student-steps "$STEPS" --eval-points 10
           --no-alignment --samples 2 --labels online)
 pipeline() { "$COCOMIX_ROOT/scripts/pipeline_tiny.sh" "${SETTINGS[@]}" "$@"; }
-# The shared corpus, teacher, SAE and label cache live in base/ (seed 1, λ 0.1).
+# The shared corpus, teacher and SAE live in base/ (seed 1, λ 0.1).
 seed_dir() { if [ "$1" = 1 ]; then echo "$work/base"; else echo "$work/seed$1"; fi; }
 reuse() { if [ "$1" = 1 ]; then echo; else echo "--reuse $work/base"; fi; }
 
-if [ "$stage" = all ] || [ "$stage" = main ]; then
-  for seed in 1 2 3; do  # CoCoMix at the paper's λ 0.1 and the matched NTP
+# Seed by seed, so that a study stopped early has whole seeds: CoCoMix at the paper's λ 0.1 with the
+# matched NTP student, then CoCoMix at λ 1.0 (the best λ of the synthetic-corpus study) on the same windows.
+for seed in 1 2 3; do
+  if [ "$stage" = all ] || [ "$stage" = main ]; then
     # shellcheck disable=SC2046
     pipeline --work "$(seed_dir $seed)" $(reuse $seed) --seed "$seed" --weight 0.1 --modes cocomix,ntp
-  done
-fi
-if [ "$stage" = all ] || [ "$stage" = lambda ]; then
-  for seed in 1 2 3; do  # λ 1.0: the best λ of the synthetic-corpus study
+  fi
+  if [ "$stage" = all ] || [ "$stage" = lambda ]; then
     pipeline --work "$work/lambda1_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 --modes cocomix
-  done
-fi
+  fi
+done
 if [ "$stage" = all ] || [ "$stage" = baselines ]; then
   for seed in 1 2 3; do  # KD and pause at the NTP width, in the seed's own directory
     # shellcheck disable=SC2046
@@ -52,7 +52,7 @@ if [ "$stage" = all ] || [ "$stage" = baselines ]; then
   done
 fi
 if [ "$stage" = all ] || [ "$stage" = compute ]; then
-  # NTP given CoCoMix's training FLOPs (python -m cocomix_tools.study --flops prints the ratio and the steps).
+  # NTP given CoCoMix's training FLOPs (cocomix_tools.study --equal-flops-steps: the steps).
   ntp_width=$("$COCOMIX_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['model']['n_embd'])" \
               "$work/base/student_ntp.json")
   steps=$(PYTHONPATH="$COCOMIX_ROOT/python" "$COCOMIX_PYTHON" -m cocomix_tools.study "$work" --equal-flops-steps)
