@@ -241,7 +241,7 @@ int main(int argc, char** argv) {
     std::vector<Prompt> prompts;
     if (ids_option->count() > 0) {
       prompts_ids.push_back(parse_ids(prompt_ids));
-      prompts.push_back({prompt_ids, "--prompt-ids"});
+      prompts.push_back({prompt_ids, "--prompt-ids", std::nullopt});
     } else {
       const int64_t vocab = model_config.vocab_size;
       codec.emplace(cocomix::make_text_codec(
@@ -249,7 +249,8 @@ int main(int argc, char** argv) {
           loaded.checkpoint_dir + "/config.json has " + std::to_string(vocab) +
               " token ids and its data manifest names no GPT-2 tokenizer files",
           ", or use --prompt-ids"));
-      prompts = prompt_option->count() > 0 ? std::vector<Prompt>{{prompt, "--prompt"}} : read_prompts(prompts_file);
+      prompts = prompt_option->count() > 0 ? std::vector<Prompt>{{prompt, "--prompt", std::nullopt}}
+                                          : read_prompts(prompts_file);
       for (const auto& entry : prompts) prompts_ids.push_back(codec->encode(entry.text));
     }
     for (size_t i = 0; i < prompts_ids.size(); ++i) {
