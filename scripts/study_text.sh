@@ -7,7 +7,7 @@
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak]
 #
 # Sizes (each student 200 steps x 16 x 256 tokens = 819K tokens, a sixth of an
 # epoch): see docs/science.md for what they cost on a 2-core CPU.
@@ -19,10 +19,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute]" >&2; exit 2 ;;
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak]" >&2
+       exit 2 ;;
   esac
 done
-case "$stage" in all|main|lambda|baselines|compute) ;; *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;; esac
+case "$stage" in
+  all|main|lambda|baselines|compute|shift|weak) ;;
+  *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
+esac
 
 STEPS=200
 # Labels online: the students read a sixth of the corpus, so labelling only their windows costs less than
@@ -59,5 +63,21 @@ if [ "$stage" = all ] || [ "$stage" = compute ]; then
   for seed in 1 2 3; do
     pipeline --work "$work/ntp_flops_seed$seed" --reuse "$work/base" --seed "$seed" --modes ntp \
       --ntp-width "$ntp_width" --student-steps "$steps"
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = shift ]; then
+  # Distribution shift (paper §3.1): teacher and SAE trained on the books only, students on the web text.
+  pipeline --work "$work/books" --corpus books --modes ""
+  for seed in 1 2 3; do
+    pipeline --work "$work/shift_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" --weight 0.1 \
+      --modes cocomix,ntp,kd
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = weak ]; then
+  # Weak-to-strong (paper §3.1): a teacher of d 64 and 2 blocks (SAE after block 1), smaller than the students.
+  weak=(--teacher-width 64 --teacher-layers 2 --sae-layer 1 --weight 0.1 --modes cocomix,ntp,kd)
+  pipeline --work "$work/weak_seed1" --seed 1 "${weak[@]}"
+  for seed in 2 3; do
+    pipeline --work "$work/weak_seed$seed" --reuse "$work/weak_seed1" --seed "$seed" "${weak[@]}"
   done
 fi

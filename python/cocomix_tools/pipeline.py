@@ -98,6 +98,9 @@ def parse_args(argv=None):
                    help="concept.pause_position of the pause student")
     p.add_argument("--modes", default=",".join(STUDENT_MODES[:4]), help="students to train, from " + ",".join(STUDENT_MODES))
     p.add_argument("--eval-points", type=int, default=10, help="validation points on each student's curve")
+    p.add_argument("--teacher-from", help="another work directory whose teacher and SAE this run uses on its own "
+                                          "corpus (distribution shift: the same tokenizer, another text); they are "
+                                          "evaluated on this corpus into WORK/teacher_eval.json and sae_eval.json")
     p.add_argument("--reuse", help="another work directory whose corpus, teacher, SAE and labels this run shares "
                                     "(symlinked; for regime studies that change only the students)")
     p.add_argument("--no-alignment", action="store_true", help="skip the hidden-variable alignment (synthetic)")
@@ -114,13 +117,15 @@ class Pipeline:
         self.bin = Path(args.bin).resolve()
         self.data = self.work / "data"
         self.work.mkdir(parents=True, exist_ok=True)
-        if args.reuse:
-            shared = Path(args.reuse).resolve()
-            for stage in ("data", "teacher", "sae", "labels"):
+        if args.reuse or args.teacher_from:
+            option, shared = ("--reuse", args.reuse) if args.reuse else ("--teacher-from", args.teacher_from)
+            shared = Path(shared).resolve()
+            stages = ("data", "teacher", "sae", "labels") if args.reuse else ("teacher", "sae")
+            for stage in stages:
                 if stage == "labels" and args.labels == "online":
                     continue
                 if not (shared / stage).exists():
-                    sys.exit(f"error: pipeline_tiny: --reuse {shared}: no {stage}/ there (run the pipeline in it first)")
+                    sys.exit(f"error: pipeline_tiny: {option} {shared}: no {stage}/ there (run the pipeline in it first)")
                 if not (self.work / stage).exists():
                     (self.work / stage).symlink_to(shared / stage)
 
@@ -180,8 +185,9 @@ class Pipeline:
         path.write_text(json.dumps(config, indent=2) + "\n")
         return path
 
-    def evaluate(self, run_dir):
-        out = run_dir / "eval.json"
+    def evaluate(self, run_dir, out=None):
+        """cocomix-eval of run_dir on this corpus's validation split, into `out` (default run_dir/eval.json)."""
+        out = out or run_dir / "eval.json"
         if not out.exists():
             self.run([self.bin / "cocomix-eval", "--checkpoint", run_dir, "--val", self.corpus(),
                       "--json", out], f"eval_{run_dir.name}")
@@ -221,7 +227,7 @@ class Pipeline:
                       "--latents", a.latents, "--k", a.sae_k, "--data", self.corpus(), "--val", self.corpus(),
                       "--steps", a.sae_steps, "--lr", a.sae_lr, "--seed", a.seed, "--threads", a.threads,
                       "--seq-len", min(64, a.seq_len), "--dead-tokens", 1_000_000, "-o", out], "sae")
-        quality = out / "eval.json"
+        quality = self.work / "sae_eval.json" if a.teacher_from else out / "eval.json"
         if not quality.exists():
             self.run([self.bin / "cocomix-sae", "eval", "--sae", out, "--teacher", teacher_dir, "--data",
                       self.corpus(), "--seq-len", a.seq_len, "--json", quality], "sae_eval")
@@ -335,6 +341,8 @@ def main(argv=None):
     for m in modes:
         if m not in STUDENT_MODES:
             sys.exit(f"error: pipeline_tiny: --modes: unknown mode {m!r} (choose from {', '.join(STUDENT_MODES)})")
+    if args.reuse and args.teacher_from:
+        sys.exit("error: pipeline_tiny: --reuse and --teacher-from: give one (--reuse shares the corpus too)")
     if args.insert_layer >= args.student_layers:
         sys.exit(f"error: pipeline_tiny: --insert-layer {args.insert_layer} must be below --student-layers "
                  f"{args.student_layers}")
@@ -342,7 +350,8 @@ def main(argv=None):
     print(f"pipeline_tiny: work directory {p.work}", flush=True)
     p.tokenize()
     teacher_dir = p.teacher()
-    teacher_eval = p.evaluate(teacher_dir)
+    # A teacher from another corpus is scored on this one beside it, not in its own directory.
+    teacher_eval = p.evaluate(teacher_dir, p.work / "teacher_eval.json" if args.teacher_from else None)
     print(f"  teacher: val loss {teacher_eval['val_loss']:.4f}", flush=True)
     sae_dir, sae_quality = p.sae(teacher_dir)
     print(f"  SAE: fvu {sae_quality['fvu']:.4f}, dead {sae_quality['dead_fraction']:.3f}", flush=True)

@@ -7,9 +7,11 @@ of the mean validation curves.
     python -m cocomix_tools.study WORK                      # writes WORK/report.md, report.json, val_loss.png
     python -m cocomix_tools.study WORK --equal-flops-steps  # prints the NTP steps of CoCoMix's training FLOPs
 
-WORK holds base/ (seed 1: corpus, teacher, SAE, labels and its students), seedN/
-(the other seeds), lambda1_seedN/ (CoCoMix at λ 1.0) and ntp_flops_seedN/ (NTP
-given CoCoMix's FLOPs). Missing runs are left out of the tables, never guessed.
+WORK holds base/ (seed 1: corpus, teacher, SAE and its students), seedN/ (the
+other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
+CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
+books/) and weak_seedN/ (a teacher smaller than the students). Missing runs are
+left out of the tables, never guessed.
 
 FLOPs per training token (forward + backward = 3 x forward, 2 FLOPs per
 multiply-add; nanoGPT's estimate_mfu convention, attention included):
@@ -96,7 +98,9 @@ def seed_dir(work, seed):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {"λ 0.1": {}, "λ 1.0": {}, "NTP at CoCoMix's FLOPs": {}}
+    settings = {"λ 0.1": {}, "λ 1.0": {}, "NTP at CoCoMix's FLOPs": {},
+                "distribution shift: teacher on the books, students on the web text": {},
+                "weak-to-strong: teacher of d 64 and 2 blocks": {}}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         settings["λ 0.1"][seed] = {m: s for m, s in main.items() if s}
@@ -107,6 +111,11 @@ def collect(work):
         if flops:
             settings["NTP at CoCoMix's FLOPs"][seed] = {"ntp_flops": flops,
                                                         **({"cocomix": main["cocomix"]} if main["cocomix"] else {})}
+        for setting, prefix in (("distribution shift: teacher on the books, students on the web text", "shift"),
+                                ("weak-to-strong: teacher of d 64 and 2 blocks", "weak")):
+            runs = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in MODES}
+            if any(runs.values()):
+                settings[setting][seed] = {m: s for m, s in runs.items() if s}
     return settings
 
 

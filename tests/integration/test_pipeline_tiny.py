@@ -24,6 +24,19 @@ OPTIONS = ["--documents", "120", "--seq-len", str(SEQ), "--batch", str(BATCH), "
            "--modes", "cocomix,ntp,kd,pause,hidden_prediction"]
 
 
+def without(options, *flags):
+    """`options` without each of `flags` and the value after it."""
+    out, skip = [], False
+    for option in options:
+        if skip:
+            skip = False
+        elif option in flags:
+            skip = True
+        else:
+            out.append(option)
+    return out
+
+
 def gpt_params(d):
     """wte + wpe, per block ln_1, c_attn, c_proj, ln_2, c_fc, mlp.c_proj (with biases), ln_f."""
     block = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d)
@@ -46,9 +59,9 @@ def read_json(path):
 
 
 class PipelineTinyTest(unittest.TestCase):
-    def run_pipeline(self, work):
+    def run_pipeline(self, work, options=OPTIONS):
         result = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "pipeline_tiny.sh"), "--work", work]
-                                + OPTIONS, capture_output=True, text=True, timeout=1200)
+                                + options, capture_output=True, text=True, timeout=1200)
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-10000:] + result.stderr[-10000:])
         self.assertEqual(result.returncode, 0)
@@ -135,11 +148,29 @@ class PipelineTinyTest(unittest.TestCase):
             after = {d: os.stat(os.path.join(teacher_ckpt, d)).st_mtime_ns for d in os.listdir(teacher_ckpt)}
             self.assertEqual(before, after)
             self.assertEqual(read_json(os.path.join(work, "summary.json")), summary)
+
+            # --teacher-from: another corpus (other documents) with this teacher and SAE, scored on it.
+            shifted = os.path.join(work, "shifted")
+            teacher_eval = read_json(os.path.join(work, "teacher", "eval.json"))
+            self.run_pipeline(shifted, without(OPTIONS, "--documents", "--modes")
+                              + ["--teacher-from", work, "--documents", "90", "--seed", "2", "--modes", "cocomix,ntp"])
+            self.assertEqual(os.readlink(os.path.join(shifted, "teacher")), os.path.join(work, "teacher"))
+            self.assertEqual(os.readlink(os.path.join(shifted, "sae")), os.path.join(work, "sae"))
+            self.assertFalse(os.path.islink(os.path.join(shifted, "data")))
+            self.assertEqual(read_json(os.path.join(shifted, "data", "manifest.json"))["documents"], 90)
+            shifted_eval = read_json(os.path.join(shifted, "teacher_eval.json"))
+            self.assertEqual(os.path.realpath(shifted_eval["val_file"]), os.path.realpath(os.path.join(shifted, "data")))
+            self.assertNotEqual(shifted_eval["val_loss"], teacher_eval["val_loss"])
+            self.assertEqual(read_json(os.path.join(work, "teacher", "eval.json")), teacher_eval)  # not rewritten
+            self.assertIn("fvu", read_json(os.path.join(shifted, "sae_eval.json")))
+            self.assertEqual([r["mode"] for r in read_json(os.path.join(shifted, "summary.json"))["students"]],
+                             ["cocomix", "ntp"])
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def test_bad_options(self):
         for options, message in ((["--modes", "cocomix,bogus"], "--modes: unknown mode 'bogus'"),
+                                 (["--reuse", "a", "--teacher-from", "b"], "--reuse and --teacher-from: give one"),
                                  (["--insert-layer", "4", "--student-layers", "4"], "--insert-layer 4")):
             result = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "pipeline_tiny.sh"), "--work",
                                      os.path.join(temp_dir(), "w")] + options, capture_output=True, text=True)
