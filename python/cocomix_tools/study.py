@@ -119,19 +119,47 @@ def collect(work):
     return settings
 
 
-def mean_sd(values):
+def gap_cell(gaps):
+    """mean ± sd of the equal-FLOPs gaps, or why there is none."""
+    if not gaps:
+        return "-"
+    if any(g is None for g in gaps):
+        return "outside the curve"
+    return mean_sd(gaps, signed=True)
+
+
+def mean_sd(values, signed=False):
     if not values:
         return "-"
+    sign = "+" if signed else ""
     if len(values) == 1:
-        return f"{values[0]:.4f} (n=1)"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+        return f"{values[0]:{sign}.4f} (n=1)"
+    return f"{statistics.mean(values):{sign}.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+
+
+def loss_at(curve, tokens):
+    """The periodic validation loss at `tokens`, linear between the curve's points; None outside them."""
+    for (t0, l0), (t1, l1) in zip(curve, curve[1:]):
+        if t0 <= tokens <= t1:
+            return l0 + (l1 - l0) * (tokens - t0) / (t1 - t0)
+    return None
+
+
+def equal_flops_gap(run, ntp, extra_flops_per_token=0.0):
+    """run's periodic validation loss where its training FLOPs (plus `extra_flops_per_token` per token) equal
+    NTP's whole run, minus NTP's last periodic loss; None when that point is outside run's curve."""
+    per_token = run["flops"] / run["tokens"] + extra_flops_per_token
+    loss = loss_at(run["curve"], ntp["flops"] / per_token)
+    return None if loss is None else loss - ntp["curve"][-1][1]
 
 
 def table(setting, runs):
-    """The markdown table of one setting: every mode's loss, its paired difference from NTP, the savings."""
+    """The markdown table of one setting: every mode's loss, its paired difference from NTP at equal tokens and
+    at equal FLOPs (the latter read off the periodic curves), the token savings."""
     modes = [m for m in ("cocomix", "ntp", "ntp_flops", "kd", "pause") if any(m in r for r in runs.values())]
     lines = ["| student | d | tokens | train GFLOP | val loss, mean ± sd | − matched NTP, same seed | "
-             "token saving vs NTP | wall (s) |", "|---|---|---|---|---|---|---|---|"]
+             "at NTP's FLOPs, − NTP | the same, labels counted | token saving vs NTP | wall (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for mode in modes:
         rows = [r[mode] for r in runs.values() if mode in r]
         deltas = [r[mode]["val_loss"] - r["ntp"]["val_loss"] for r in runs.values() if mode in r and "ntp" in r]
@@ -140,10 +168,15 @@ def table(setting, runs):
         saving = ", ".join("none" if s is None else f"{100 * s:.0f}%" for s in savings) or "-"
         walls = [r["wall"] for r in rows if r["wall"]]
         wall = f"{statistics.mean(walls):.0f}" if walls else "-"
+        pairs = [(r[mode], r["ntp"]) for r in runs.values() if mode in r and "ntp" in r and mode != "ntp"]
+        gaps = [equal_flops_gap(run, ntp) for run, ntp in pairs]
+        labelled = [equal_flops_gap(run, ntp, label_flops(run["config"])) for run, ntp in pairs
+                    if run["config"].get("concept", {}).get("mode") == "cocomix"]
         name = {"ntp_flops": "NTP, CoCoMix's FLOPs"}.get(mode, mode)
         lines.append(f"| {name} | {rows[0]['d']} | {rows[0]['tokens']:,} | {rows[0]['flops'] / 1e9:,.0f} | "
                      f"{mean_sd([r['val_loss'] for r in rows])} | "
-                     f"{mean_sd(deltas) if mode != 'ntp' else '0'} | {saving if mode != 'ntp' else '-'} | {wall} |")
+                     f"{mean_sd(deltas, signed=True) if mode != 'ntp' else '0'} | {gap_cell(gaps)} | {gap_cell(labelled)} | "
+                     f"{saving if mode != 'ntp' else '-'} | {wall} |")
     return "\n".join(lines)
 
 

@@ -63,13 +63,18 @@ class StudyReportTest(unittest.TestCase):
             write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
             write(os.path.join(work, "base", "data", "manifest.json"),
                   {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+            # label_flops reads the teacher and SAE the cocomix configs name.
+            write(os.path.join(work, "t", "config.json"),
+                  {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
+            write(os.path.join(work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
             losses = {(1, "cocomix"): 4.0, (1, "ntp"): 4.5, (2, "cocomix"): 4.2, (2, "ntp"): 4.3}
             # Curves at steps 10 and 20 of 16 x 8 tokens; NTP ends at its last point, CoCoMix passes it halfway.
             curves = {"cocomix": [5.0, 3.9], "ntp": [5.0, 4.4]}
             for (seed, mode), loss in losses.items():
                 root = os.path.join(work, "base" if seed == 1 else f"seed{seed}")
-                concept = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "weight": 0.1} if mode == "cocomix" \
-                    else {"mode": "ntp"}
+                concept = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "weight": 0.1,
+                           "teacher_path": os.path.join(work, "t"), "sae_path": os.path.join(work, "s")} \
+                    if mode == "cocomix" else {"mode": "ntp"}
                 write(os.path.join(root, f"student_{mode}.json"),
                       {"model": MODEL, "data": {"seq_len": 8}, "train": {"max_steps": 20, "batch_size": 16},
                        "concept": concept})
@@ -80,16 +85,6 @@ class StudyReportTest(unittest.TestCase):
                       "".join(json.dumps(r) + "\n" for r in (
                           {"step": 10, "loss": 5.0, "tokens": 1280}, {"step": 10, "val_loss": curves[mode][0]},
                           {"step": 20, "loss": 4.0, "tokens": 2560}, {"step": 20, "val_loss": curves[mode][1]})))
-            # label_flops reads the teacher and SAE the cocomix config names.
-            write(os.path.join(work, "t", "config.json"),
-                  {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
-            write(os.path.join(work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
-            config_path = os.path.join(work, "base", "student_cocomix.json")
-            with open(config_path) as f:
-                config = json.load(f)
-            config["concept"].update(teacher_path=os.path.join(work, "t"), sae_path=os.path.join(work, "s"))
-            write(config_path, config)
-
             study.report(study.Path(work))
             with open(os.path.join(work, "report.md")) as f:
                 text = f.read()
@@ -102,6 +97,13 @@ class StudyReportTest(unittest.TestCase):
             saving = 1 - (1280 + 1280 * 0.6 / 1.1) / 2560
             self.assertIn(f"{100 * saving:.0f}%, {100 * saving:.0f}%", text)
             self.assertIn("Teacher validation loss 3.0000, 1.400 nats below the matched NTP students", text)
+            # Equal FLOPs: NTP's 2560 tokens x 49,536 FLOPs are CoCoMix's 2560 x 49,536 / 75,648 tokens, where its
+            # curve is 5.0 - 1.1 x (t - 1280) / 1280; minus NTP's last point 4.4. With the labels' 12,992 FLOPs
+            # per token counted, 2560 x 49,536 / 88,640 tokens.
+            for flops in (75_648, 75_648 + 12_992):
+                tokens = 2560 * 49_536 / flops
+                gap = 5.0 - 1.1 * (tokens - 1280) / 1280 - 4.4
+                self.assertIn(f"{gap:+.4f} ± 0.0000 (n=2)", text)
             self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
         finally:
             shutil.rmtree(work, ignore_errors=True)
