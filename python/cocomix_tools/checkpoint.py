@@ -1,5 +1,6 @@
 """cocomix checkpoints and run directories: which checkpoint a path names, the
 model sizes of a config.json, and parameter counts."""
+import json
 import os
 
 import numpy as np
@@ -29,6 +30,19 @@ def is_complete(path):
         return True
     except InputError:
         return False
+
+
+def trained_steps(path):
+    """The step of the newest complete checkpoint of a run directory (its trainer_state.json), or 0 when it has
+    none: a run stopped by a signal keeps a complete checkpoint short of its max_steps."""
+    if not is_complete(path):
+        return 0
+    state = os.path.join(resolve_checkpoint(path), "trainer_state.json")
+    try:
+        with open(state) as f:
+            return int(json.load(f)["step"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{state}: no step ({e})")
 
 
 def model_section(config, path):

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from . import alignment
-from .checkpoint import is_complete, parameter_count, resolve_checkpoint
+from .checkpoint import is_complete, parameter_count, resolve_checkpoint, trained_steps
 from .corpus import Manifest
 from .files import InputError
 from .model import matched_width
@@ -185,6 +185,14 @@ class Pipeline:
         path.write_text(json.dumps(config, indent=2) + "\n")
         return path
 
+    def train(self, config, run_dir, steps, log_name):
+        """cocomix-train of `config` into run_dir unless it already reached `steps`; a run stopped short (a
+        signal saves a checkpoint) is resumed. Returns the wall time, 0 when there was nothing to do."""
+        if trained_steps(run_dir) >= steps:
+            return 0.0
+        resume = ["--resume"] if is_complete(run_dir) else []
+        return self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir, *resume], log_name)
+
     def evaluate(self, run_dir, out=None):
         """cocomix-eval of run_dir on this corpus's validation split, into `out` (default run_dir/eval.json)."""
         out = out or run_dir / "eval.json"
@@ -213,10 +221,10 @@ class Pipeline:
     def teacher(self):
         a = self.args
         run_dir = self.work / "teacher"
-        if not is_complete(run_dir):
+        if trained_steps(run_dir) < a.teacher_steps and not a.reuse and not a.teacher_from:
             config = self.run_config("teacher", a.teacher_width, a.teacher_layers, max(1, a.teacher_width // 32),
                                      a.teacher_steps)
-            self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], "teacher")
+            self.train(config, run_dir, a.teacher_steps, "teacher")
         return run_dir
 
     def sae(self, teacher_dir):
@@ -262,14 +270,14 @@ class Pipeline:
         name = f"student_{mode}"
         run_dir = self.work / name
         seconds = 0.0
-        if not is_complete(run_dir):
+        if trained_steps(run_dir) < a.student_steps:
             concept = None if mode.startswith("ntp") else self.concept_section(mode, teacher_dir, sae_dir)
             config = self.run_config(name, width, a.student_layers, a.student_heads, a.student_steps, concept,
                                      eval_every=max(1, a.student_steps // a.eval_points))
             if mode == "cocomix" and a.labels == "cache" and not (self.work / "labels" / "train.labels").exists():
                 (self.work / "labels").mkdir(exist_ok=True)
                 self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
-            seconds = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir], name)
+            seconds = self.train(config, run_dir, a.student_steps, name)  # a resumed run: this call's time
             (run_dir / "wall_seconds").write_text(f"{seconds:.1f}\n")
         elif (run_dir / "wall_seconds").exists():
             seconds = float((run_dir / "wall_seconds").read_text())

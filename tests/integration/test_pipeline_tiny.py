@@ -168,6 +168,25 @@ class PipelineTinyTest(unittest.TestCase):
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def test_trained_steps(self):
+        """A run stopped by a signal keeps a complete checkpoint short of max_steps: the pipeline resumes it
+        instead of taking it for finished (trained_steps reads the newest complete checkpoint's step)."""
+        from cocomix_tools.checkpoint import trained_steps
+        run = temp_dir()
+        try:
+            self.assertEqual(trained_steps(os.path.join(run, "missing")), 0)
+            for step, complete in ((3, True), (5, False)):  # step 5 was being written when the run stopped
+                checkpoint = os.path.join(run, "checkpoints", f"step_{step:08d}")
+                os.makedirs(checkpoint)
+                for name, text in (("model.safetensors", ""), ("trainer_state.json", json.dumps({"step": step}))):
+                    with open(os.path.join(checkpoint, name), "w") as f:
+                        f.write(text)
+                if complete:
+                    open(os.path.join(checkpoint, "COMPLETE"), "w").close()
+            self.assertEqual(trained_steps(run), 3)
+        finally:
+            shutil.rmtree(run, ignore_errors=True)
+
     def test_bad_options(self):
         for options, message in ((["--modes", "cocomix,bogus"], "--modes: unknown mode 'bogus'"),
                                  (["--reuse", "a", "--teacher-from", "b"], "--reuse and --teacher-from: give one"),
