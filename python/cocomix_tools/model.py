@@ -12,6 +12,7 @@ the file formats, independently of the C++ code:
   - gpt_parameters, matched_width: GPT-2 parameter counts.
 """
 import json
+import math
 import os
 
 import torch
@@ -84,14 +85,26 @@ class GPT2:
         return torch.addmm(self.t(prefix + ".bias"), x.reshape(-1, x.size(-1)),
                            self.t(prefix + ".weight")).view(*x.shape[:-1], -1)
 
+    def _heads(self, h, i):
+        """Block i's query, key and value of h [B, T, d], split into heads: three [B, H, T, d/H]."""
+        B, T, d = h.shape
+        heads = self.sizes["n_head"]
+        p = f"transformer.h.{i}"
+        qkv = self._linear(self._ln(h, p + ".ln_1"), p + ".attn.c_attn").split(d, dim=-1)
+        return [x.view(B, T, heads, d // heads).transpose(1, 2) for x in qkv]
+
+    def attention(self, h, i):
+        """Block i's causal attention probabilities on h [B, T, d]: [B, H, T, T], row t over keys 0..t."""
+        q, k, _ = self._heads(h, i)
+        T = h.shape[1]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+        return F.softmax(scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")), dim=-1)
+
     def block(self, h, i):
         """One GPT-2 block: pre-LN causal attention and GELU(tanh) MLP, both residual. [B, T, d]."""
         p = f"transformer.h.{i}"
         B, T, d = h.shape
-        heads = self.sizes["n_head"]
-        q, k, v = self._linear(self._ln(h, p + ".ln_1"), p + ".attn.c_attn").split(d, dim=-1)
-        split = lambda x: x.view(B, T, heads, d // heads).transpose(1, 2)  # noqa: E731  [B, H, T, d/H]
-        y = F.scaled_dot_product_attention(split(q), split(k), split(v), is_causal=True)
+        y = F.scaled_dot_product_attention(*self._heads(h, i), is_causal=True)
         h = h + self._linear(y.transpose(1, 2).reshape(B, T, d), p + ".attn.c_proj")
         m = F.gelu(self._linear(self._ln(h, p + ".ln_2"), p + ".mlp.c_fc"), approximate="tanh")
         return h + self._linear(m, p + ".mlp.c_proj")

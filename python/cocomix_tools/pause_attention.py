@@ -14,29 +14,14 @@ heads of the largest head's weight on token t), "uniform" (the same mean of
 """
 import argparse
 import json
-import math
 import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .corpus import Manifest, read_token_file
 from .files import InputError
 from .model import GPT2
-
-
-def attention_weights(model, h, block):
-    """Block `block`'s causal attention probabilities on h [B, S, d]: [B, heads, S, S]."""
-    p = f"transformer.h.{block}"
-    B, S, d = h.shape
-    heads = model.sizes["n_head"]
-    x = model._ln(h, p + ".ln_1")
-    q, k, _ = model._linear(x, p + ".attn.c_attn").split(d, dim=-1)
-    split = lambda t: t.view(B, S, heads, d // heads).transpose(1, 2)  # noqa: E731
-    scores = split(q) @ split(k).transpose(-1, -2) / math.sqrt(d // heads)
-    mask = torch.ones(S, S, dtype=torch.bool).tril()
-    return F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
 def analyse(checkpoint, data, windows):
@@ -62,7 +47,7 @@ def analyse(checkpoint, data, windows):
         result = {"checkpoint": model.checkpoint, "pause_position": position, "insert_layer": insert_layer,
                   "windows": count, "blocks": []}
         for block in range(insert_layer, model.sizes["n_layer"]):
-            attention = attention_weights(model, mixed, block)  # [W, H, 2T, 2T]
+            attention = model.attention(mixed, block)  # [W, H, 2T, 2T]
             own = attention[:, :, 2 * t + 1, 2 * t]  # slot after token t -> token t: [W, H, T]
             result["blocks"].append({"block": block, "own_token": own.max(dim=1).values.mean().item(),
                                      "uniform": (1.0 / (2 * t + 2).double()).mean().item()})
