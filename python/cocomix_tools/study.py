@@ -31,14 +31,11 @@ import statistics
 import sys
 from pathlib import Path
 
+from .files import read_json
 from .pipeline import token_saving, training_curve
 
 MODES = ("cocomix", "ntp", "kd", "pause")
 SEEDS = (1, 2, 3)
-
-
-def read_json(path):
-    return json.loads(Path(path).read_text())
 
 
 def block_flops(d, positions_per_token, sequence):
@@ -162,21 +159,20 @@ def table(setting, runs):
              "|---|---|---|---|---|---|---|---|---|---|"]
     for mode in modes:
         rows = [r[mode] for r in runs.values() if mode in r]
-        deltas = [r[mode]["val_loss"] - r["ntp"]["val_loss"] for r in runs.values() if mode in r and "ntp" in r]
-        savings = [token_saving(r[mode]["curve"], r["ntp"]["curve"]) for r in runs.values()
-                   if mode in r and "ntp" in r and mode != "ntp"]
-        saving = ", ".join("none" if s is None else f"{100 * s:.0f}%" for s in savings) or "-"
         walls = [r["wall"] for r in rows if r["wall"]]
         wall = f"{statistics.mean(walls):.0f}" if walls else "-"
+        # This student beside the NTP student of the same seed; none for NTP itself.
         pairs = [(r[mode], r["ntp"]) for r in runs.values() if mode in r and "ntp" in r and mode != "ntp"]
+        deltas = [run["val_loss"] - ntp["val_loss"] for run, ntp in pairs]
+        savings = [token_saving(run["curve"], ntp["curve"]) for run, ntp in pairs]
+        saving = ", ".join("none" if s is None else f"{100 * s:.0f}%" for s in savings) or "-"
         gaps = [equal_flops_gap(run, ntp) for run, ntp in pairs]
         labelled = [equal_flops_gap(run, ntp, label_flops(run["config"])) for run, ntp in pairs
                     if run["config"].get("concept", {}).get("mode") == "cocomix"]
         name = {"ntp_flops": "NTP, CoCoMix's FLOPs"}.get(mode, mode)
         lines.append(f"| {name} | {rows[0]['d']} | {rows[0]['tokens']:,} | {rows[0]['flops'] / 1e9:,.0f} | "
-                     f"{mean_sd([r['val_loss'] for r in rows])} | "
-                     f"{mean_sd(deltas, signed=True) if mode != 'ntp' else '0'} | {gap_cell(gaps)} | {gap_cell(labelled)} | "
-                     f"{saving if mode != 'ntp' else '-'} | {wall} |")
+                     f"{mean_sd([r['val_loss'] for r in rows])} | {'0' if mode == 'ntp' else mean_sd(deltas, signed=True)} | "
+                     f"{gap_cell(gaps)} | {gap_cell(labelled)} | {saving} | {wall} |")
     return "\n".join(lines)
 
 
