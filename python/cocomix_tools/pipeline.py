@@ -37,7 +37,7 @@ from .model import matched_width
 STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width", "hidden_prediction")
 PROGRESS_SECONDS = 5
 LOG_PREFIX = re.compile(r"^\[[^]]*\] \[\w+\] ")  # "[2026-12-05 19:41:32] [info] "
-# Prompts of the generated samples: the start of a synthetic document, and of a text block.
+# Prompts of the generated samples: the start of a synthetic document, and of a text block (every text corpus).
 SAMPLE_PROMPTS = {"synthetic": ["The ", "Yesterday "], "text": ["The ", "It was "]}
 # The real-text corpora: the shared data's files (relative to --data-dir) and the validation split
 # (cocomix-tokenize options). Documents are blank-line-separated blocks (paragraphs).
@@ -185,13 +185,16 @@ class Pipeline:
         path.write_text(json.dumps(config, indent=2) + "\n")
         return path
 
-    def train(self, config, run_dir, steps, log_name):
-        """cocomix-train of `config` into run_dir unless it already reached `steps`; a run stopped short (a
-        signal saves a checkpoint) is resumed. Returns the wall time, 0 when there was nothing to do."""
-        if trained_steps(run_dir) >= steps:
-            return 0.0
+    def train(self, config, run_dir, log_name):
+        """cocomix-train of `config` into run_dir, resumed when a run stopped short left a checkpoint there (a
+        signal saves one; the callers skip runs that reached their steps). Returns the wall time."""
         resume = ["--resume"] if is_complete(run_dir) else []
         return self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir, *resume], log_name)
+
+    def quality_path(self, stage):
+        """Where the teacher's or SAE's score on this corpus goes: their own directory's eval.json, or, for a
+        teacher and SAE from another corpus (--teacher-from), WORK/<stage>_eval.json beside them."""
+        return self.work / f"{stage}_eval.json" if self.args.teacher_from else self.work / stage / "eval.json"
 
     def evaluate(self, run_dir, out=None):
         """cocomix-eval of run_dir on this corpus's validation split, into `out` (default run_dir/eval.json)."""
@@ -224,7 +227,7 @@ class Pipeline:
         if trained_steps(run_dir) < a.teacher_steps and not a.reuse and not a.teacher_from:
             config = self.run_config("teacher", a.teacher_width, a.teacher_layers, max(1, a.teacher_width // 32),
                                      a.teacher_steps)
-            self.train(config, run_dir, a.teacher_steps, "teacher")
+            self.train(config, run_dir, "teacher")
         return run_dir
 
     def sae(self, teacher_dir):
@@ -235,7 +238,7 @@ class Pipeline:
                       "--latents", a.latents, "--k", a.sae_k, "--data", self.corpus(), "--val", self.corpus(),
                       "--steps", a.sae_steps, "--lr", a.sae_lr, "--seed", a.seed, "--threads", a.threads,
                       "--seq-len", min(64, a.seq_len), "--dead-tokens", 1_000_000, "-o", out], "sae")
-        quality = self.work / "sae_eval.json" if a.teacher_from else out / "eval.json"
+        quality = self.quality_path("sae")
         if not quality.exists():
             self.run([self.bin / "cocomix-sae", "eval", "--sae", out, "--teacher", teacher_dir, "--data",
                       self.corpus(), "--seq-len", a.seq_len, "--json", quality], "sae_eval")
@@ -277,7 +280,7 @@ class Pipeline:
             if mode == "cocomix" and a.labels == "cache" and not (self.work / "labels" / "train.labels").exists():
                 (self.work / "labels").mkdir(exist_ok=True)
                 self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
-            seconds = self.train(config, run_dir, a.student_steps, name)  # a resumed run: this call's time
+            seconds = self.train(config, run_dir, name)  # a resumed run: this call's time
             (run_dir / "wall_seconds").write_text(f"{seconds:.1f}\n")
         elif (run_dir / "wall_seconds").exists():
             seconds = float((run_dir / "wall_seconds").read_text())
@@ -292,7 +295,7 @@ class Pipeline:
         if not out.exists():
             prompts = run_dir / "sample_prompts.jsonl"
             prompts.write_text("".join(json.dumps({"prompt": p}) + "\n"
-                                       for p in SAMPLE_PROMPTS["synthetic" if a.corpus == "synthetic" else "text"][:a.samples]))
+                                       for p in SAMPLE_PROMPTS.get(a.corpus, SAMPLE_PROMPTS["text"])[:a.samples]))
             self.run([self.bin / "cocomix-generate", "--checkpoint", run_dir, "--prompts", prompts,
                       "--max-new-tokens", 60, "--temperature", 0.8, "--seed", 1, "--json", out],
                      f"generate_{run_dir.name}")
@@ -358,8 +361,7 @@ def main(argv=None):
     print(f"pipeline_tiny: work directory {p.work}", flush=True)
     p.tokenize()
     teacher_dir = p.teacher()
-    # A teacher from another corpus is scored on this one beside it, not in its own directory.
-    teacher_eval = p.evaluate(teacher_dir, p.work / "teacher_eval.json" if args.teacher_from else None)
+    teacher_eval = p.evaluate(teacher_dir, p.quality_path("teacher"))
     print(f"  teacher: val loss {teacher_eval['val_loss']:.4f}", flush=True)
     sae_dir, sae_quality = p.sae(teacher_dir)
     print(f"  SAE: fvu {sae_quality['fvu']:.4f}, dead {sae_quality['dead_fraction']:.3f}", flush=True)
