@@ -29,7 +29,7 @@ from pathlib import Path
 from . import alignment
 from .checkpoint import is_complete, parameter_count, resolve_checkpoint, trained_steps
 from .corpus import Manifest
-from .files import InputError
+from .files import InputError, read_json
 from .model import matched_width
 
 # ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
@@ -139,15 +139,15 @@ class Pipeline:
         started = time.monotonic()
         shown = -PROGRESS_SECONDS
         with open(logs / f"{log_name}.log", "w") as log:
-            process = subprocess.Popen([str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       text=True, errors="replace")
-            for line in process.stdout:
-                log.write(line)
-                now = time.monotonic()
-                if re.search(r"\beta\b", line, re.IGNORECASE) and now - shown >= PROGRESS_SECONDS:
-                    print(f"    {log_name}: {LOG_PREFIX.sub('', line.strip())}", flush=True)
-                    shown = now
-            code = process.wait()
+            with subprocess.Popen([str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, errors="replace") as process:
+                for line in process.stdout:
+                    log.write(line)
+                    now = time.monotonic()
+                    if re.search(r"\beta\b", line, re.IGNORECASE) and now - shown >= PROGRESS_SECONDS:
+                        print(f"    {log_name}: {LOG_PREFIX.sub('', line.strip())}", flush=True)
+                        shown = now
+            code = process.returncode
         if code != 0:
             tail = (logs / f"{log_name}.log").read_text().strip().splitlines()[-1:]
             sys.exit(f"error: pipeline_tiny: {log_name} failed (exit {code}): {' '.join(tail)} "
@@ -189,7 +189,14 @@ class Pipeline:
         """cocomix-train of `config` into run_dir, resumed when a run stopped short left a checkpoint there (a
         signal saves one; the callers skip runs that reached their steps). Returns the wall time."""
         resume = ["--resume"] if is_complete(run_dir) else []
-        return self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir, *resume], log_name)
+        wall = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir, *resume], log_name)
+        # A trainer stopped by a signal saves a checkpoint and exits 0: what it trained must not be evaluated as
+        # the finished run.
+        steps = read_json(config)["train"]["max_steps"]
+        if trained_steps(run_dir) < steps:
+            sys.exit(f"error: pipeline_tiny: {log_name} stopped at step {trained_steps(run_dir)} of {steps} "
+                     f"(a signal?); the same command resumes it")
+        return wall
 
     def quality_path(self, stage):
         """Where the teacher's or SAE's score on this corpus goes: their own directory's eval.json, or, for a

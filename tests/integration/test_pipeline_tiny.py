@@ -187,6 +187,31 @@ class PipelineTinyTest(unittest.TestCase):
         finally:
             shutil.rmtree(run, ignore_errors=True)
 
+    def test_stopped_trainer_is_not_evaluated(self):
+        """A trainer stopped by a signal saves a checkpoint and exits 0; the pipeline stops with one line
+        saying how far it got instead of evaluating the short run as the finished one."""
+        from cocomix_tools.pipeline import Pipeline, parse_args
+        work = temp_dir()
+        try:
+            bin_dir = os.path.join(work, "bin")
+            os.makedirs(bin_dir)
+            fake = os.path.join(bin_dir, "cocomix-train")  # stands for a trainer stopped after step 2
+            with open(fake, "w") as f:
+                f.write('#!/bin/sh\nwhile [ "$1" != --out ]; do shift; done\n'
+                        'mkdir -p "$2/checkpoints/step_00000002" && cd "$2/checkpoints/step_00000002" && '
+                        ': > model.safetensors && echo \'{"step": 2}\' > trainer_state.json && : > COMPLETE\n')
+            os.chmod(fake, 0o755)
+            pipeline = Pipeline(parse_args(["--work", work, "--bin", bin_dir, "--data-dir", work]))
+            config = os.path.join(work, "run.json")
+            with open(config, "w") as f:
+                json.dump({"train": {"max_steps": 6}}, f)
+            with self.assertRaises(SystemExit) as stop:
+                pipeline.train(config, os.path.join(work, "run"), "student_ntp")
+            self.assertEqual(str(stop.exception), "error: pipeline_tiny: student_ntp stopped at step 2 of 6 "
+                                                  "(a signal?); the same command resumes it")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_bad_options(self):
         for options, message in ((["--modes", "cocomix,bogus"], "--modes: unknown mode 'bogus'"),
                                  (["--reuse", "a", "--teacher-from", "b"], "--reuse and --teacher-from: give one"),
