@@ -33,12 +33,7 @@ json label_cache_header(const Config& config) {
   json shards = shard_list(corpus);
   for (size_t i = 0; i < shards.size(); ++i) shards[i]["sha256"] = sha256_file_hex(corpus.shards()[i].path);
   const std::string sae_json = (fs::path(k.sae_path) / "sae.json").string();
-  json sae;
-  try {
-    sae = json::parse(read_whole_file(sae_json));
-  } catch (const json::exception& e) {
-    throw RuntimeError(sae_json + ": not valid JSON (" + e.what() + ")");
-  }
+  const json sae = read_json_file(sae_json);
   const int64_t T = config.data.seq_len;
   return {{"format_version", kLabelCacheVersion},
           {"data", config.data.train_path},

@@ -11,6 +11,7 @@
 #include "cocomix/model/parameter_tensors.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 
 namespace cocomix {
 namespace {
@@ -29,12 +30,7 @@ int64_t positive_field(const json& document, const char* key, const std::string&
 }
 
 SaeInfo read_info(const std::string& path) {
-  json document;
-  try {
-    document = json::parse(read_whole_file(path));
-  } catch (const json::exception& e) {
-    throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const json document = read_json_file(path);
   if (!document.is_object()) throw RuntimeError(path + ": expected a JSON object");
   SaeInfo info;
   info.d = positive_field(document, "d", path);

@@ -13,6 +13,7 @@
 #include "cocomix/io/checkpoint.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/sha256.h"
 
@@ -34,14 +35,6 @@ std::string gpt2_identity(const Gpt2Tokenizer& tokenizer) {
   return std::string(Gpt2Tokenizer::kName) + " " + hash.hex_digest();
 }
 
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_whole_file(path));
-  } catch (const json::exception& e) {
-    throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
 /// Whether the manifest's splits name `file_name` (train.bin, or a shard).
 bool manifest_lists(const json& manifest, const std::string& file_name) {
   if (!manifest.contains("splits") || !manifest["splits"].is_object()) return false;
@@ -61,7 +54,7 @@ TokenizerIdentity data_tokenizer_identity(const std::string& token_file) {
   const std::string manifest_file = corpus_manifest_path(token_file);
   if (manifest_file.empty()) return {};
   const fs::path manifest_path(manifest_file);
-  const json manifest = read_json(manifest_path.string());
+  const json manifest = read_json_file(manifest_path.string());
   if (!manifest.is_object()) return {};
   // A single file must be one the manifest lists (a directory or glob is the manifest's own corpus).
   if (fs::is_regular_file(token_file) && !manifest_lists(manifest, fs::path(token_file).filename().string())) return {};
@@ -92,7 +85,7 @@ TokenizerIdentity teacher_tokenizer_identity(const std::string& teacher_path) {
   } catch (const RuntimeError&) {
     return {};  // a Hugging Face directory without tokenizer files
   }
-  const json config = read_json((fs::path(checkpoint) / "config.json").string());
+  const json config = read_json_file((fs::path(checkpoint) / "config.json").string());
   // The corpus the teacher was trained on: data.train_path, or the first of its data.train_sources.
   const auto data = config.value("data", json());
   if (!data.is_object()) return {};

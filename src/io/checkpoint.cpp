@@ -12,6 +12,7 @@
 
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 
 namespace cocomix {
 namespace {
@@ -107,14 +108,6 @@ void prune(const fs::path& root, const fs::path& keep, int64_t keep_last) {
   if (removed) fsync_directory(root.string());
 }
 
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_whole_file(path));
-  } catch (const json::parse_error& e) {
-    throw RuntimeError(path + ": invalid JSON: " + e.what());
-  }
-}
-
 }  // namespace
 
 std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, const CheckpointContents& contents,
@@ -206,8 +199,8 @@ CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) 
   CheckpointContents contents;
   contents.model = load_safetensors((root / kModelFile).string());
   if (with_optimizer) contents.optimizer = load_safetensors((root / kOptimizerFile).string());
-  contents.trainer_state = read_json((root / kTrainerStateFile).string());
-  contents.config = read_json((root / kConfigFile).string());
+  contents.trainer_state = read_json_file((root / kTrainerStateFile).string());
+  contents.config = read_json_file((root / kConfigFile).string());
   return contents;
 }
 

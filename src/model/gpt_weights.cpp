@@ -25,7 +25,7 @@ bool is_attention_buffer(const std::string& name) {
   return starts_with(name, kPrefix + "h.") && (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias"));
 }
 
-[[noreturn]] void fail(const std::string& source, const std::string& name, const std::string& what) {
+[[noreturn]] void fail_tensor(const std::string& source, const std::string& name, const std::string& what) {
   throw RuntimeError(source + ": tensor " + name + ": " + what);
 }
 
@@ -57,10 +57,10 @@ void load_gpt_state_dict(GPTImpl& model, const TensorMap& tensors, const std::st
     }
     if (wte == named.end()) continue;  // reported as missing below
     if (tensor.sizes() != wte->second.sizes())
-      fail(source, name,
+      fail_tensor(source, name,
            "shape " + c10::str(tensor.sizes()) + " does not match the model's " + c10::str(wte->second.sizes()));
     if (!torch::equal(tensor.to(wte->second.dtype()), wte->second))
-      fail(source, name, "differs from transformer.wte.weight (the LM head is tied)");
+      fail_tensor(source, name, "differs from transformer.wte.weight (the LM head is tied)");
   }
   load_parameter_tensors(model.named_parameters(), parameters_only, source, "the model's");
 }

@@ -8,21 +8,22 @@
 #include "cocomix/model/gpt_weights.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 
 namespace cocomix {
 namespace {
 
 using json = nlohmann::json;
 
-[[noreturn]] void fail(const std::string& source, const std::string& key, const std::string& what) {
+[[noreturn]] void fail_key(const std::string& source, const std::string& key, const std::string& what) {
   throw RuntimeError(source + ": " + key + ": " + what);
 }
 
 int64_t positive_integer(const json& document, const char* key, const std::string& source) {
   const auto it = document.find(key);
-  if (it == document.end()) fail(source, key, "missing (expected a positive integer)");
+  if (it == document.end()) fail_key(source, key, "missing (expected a positive integer)");
   if (!it->is_number_integer() || it->get<int64_t>() < 1)
-    fail(source, key, "expected a positive integer, got " + it->dump());
+    fail_key(source, key, "expected a positive integer, got " + it->dump());
   return it->get<int64_t>();
 }
 
@@ -32,7 +33,7 @@ double number_in(const json& document, const char* key, double fallback, double 
   const auto it = document.find(key);
   if (it == document.end()) return fallback;
   if (!it->is_number() || it->get<double>() < low || it->get<double>() >= high)
-    fail(source, key,
+    fail_key(source, key,
          "expected a number in [" + std::to_string(low) + ", " + (high > 1e300 ? "inf" : std::to_string(high)) +
              "), got " + it->dump());
   return it->get<double>();
@@ -42,9 +43,9 @@ double number_in(const json& document, const char* key, double fallback, double 
 void require_switch(const json& document, const char* key, bool unsupported, const std::string& source) {
   const auto it = document.find(key);
   if (it == document.end()) return;
-  if (!it->is_boolean()) fail(source, key, "expected true or false, got " + it->dump());
+  if (!it->is_boolean()) fail_key(source, key, "expected true or false, got " + it->dump());
   if (it->get<bool>() == unsupported)
-    fail(source, key,
+    fail_key(source, key,
          std::string(unsupported ? "true" : "false") + " is not supported (cocomix's GPT-2 implements " +
              (unsupported ? "false" : "true") + " only)");
 }
@@ -54,8 +55,8 @@ void require_switch(const json& document, const char* key, bool unsupported, con
 ModelConfig model_config_from_hugging_face(const json& document, const std::string& source) {
   if (!document.is_object()) throw RuntimeError(source + ": expected a JSON object (GPT2Config)");
   const auto type = document.find("model_type");
-  if (type == document.end()) fail(source, "model_type", "missing (expected \"gpt2\")");
-  if (*type != "gpt2") fail(source, "model_type", type->dump() + " is not supported (expected \"gpt2\")");
+  if (type == document.end()) fail_key(source, "model_type", "missing (expected \"gpt2\")");
+  if (*type != "gpt2") fail_key(source, "model_type", type->dump() + " is not supported (expected \"gpt2\")");
 
   ModelConfig config;
   config.vocab_size = positive_integer(document, "vocab_size", source);
@@ -64,15 +65,15 @@ ModelConfig model_config_from_hugging_face(const json& document, const std::stri
   config.n_layer = positive_integer(document, "n_layer", source);
   config.n_head = positive_integer(document, "n_head", source);
   if (config.n_embd % config.n_head != 0)
-    fail(source, "n_head", std::to_string(config.n_head) + " does not divide n_embd " + std::to_string(config.n_embd));
+    fail_key(source, "n_head", std::to_string(config.n_head) + " does not divide n_embd " + std::to_string(config.n_embd));
 
   const auto activation = document.find("activation_function");
   if (activation != document.end() && *activation != "gelu_new")
-    fail(source, "activation_function", activation->dump() + " is not supported (expected \"gelu_new\")");
+    fail_key(source, "activation_function", activation->dump() + " is not supported (expected \"gelu_new\")");
   const auto inner = document.find("n_inner");
   if (inner != document.end() && !inner->is_null() &&
       !(inner->is_number_integer() && inner->get<int64_t>() == 4 * config.n_embd))
-    fail(source, "n_inner",
+    fail_key(source, "n_inner",
          inner->dump() + " is not supported (expected null or 4 * n_embd = " + std::to_string(4 * config.n_embd) + ")");
   require_switch(document, "scale_attn_weights", false, source);
   require_switch(document, "scale_attn_by_inverse_layer_idx", true, source);
@@ -120,11 +121,7 @@ json read_hugging_face_config(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / kHuggingFaceConfigFile).string();
   if (!std::filesystem::is_regular_file(path))
     throw RuntimeError(path + ": missing (a Hugging Face GPT-2 directory holds config.json and model.safetensors)");
-  try {
-    return json::parse(read_whole_file(path));
-  } catch (const json::exception& e) {
-    throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
-  }
+  return read_json_file(path);
 }
 
 bool is_hugging_face_directory(const std::string& dir) {

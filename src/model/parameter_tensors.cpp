@@ -3,20 +3,11 @@
 
 #include <torch/torch.h>
 
-#include <sstream>
-
 #include "cocomix/util/error.h"
+#include "cocomix/util/shape_string.h"
 
 namespace cocomix {
 namespace {
-
-std::string shape_string(c10::IntArrayRef sizes) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
-  out << "]";
-  return out.str();
-}
 
 }  // namespace
 

@@ -7,11 +7,11 @@
 
 #include <cmath>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "cocomix/train/fused_adamw.h"
 #include "cocomix/util/error.h"
+#include "cocomix/util/shape_string.h"
 
 namespace cocomix {
 
@@ -31,12 +31,6 @@ NamedParameters unique_parameters(const NamedParameters& named_parameters) {
   for (const auto& named : named_parameters)
     if (seen.insert(named.second.unsafeGetTensorImpl()).second) unique.push_back(named);
   return unique;
-}
-
-std::string shape_string(torch::IntArrayRef shape) {
-  std::ostringstream out;
-  out << shape;
-  return out.str();
 }
 
 /// One parameter's state as read from a TensorMap, checked against the parameter.

@@ -153,7 +153,7 @@ TEST_F(CheckpointTest, MissingOrCorruptFilesAreNamed) {
   const auto dir2 = save_checkpoint(checkpoints(), 6, contents_for(6), 3);
   std::ofstream(fs::path(dir2) / "trainer_state.json") << "{\"step\": 6,";
   const auto bad_json = error_of([&] { load_checkpoint(dir2); });
-  EXPECT_EQ(bad_json.rfind((fs::path(dir2) / "trainer_state.json").string() + ": invalid JSON: ", 0), 0u) << bad_json;
+  EXPECT_EQ(bad_json.rfind((fs::path(dir2) / "trainer_state.json").string() + ": not valid JSON (", 0), 0u) << bad_json;
 
   const auto dir3 = save_checkpoint(checkpoints(), 7, contents_for(7), 3);
   fs::resize_file(fs::path(dir3) / "model.safetensors", 20);

@@ -1,13 +1,24 @@
-// Reading one typed field of a JSON state file (trainer_state.json and the
-// like) with an error that names the file and the key.
+// Reading JSON files (trainer_state.json, sae.json, config.json and the like)
+// and their typed fields, with errors that name the file and the key.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
 
 namespace cocomix {
+
+/// The JSON document in the file at `path`. Throws RuntimeError "PATH: not valid JSON (...)", or
+/// read_whole_file's error when the file cannot be read.
+inline nlohmann::json read_json_file(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_whole_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
+  }
+}
 
 /// state[key] as T. Throws RuntimeError "SOURCE: KEY: missing" or "SOURCE: KEY: wrong type".
 template <typename T>
