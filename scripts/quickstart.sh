@@ -10,12 +10,25 @@
 # λ is 1.0, not the paper's 0.1: at this scale the concept loss at weight 0.1
 # barely moves in the few hundred steps there are, and CoCoMix trails matched
 # NTP; at 1.0 it leads it in every seed measured (docs/pipeline.md).
+#
+#   scripts/quickstart.sh [--build-only]   (--build-only: set up and build, run nothing)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+build_only=false
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=true ;;
+  *) echo "usage: scripts/quickstart.sh [--build-only]" >&2; exit 2 ;;
+esac
 started=$(date +%s)
-"$COCOMIX_ROOT/scripts/setup.sh"
+"$COCOMIX_ROOT/scripts/setup.sh" --core
+# A first build is a unity build without the tests: the fastest from nothing (scripts/test.sh adds the
+# tests to the same build). An existing build keeps its settings.
+first_build=()
+[ -f "$COCOMIX_BUILD/CMakeCache.txt" ] || first_build=(-DCOCOMIX_UNITY_BUILD=ON -DCOCOMIX_BUILD_TESTS=OFF)
 COCOMIX_TARGETS="cocomix-tokenize cocomix-train cocomix-sae cocomix-eval cocomix-generate" \
-  "$COCOMIX_ROOT/scripts/build.sh"
+  "$COCOMIX_ROOT/scripts/build.sh" "${first_build[@]}"
+$build_only && exit 0
 cd "$COCOMIX_ROOT"
 RUN=runs/quickstart
 rm -rf "$RUN"

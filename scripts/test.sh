@@ -4,6 +4,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 "$COCOMIX_ROOT/scripts/setup.sh"
-"$COCOMIX_ROOT/scripts/build.sh"
+"$COCOMIX_ROOT/scripts/build.sh" -DCOCOMIX_BUILD_TESTS=ON
 cd "$COCOMIX_BUILD"
 ctest --output-on-failure -j "$(nproc)" "$@"
