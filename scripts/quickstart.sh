@@ -34,7 +34,7 @@ RUN=runs/quickstart
 rm -rf "$RUN"
 mkdir -p "$RUN"
 
-echo "quickstart: the CoCoMix pipeline in $COCOMIX_ROOT/$RUN (about 5 minutes on 2 cores; each stage shows its eta)"
+echo "quickstart: the CoCoMix pipeline in $COCOMIX_ROOT/$RUN (about 6 minutes on 2 cores; each stage shows its eta)"
 "$COCOMIX_PYTHON" "$COCOMIX_ROOT/scripts/pipeline_tiny.py" --work "$RUN" --bin "$COCOMIX_BUILD/bin" \
   --data-dir "${COCOMIX_SHARED_DATA:-$COCOMIX_ROOT/../shared/data}" \
   --documents 800 --teacher-steps 300 --sae-steps 800 --student-steps 300 --eval-points 10 \
