@@ -227,6 +227,7 @@ void visit_fields(T& c, V& v, TrainConfig*) {
   v("checkpoint_every", c.checkpoint_every);
   v("keep_checkpoints", c.keep_checkpoints);
   v("max_nonfinite_steps", c.max_nonfinite_steps);
+  v("activation_checkpointing", c.activation_checkpointing);
 }
 template <typename V, typename E>
 void visit_fields(E& c, V& v, EvalConfig*) {
@@ -459,6 +460,8 @@ void Config::validate() const {
   require(t.threads >= 0, s, "train.threads", "must be >= 0 (0 = every core), got " + str(t.threads));
   require(t.checkpoint_every >= 0, s, "train.checkpoint_every", "must be >= 0, got " + str(t.checkpoint_every));
   require(t.keep_checkpoints > 0, s, "train.keep_checkpoints", "must be positive, got " + str(t.keep_checkpoints));
+  require(t.activation_checkpointing >= 0, s, "train.activation_checkpointing",
+          "must be 0 (none), 1 (every block) or N (every N-th block), got " + str(t.activation_checkpointing));
   require(t.max_nonfinite_steps > 0, s, "train.max_nonfinite_steps",
           "must be positive, got " + str(t.max_nonfinite_steps));
 

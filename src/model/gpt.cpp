@@ -11,6 +11,7 @@
 #include <cmath>
 #include <string>
 
+#include "cocomix/model/block_checkpoint.h"
 #include "cocomix/model/gelu.h"
 #include "cocomix/util/cpu_features.h"
 #include "cocomix/util/error.h"
@@ -163,11 +164,22 @@ torch::Tensor GPTImpl::run_blocks(torch::Tensor h, int64_t begin, int64_t end, K
     throw UsageError("GPT.run_blocks: block range [" + std::to_string(begin) + ", " + std::to_string(end) +
                      ") is not inside [0, " + std::to_string(config_.n_layer) + "]");
   }
+  const bool checkpointing = checkpoint_every_ > 0 && cache == nullptr && torch::GradMode::is_enabled();
   for (int64_t layer = begin; layer < end; ++layer) {
+    auto& block = transformer->h->at<BlockImpl>(static_cast<size_t>(layer));
+    if (checkpointing && layer % checkpoint_every_ == 0) {
+      h = run_block_checkpointed(block, h);  // [B, S, d]
+      continue;
+    }
     AttentionCache* block_cache = cache != nullptr ? &cache->at(static_cast<size_t>(layer)) : nullptr;
-    h = transformer->h->at<BlockImpl>(static_cast<size_t>(layer)).forward(h, block_cache);  // [B, S, d]
+    h = block.forward(h, block_cache);  // [B, S, d]
   }
   return h;
+}
+
+void GPTImpl::set_activation_checkpointing(int64_t every) {
+  if (every < 0) throw UsageError("GPT.set_activation_checkpointing: every must be >= 0, got " + std::to_string(every));
+  checkpoint_every_ = every;
 }
 
 torch::Tensor GPTImpl::final_norm(const torch::Tensor& h) { return transformer->ln_f(h); }

@@ -22,6 +22,7 @@ std::unique_ptr<Objective> make_objective(const Config& config, bool with_teache
   }
   // The student draws its initialisation; the teacher and SAE leave the generator as they found it.
   CocomixModel model(config.model, k);
+  model->gpt()->set_activation_checkpointing(config.train.activation_checkpointing);
   GPT teacher{nullptr};
   if (with_teacher && mode.needs_teacher(labels_from_cache)) {
     teacher = load_checked_teacher(config);

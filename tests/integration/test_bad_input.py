@@ -59,6 +59,8 @@ class BadInputTest(unittest.TestCase):
     def test_zero_and_negative_sizes(self):
         self.expect_error(self.train("--set", "train.batch_size=0"), 2, "train.batch_size", "must be positive")
         self.expect_error(self.train("--set", "model.n_embd=-64"), 2, "model.n_embd", "must be positive")
+        self.expect_error(self.train("--set", "train.activation_checkpointing=-1"), 2,
+                          "train.activation_checkpointing", "must be 0 (none), 1 (every block) or N")
 
     def test_heads_not_dividing_width(self):
         self.expect_error(self.train("--set", "model.n_head=5"), 2, "model.n_head", "do not divide model.n_embd = 64")

@@ -103,6 +103,8 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;   ///< steps between checkpoints; 0 = only at the end and on signals
   int64_t keep_checkpoints = 3;     ///< newest complete checkpoints kept on disk
   int64_t max_nonfinite_steps = 5;  ///< stop after this many non-finite steps in a row (each is skipped)
+  int64_t activation_checkpointing = 0;  ///< recompute blocks in the backward pass instead of keeping their
+                                         ///< activations: 0 = none, 1 = every block, N = every N-th block
 };
 
 /// Periodic validation during training.

@@ -143,11 +143,15 @@ class GPTImpl : public torch::nn::Module {
   torch::Tensor hidden_after(const torch::Tensor& idx, int64_t layer);
   /// The architecture this model was built from.
   const ModelConfig& config() const;
+  /// Activation checkpointing (block_checkpoint.h) of every `every`-th block (blocks 0, every, 2·every, ...)
+  /// whenever a graph is being built without a cache; 0 = none (the default), 1 = every block.
+  void set_activation_checkpointing(int64_t every);
 
   Transformer transformer{nullptr};  ///< every parameter lives here ("transformer.*")
 
  private:
   ModelConfig config_;
+  int64_t checkpoint_every_ = 0;
 };
 TORCH_MODULE(GPT);
 
