@@ -128,7 +128,7 @@ TEST(SaeSteering, TheResidualGetsTheChangeOfTheDenseReconstruction) {
   const auto h = torch::randn({2, 7, kD}) * 2;
   const auto code = sae->encode(h);
   const int64_t kept_id = code.kept[0][0][0].item<int64_t>();
-  const int64_t dropped_id = code.z_pre.sum({0, 1}).argmin().item<int64_t>();
+  const int64_t dropped_id = code.z_pre.sum(torch::IntArrayRef{0, 1}).argmin().item<int64_t>();
   const ConceptSteering latents{{{kept_id, 4.0}, {dropped_id, -3.0}}};
   const auto steering = sae_steering(sae, latents, "--steer-sae");
   EXPECT_EQ(steering.residual_layer, 2);
