@@ -27,6 +27,7 @@ message(STATUS "cocomix: LibTorch ${Torch_VERSION} at ${Torch_DIR}, CUDA paths: 
 # (newer than /usr/local/cuda's: NCCL especially). Python preloads them; a C++
 # binary must find them through its run path, ahead of /usr/local/cuda/lib.
 set(COCOMIX_TORCH_LIBRARY_DIRS "")
+set(COCOMIX_TORCH_LINK_OPTIONS "")
 if(COCOMIX_WITH_CUDA)
   get_filename_component(_cocomix_site_packages "${Torch_DIR}/../../../.." ABSOLUTE)
   file(GLOB _cocomix_nvidia_libs LIST_DIRECTORIES true "${_cocomix_site_packages}/nvidia/*/lib"
@@ -38,3 +39,9 @@ if(COCOMIX_TORCH_LIBRARY_DIRS)
   list(JOIN COCOMIX_TORCH_LIBRARY_DIRS ":" _cocomix_rpath)
   set(COCOMIX_TORCH_LINK_OPTIONS "LINKER:-rpath-link,${_cocomix_rpath}" "LINKER:-rpath,${_cocomix_rpath}")
 endif()
+
+# Some LibTorch builds (the 2.11 wheel) export a copy of libstdc++'s
+# std::filesystem from libtorch.so, and that copy crashes (remove_all jumps to
+# address 0). A program finds a symbol in the first loaded library that has it,
+# in the order of its DT_NEEDED entries, so libstdc++ is made the first of them.
+list(APPEND COCOMIX_TORCH_LINK_OPTIONS "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
