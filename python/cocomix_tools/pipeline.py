@@ -29,7 +29,7 @@ from pathlib import Path
 from . import alignment
 from .checkpoint import is_complete, parameter_count, resolve_checkpoint, trained_steps
 from .corpus import Manifest
-from .files import InputError, read_json
+from .files import InputError
 from .model import matched_width
 
 # ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
@@ -185,16 +185,17 @@ class Pipeline:
         path.write_text(json.dumps(config, indent=2) + "\n")
         return path
 
-    def train(self, config, run_dir, log_name):
-        """cocomix-train of `config` into run_dir, resumed when a run stopped short left a checkpoint there (a
-        signal saves one; the callers skip runs that reached their steps). Returns the wall time."""
+    def train(self, config, steps, run_dir, log_name):
+        """cocomix-train of `config` (`steps` its max_steps) into run_dir, resumed when a run stopped short left a
+        checkpoint there (a signal saves one; the callers skip runs that reached their steps). Returns the wall
+        time."""
         resume = ["--resume"] if is_complete(run_dir) else []
         wall = self.run([self.bin / "cocomix-train", "--config", config, "--out", run_dir, *resume], log_name)
         # A trainer stopped by a signal saves a checkpoint and exits 0: what it trained must not be evaluated as
         # the finished run.
-        steps = read_json(config)["train"]["max_steps"]
-        if trained_steps(run_dir) < steps:
-            sys.exit(f"error: pipeline_tiny: {log_name} stopped at step {trained_steps(run_dir)} of {steps} "
+        trained = trained_steps(run_dir)
+        if trained < steps:
+            sys.exit(f"error: pipeline_tiny: {log_name} stopped at step {trained} of {steps} "
                      f"(a signal?); the same command resumes it")
         return wall
 
@@ -234,7 +235,7 @@ class Pipeline:
         if trained_steps(run_dir) < a.teacher_steps and not a.reuse and not a.teacher_from:
             config = self.run_config("teacher", a.teacher_width, a.teacher_layers, max(1, a.teacher_width // 32),
                                      a.teacher_steps)
-            self.train(config, run_dir, "teacher")
+            self.train(config, a.teacher_steps, run_dir, "teacher")
         return run_dir
 
     def sae(self, teacher_dir):
@@ -287,7 +288,7 @@ class Pipeline:
             if mode == "cocomix" and a.labels == "cache" and not (self.work / "labels" / "train.labels").exists():
                 (self.work / "labels").mkdir(exist_ok=True)
                 self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
-            seconds = self.train(config, run_dir, name)  # a resumed run: this call's time
+            seconds = self.train(config, a.student_steps, run_dir, name)  # a resumed run: this call's time
             (run_dir / "wall_seconds").write_text(f"{seconds:.1f}\n")
         elif (run_dir / "wall_seconds").exists():
             seconds = float((run_dir / "wall_seconds").read_text())

@@ -58,7 +58,7 @@ void load_gpt_state_dict(GPTImpl& model, const TensorMap& tensors, const std::st
     if (wte == named.end()) continue;  // reported as missing below
     if (tensor.sizes() != wte->second.sizes())
       fail_tensor(source, name,
-           "shape " + c10::str(tensor.sizes()) + " does not match the model's " + c10::str(wte->second.sizes()));
+                  "shape " + c10::str(tensor.sizes()) + " does not match the model's " + c10::str(wte->second.sizes()));
     if (!torch::equal(tensor.to(wte->second.dtype()), wte->second))
       fail_tensor(source, name, "differs from transformer.wte.weight (the LM head is tied)");
   }

@@ -34,8 +34,8 @@ double number_in(const json& document, const char* key, double fallback, double 
   if (it == document.end()) return fallback;
   if (!it->is_number() || it->get<double>() < low || it->get<double>() >= high)
     fail_key(source, key,
-         "expected a number in [" + std::to_string(low) + ", " + (high > 1e300 ? "inf" : std::to_string(high)) +
-             "), got " + it->dump());
+             "expected a number in [" + std::to_string(low) + ", " + (high > 1e300 ? "inf" : std::to_string(high)) +
+                 "), got " + it->dump());
   return it->get<double>();
 }
 
@@ -46,8 +46,8 @@ void require_switch(const json& document, const char* key, bool unsupported, con
   if (!it->is_boolean()) fail_key(source, key, "expected true or false, got " + it->dump());
   if (it->get<bool>() == unsupported)
     fail_key(source, key,
-         std::string(unsupported ? "true" : "false") + " is not supported (cocomix's GPT-2 implements " +
-             (unsupported ? "false" : "true") + " only)");
+             std::string(unsupported ? "true" : "false") + " is not supported (cocomix's GPT-2 implements " +
+                 (unsupported ? "false" : "true") + " only)");
 }
 
 }  // namespace
@@ -65,7 +65,8 @@ ModelConfig model_config_from_hugging_face(const json& document, const std::stri
   config.n_layer = positive_integer(document, "n_layer", source);
   config.n_head = positive_integer(document, "n_head", source);
   if (config.n_embd % config.n_head != 0)
-    fail_key(source, "n_head", std::to_string(config.n_head) + " does not divide n_embd " + std::to_string(config.n_embd));
+    fail_key(source, "n_head",
+             std::to_string(config.n_head) + " does not divide n_embd " + std::to_string(config.n_embd));
 
   const auto activation = document.find("activation_function");
   if (activation != document.end() && *activation != "gelu_new")
@@ -73,8 +74,9 @@ ModelConfig model_config_from_hugging_face(const json& document, const std::stri
   const auto inner = document.find("n_inner");
   if (inner != document.end() && !inner->is_null() &&
       !(inner->is_number_integer() && inner->get<int64_t>() == 4 * config.n_embd))
-    fail_key(source, "n_inner",
-         inner->dump() + " is not supported (expected null or 4 * n_embd = " + std::to_string(4 * config.n_embd) + ")");
+    fail_key(
+        source, "n_inner",
+        inner->dump() + " is not supported (expected null or 4 * n_embd = " + std::to_string(4 * config.n_embd) + ")");
   require_switch(document, "scale_attn_weights", false, source);
   require_switch(document, "scale_attn_by_inverse_layer_idx", true, source);
   require_switch(document, "add_cross_attention", true, source);

@@ -202,11 +202,8 @@ class PipelineTinyTest(unittest.TestCase):
                         ': > model.safetensors && echo \'{"step": 2}\' > trainer_state.json && : > COMPLETE\n')
             os.chmod(fake, 0o755)
             pipeline = Pipeline(parse_args(["--work", work, "--bin", bin_dir, "--data-dir", work]))
-            config = os.path.join(work, "run.json")
-            with open(config, "w") as f:
-                json.dump({"train": {"max_steps": 6}}, f)
             with self.assertRaises(SystemExit) as stop:
-                pipeline.train(config, os.path.join(work, "run"), "student_ntp")
+                pipeline.train(os.path.join(work, "run.json"), 6, os.path.join(work, "run"), "student_ntp")
             self.assertEqual(str(stop.exception), "error: pipeline_tiny: student_ntp stopped at step 2 of 6 "
                                                   "(a signal?); the same command resumes it")
         finally:

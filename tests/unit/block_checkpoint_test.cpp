@@ -51,8 +51,8 @@ StepResult train_step(int64_t checkpoint_every, bool bf16) {
   {
     AutocastScope autocast(c10::DeviceType::CPU, bf16);
     const auto logits = model->forward(tokens.slice(1, 0, -1));  // [B, T, V]
-    result.loss = torch::nn::functional::cross_entropy(logits.flatten(0, 1).to(torch::kFloat32),
-                                                       tokens.slice(1, 1).flatten());
+    result.loss =
+        torch::nn::functional::cross_entropy(logits.flatten(0, 1).to(torch::kFloat32), tokens.slice(1, 1).flatten());
   }
   result.checkpointed_nodes = count_checkpoint_nodes(result.loss);
   result.loss.backward();
