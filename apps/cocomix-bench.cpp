@@ -260,12 +260,13 @@ int main(int argc, char** argv) {
       const int64_t layer = labeler.sae()->info().layer;
       labeler_seconds = accum * time_median([&] { labeler.label(batch.inputs); });
       torch::Tensor hidden;
-      teacher_lower_seconds = accum * time_median([&] {
-        hidden = cocomix::teacher_hidden_state(labeler.teacher(), batch.inputs, layer, labeler.bf16());
-      });
+      teacher_lower_seconds =
+          accum * time_median([&] {
+            hidden = cocomix::teacher_hidden_state(labeler.teacher(), batch.inputs, layer, labeler.precision());
+          });
       sae_encode_seconds = accum * time_median([&] {
         torch::NoGradGuard no_grad;
-        cocomix::AutocastScope autocast(c10::DeviceType::CPU, labeler.bf16());
+        cocomix::TeacherPrecisionScope scope(c10::DeviceType::CPU, labeler.precision());
         if (labeler.selection() == cocomix::LabelSelection::kAttribution)
           labeler.sae()->encode_kept(hidden);  // what label() runs for attribution
         else

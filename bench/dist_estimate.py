@@ -11,6 +11,7 @@ import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 H100_BF16 = 989.4e12  # H100 SXM dense bf16 peak FLOP/s
+H100_TF32 = 494.7e12  # H100 SXM dense TF32 peak FLOP/s (fp32 matmuls on the tensor cores)
 H100_FP32 = 66.9e12   # H100 SXM fp32 (no TF32) peak FLOP/s
 TOKENS = 20e9
 
@@ -78,6 +79,7 @@ def main():
                 student = cocomix_student_flops(m, T, c["insert_layer"], c["n_concepts"])
                 teacher = teacher_flops(gpt2_small, T, 6, c["n_concepts"])
                 rows = [("cocomix, bf16 teacher", (student + teacher) / bf16),
+                        ("cocomix, tf32 teacher", student / bf16 + teacher / (args.gpus * H100_TF32 * args.mfu)),
                         ("cocomix, fp32 teacher", student / bf16 + teacher / (args.gpus * H100_FP32 * args.mfu))]
             for name, seconds_per_token in rows:
                 print(f"| {size} | {name} | {student / 1e9:.2f} | {teacher / 1e9:.2f} | "

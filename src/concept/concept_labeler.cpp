@@ -16,8 +16,13 @@
 
 namespace cocomix {
 
-ConceptLabeler::ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16)
-    : teacher_(std::move(teacher)), sae_(std::move(sae)), k_attr_(k_attr), selection_(selection), bf16_(bf16) {
+ConceptLabeler::ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection,
+                               TeacherPrecision precision)
+    : teacher_(std::move(teacher)),
+      sae_(std::move(sae)),
+      k_attr_(k_attr),
+      selection_(selection),
+      precision_(precision) {
   sae_->eval();
   for (auto& parameter : sae_->parameters()) parameter.requires_grad_(false);
   decoder_columns_ = sae_->decoder->weight.t().contiguous();
@@ -32,9 +37,10 @@ void ConceptLabeler::to(const torch::Device& device) {
 ConceptLabels ConceptLabeler::label(const torch::Tensor& inputs) {
   const int64_t B = inputs.size(0), T = inputs.size(1), layer = sae_->info().layer;
   if (T < 2) throw UsageError("concept labels need windows of at least 2 tokens, got " + std::to_string(T));
-  AutocastScope precision(inputs.device().type(), bf16_);
+  TeacherPrecisionScope precision(inputs.device().type(), precision_);
   ConceptLabels out;
-  auto h = teacher_hidden_state(teacher_, inputs, layer, bf16_);  // [B, T, d_t]: nothing below L_t is differentiated
+  auto h =
+      teacher_hidden_state(teacher_, inputs, layer, precision_);  // [B, T, d_t]: nothing below L_t is differentiated
   torch::Tensor g;
   {
     torch::AutoGradMode enable_grad(true);

@@ -44,7 +44,9 @@ json label_cache_header(const Config& config) {
           {"windows", ShardWindows(corpus.shard_tokens(), T).size()},
           {"k_attr", k.k_attr},
           {"selection", name_of(k.selection)},
-          {"teacher_precision", k.teacher_precision},
+          // "tf32" is recorded as "fp32": whether cuBLAS used TF32 tensor cores is a detail of the device the
+          // labels were computed on, like its choice of kernels, and CPU labels are the same either way.
+          {"teacher_precision", k.teacher_precision == "bf16" ? "bf16" : "fp32"},
           {"teacher_sha256", sha256_file_hex(teacher_weights_file(k.teacher_path))},
           {"sae_sha256", sha256_file_hex((fs::path(k.sae_path) / "sae.safetensors").string())},
           {"sae_k", json_field<int64_t>(sae, "k", sae_json)},

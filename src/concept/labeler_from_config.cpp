@@ -63,8 +63,9 @@ std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT t
   if (k.selection == LabelSelection::kAttribution && k.k_attr > info.k)
     fail("concept.k_attr: " + std::to_string(k.k_attr) + " exceeds the SAE's k = " + std::to_string(info.k) +
          ": post-TopK attribution has only k nonzero scores per position");
-  return std::make_unique<ConceptLabeler>(std::move(teacher), std::move(sae), k.k_attr, k.selection,
-                                          k.teacher_precision == "bf16");
+  return std::make_unique<ConceptLabeler>(
+      std::move(teacher), std::move(sae), k.k_attr, k.selection,
+      parse_teacher_precision(k.teacher_precision, config.source + ": concept.teacher_precision"));
 }
 
 void check_hidden_target(const Config& config, GPT& teacher) {

@@ -37,8 +37,9 @@ std::string teacher_weights_file(const std::string& teacher_dir) {
   return (fs::path(resolve_checkpoint_dir(teacher_dir)) / "model.safetensors").string();
 }
 
-torch::Tensor teacher_hidden_state(GPT& teacher, const torch::Tensor& inputs, int64_t layer, bool bf16) {
-  AutocastScope precision(inputs.device().type(), bf16);
+torch::Tensor teacher_hidden_state(GPT& teacher, const torch::Tensor& inputs, int64_t layer,
+                                   TeacherPrecision precision) {
+  TeacherPrecisionScope scope(inputs.device().type(), precision);
   torch::NoGradGuard no_grad;
   return teacher->run_blocks(teacher->embed(inputs), 0, layer);  // [B, T, d_t]
 }

@@ -224,6 +224,7 @@ void visit_fields(T& c, V& v, TrainConfig*) {
   v("device", c.device);
   v("precision", c.precision);
   v("threads", c.threads);
+  v("tf32", c.tf32);
   v("checkpoint_every", c.checkpoint_every);
   v("keep_checkpoints", c.keep_checkpoints);
   v("max_nonfinite_steps", c.max_nonfinite_steps);
@@ -519,8 +520,8 @@ void Config::validate() const {
   require(k.k_attr > 0 && k.k_attr <= k.n_concepts, s, "concept.k_attr",
           "must be in [1, concept.n_concepts = " + str(k.n_concepts) + "], got " + str(k.k_attr));
   require(k.weight >= 0, s, "concept.weight", "must be >= 0, got " + str(k.weight));
-  require(k.teacher_precision == "fp32" || k.teacher_precision == "bf16", s, "concept.teacher_precision",
-          "must be \"fp32\" or \"bf16\", got \"" + k.teacher_precision + "\"");
+  require(k.teacher_precision == "fp32" || k.teacher_precision == "tf32" || k.teacher_precision == "bf16", s,
+          "concept.teacher_precision", "must be \"fp32\", \"tf32\" or \"bf16\", got \"" + k.teacher_precision + "\"");
   require(k.kd_weight >= 0 && k.kd_weight <= 1, s, "concept.kd_weight", "must be in [0, 1], got " + str(k.kd_weight));
   require(k.kd_temperature > 0, s, "concept.kd_temperature", "must be positive, got " + str(k.kd_temperature));
   require(data.seq_len >= 2, s, "data.seq_len", "concept labels need windows of at least 2 tokens");

@@ -14,7 +14,11 @@ namespace cocomix {
 
 Objective::Objective(CocomixModel model, const ConceptConfig& concepts, std::unique_ptr<LabelSource> labels,
                      GPT teacher)
-    : model_(std::move(model)), concepts_(concepts), labels_(std::move(labels)), teacher_(std::move(teacher)) {}
+    : model_(std::move(model)),
+      concepts_(concepts),
+      teacher_precision_(parse_teacher_precision(concepts.teacher_precision, "concept.teacher_precision")),
+      labels_(std::move(labels)),
+      teacher_(std::move(teacher)) {}
 
 ObjectiveOutput Objective::compute(const Batch& batch) {
   const ModeSpec& mode = model_->spec();
@@ -27,7 +31,7 @@ ObjectiveOutput Objective::compute(const Batch& batch) {
   if (mode.hidden_target) {
     if (!teacher_) throw UsageError("Objective: the hidden-state loss needs a teacher (built for evaluation?)");
     teacher_hidden = teacher_hidden_state(teacher_, batch.inputs, concepts_.teacher_layer,
-                                          concepts_.teacher_precision == "bf16");  // [B, T, d_t], no grad
+                                          teacher_precision_);  // [B, T, d_t], no grad
   }
   return loss_with_labels(batch, labels, teacher_hidden);
 }
@@ -43,7 +47,7 @@ ObjectiveOutput Objective::loss_with_labels(const Batch& batch, const torch::Ten
     torch::Tensor teacher_logits;
     {
       torch::NoGradGuard no_grad;
-      AutocastScope precision(batch.inputs.device().type(), concepts_.teacher_precision == "bf16");
+      TeacherPrecisionScope precision(batch.inputs.device().type(), teacher_precision_);
       teacher_logits = teacher_->forward(batch.inputs);  // [B, T, V]
     }
     const auto logits = student.head(out.slots);  // [B, T, V]: KD needs them whole

@@ -145,6 +145,15 @@ class LabelCacheTest(unittest.TestCase):
             elif field != "data.sampling":
                 self.assertIn("the cache was built for", message)
 
+    def test_tf32_and_fp32_teachers_share_a_cache(self):
+        # The cache was built at the default teacher_precision, tf32, and records "fp32": TF32 is a CUDA
+        # detail, so a run with an fp32 teacher reads the same cache.
+        self.assertEqual(cache_header(self.cache)[1]["teacher_precision"], "fp32")
+        out = os.path.join(self.root, "fp32_teacher")
+        run([app("cocomix-train"), "--config", self.config, "--out", out, "--set", "concept.label_cache=" + self.cache,
+             "--set", "concept.teacher_precision=fp32"])
+        self.assertEqual(self.records(out), self.records(self.cached))
+
     def test_damaged_or_missing_caches_are_refused(self):
         _, _, offset = cache_header(self.cache)
         truncated = os.path.join(self.root, "truncated.labels")

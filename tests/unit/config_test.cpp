@@ -28,6 +28,8 @@ TEST(Config, DefaultsAreGpt2Small) {
   EXPECT_EQ(config.model.vocab_size, 50257);
   EXPECT_DOUBLE_EQ(config.optim.beta2, 0.95);
   EXPECT_TRUE(config.optim.decay_all_params);
+  EXPECT_TRUE(config.train.tf32);  // TF32 for CUDA fp32 matmuls, the teacher's included
+  EXPECT_EQ(config.concepts.teacher_precision, "tf32");
 }
 
 TEST(Config, RejectsUnknownKeyWithPath) {
@@ -69,6 +71,9 @@ TEST(Config, RejectsImpossibleValues) {
   EXPECT_EQ(error_of({{"data", {{"seq_len", 2048}}}}), "c.json: data.seq_len: 2048 exceeds model.n_positions = 1024");
   EXPECT_EQ(error_of({{"optim", {{"lr", 1e-4}, {"min_lr", 1e-3}}}}),
             "c.json: optim.min_lr: must be in [0, optim.lr], got 0.001");
+  EXPECT_EQ(error_of({{"concept", {{"mode", "kd"}, {"teacher_path", "t"}, {"teacher_precision", "fp16"}}}}),
+            "c.json: concept.teacher_precision: must be \"fp32\", \"tf32\" or \"bf16\", got \"fp16\"");
+  EXPECT_EQ(error_of({{"train", {{"tf32", "yes"}}}}).rfind("c.json: train.tf32: ", 0), 0u);
 }
 
 TEST(Config, HiddenPredictionFields) {

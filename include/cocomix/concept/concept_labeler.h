@@ -12,6 +12,7 @@
 
 #include "cocomix/concept/sae.h"
 #include "cocomix/config/config.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
@@ -35,9 +36,10 @@ class ConceptLabeler {
  public:
   /// L_t is the SAE's layer; the SAE's weights must not change afterwards (the
   /// labeler keeps a transposed copy of the decoder). The teacher must be frozen
-  /// (teacher.h); bf16 runs it under autocast, otherwise fp32 whatever the
-  /// caller's autocast.
-  ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection, bool bf16 = false);
+  /// (teacher.h); it and the SAE run at `precision` whatever the caller's
+  /// autocast and TF32 settings.
+  ConceptLabeler(GPT teacher, TopKSae sae, int64_t k_attr, LabelSelection selection,
+                 TeacherPrecision precision = TeacherPrecision::kFp32);
 
   /// inputs [B, T] int64 with T >= 2 (the teacher predicts within the window: at
   /// the last position g = 0, every attribution score is 0 and the tie rule picks).
@@ -46,7 +48,7 @@ class ConceptLabeler {
   void to(const torch::Device& device);
   GPT& teacher() { return teacher_; }
   TopKSae& sae() { return sae_; }
-  bool bf16() const { return bf16_; }  ///< the teacher and SAE run under bf16 autocast
+  TeacherPrecision precision() const { return precision_; }  ///< how the teacher and SAE compute
   LabelSelection selection() const { return selection_; }
 
  private:
@@ -54,7 +56,7 @@ class ConceptLabeler {
   TopKSae sae_;
   int64_t k_attr_;
   LabelSelection selection_;
-  bool bf16_;
+  TeacherPrecision precision_;
   torch::Tensor decoder_columns_;  ///< [C, d_t] the frozen decoder transposed once, for decoder_dots' gathers
 };
 

@@ -26,7 +26,8 @@ inline constexpr int64_t kLabelCacheVersion = 2;
 /// The header a cache for `config` must carry (hashes every file it names):
 /// {format_version, data (data.train_path), shards (shard_list with each shard's
 ///  sha256), num_tokens, seq_len, window_stride, windows, k_attr, selection,
-///  teacher_precision, teacher_sha256 (of teacher_weights_file, sae_trainer.h),
+///  teacher_precision ("bf16", or "fp32" for both fp32 and tf32), teacher_sha256
+///  (of teacher_weights_file, sae_trainer.h),
 ///  sae_sha256, sae_k, teacher_layer, n_concepts, id_type}.
 /// windows = ShardWindows(shard tokens, seq_len).size(), stored in that order;
 /// id_type "uint16" when n_concepts <=

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/gpt.h"
 
 namespace cocomix {
@@ -27,8 +28,9 @@ std::string teacher_weights_file(const std::string& teacher_dir);
 /// The residual stream after block `layer` (1 = after the first block), i.e. HF's
 /// hidden_states[layer] for layer < n_layer (HF applies ln_f to the last entry;
 /// this never does): inputs [B, T] int64 -> [B, T, d_t], computed without
-/// autograd, under bf16 autocast when `bf16`, otherwise fp32 whatever the
-/// caller's autocast. Only blocks [0, layer) run.
-torch::Tensor teacher_hidden_state(GPT& teacher, const torch::Tensor& inputs, int64_t layer, bool bf16);
+/// autograd, at `precision` whatever the caller's autocast and TF32 settings.
+/// Only blocks [0, layer) run.
+torch::Tensor teacher_hidden_state(GPT& teacher, const torch::Tensor& inputs, int64_t layer,
+                                   TeacherPrecision precision);
 
 }  // namespace cocomix

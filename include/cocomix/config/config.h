@@ -99,6 +99,9 @@ struct TrainConfig {
   std::string device = "cpu";       ///< "cpu" or "cuda"
   std::string precision = "auto";   ///< "bf16" (autocast, fp32 master weights), "fp32", or "auto": bf16 on
                                     ///< CUDA and on CPUs with AMX-BF16, else fp32 (faster there)
+  bool tf32 = true;                 ///< TF32 tensor-core math for the student's fp32 matmuls on CUDA (all of
+                                    ///< them with precision fp32; those autocast leaves in fp32 with bf16);
+                                    ///< CPU matmuls are fp32 either way
   int64_t threads = 0;              ///< intra-op threads; 0 = every core
   int64_t checkpoint_every = 500;   ///< steps between checkpoints; 0 = only at the end and on signals
   int64_t keep_checkpoints = 3;     ///< newest complete checkpoints kept on disk
@@ -150,7 +153,8 @@ struct ConceptConfig {
   int64_t k_attr = 4;                      ///< K_attr: concept labels per position
   double weight = 0.1;                     ///< λ: loss = NTP + λ · concept (hidden_prediction: NTP + λ · D)
   LabelSelection selection = LabelSelection::kAttribution;
-  std::string teacher_precision = "fp32";  ///< "fp32" or "bf16" (autocast) for the teacher and SAE
+  std::string teacher_precision = "tf32";  ///< the teacher and SAE: "fp32", "tf32" (fp32 with TF32 matmuls on
+                                           ///< CUDA, fp32 on CPU) or "bf16" (autocast)
   std::string label_cache;                 ///< concept labels precomputed by `cocomix-sae label` ("" = run the
                                            ///< teacher in the loop); needs data.sampling "fixed" (docs/label-cache.md)
   double kd_weight = 0.5;                  ///< α of the KD modes (the paper gives no value)

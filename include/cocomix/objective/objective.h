@@ -17,6 +17,7 @@
 #include "cocomix/concept/label_source.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
+#include "cocomix/model/autocast.h"
 #include "cocomix/model/cocomix_model.h"
 #include "cocomix/model/gpt.h"
 
@@ -52,6 +53,7 @@ class Objective {
  private:
   CocomixModel model_;
   ConceptConfig concepts_;
+  TeacherPrecision teacher_precision_;  ///< concepts_.teacher_precision, parsed
   std::unique_ptr<LabelSource> labels_;
   GPT teacher_;
 };

@@ -2,6 +2,9 @@
 // benchmark times exactly what training runs: grad_accum micro-steps under
 // autocast, loss scaled by 1/grad_accum, the replica gradient reduction, global
 // norm clipping, then the update, or no update when anything is non-finite.
+// The step waits for the device once: the loss, its parts and the norm stay on
+// the device until one copy after the clipping, which the non-finite verdict
+// needs before the update is queued.
 #pragma once
 
 #include <torch/types.h>
@@ -28,6 +31,7 @@ struct StepOptions {
   double grad_clip = 1.0;  ///< 0 = measure the norm without clipping
   c10::DeviceType device = c10::DeviceType::CPU;
   bool bf16 = false;  ///< bf16 autocast around the forward passes
+  bool tf32 = false;  ///< TF32 for the fp32 matmuls on CUDA (train.tf32)
 };
 
 struct StepResult {
