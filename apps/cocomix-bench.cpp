@@ -1,6 +1,7 @@
 // cocomix-bench: times the trainer's optimizer step (run_optimizer_step, the
-// code training runs) on random tokens for a config, and the matmul peak of the
-// same precision, and prints one JSON object. bench/run_benchmarks.py runs it
+// code training runs) on random tokens for a config, on train.device, and the
+// matmul peak of the same precision there (2048^3 on CPU, 8192^3 on CUDA), and
+// prints one JSON object; on CUDA with the step's peak GPU memory. bench/run_benchmarks.py runs it
 // next to the same step in eager PyTorch. Any concept.mode benches (teacher and
 // SAE loaded, or with concept.label_cache the labels read from the cache every
 // step, for the first train.batch_size windows of data.train_path: no teacher in
@@ -209,11 +210,20 @@ int main(int argc, char** argv) {
     const auto config = cocomix::load_config(config_path, overrides);
     const int threads = static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores());
     torch::set_num_threads(threads);
-    const auto precision = cocomix::resolve_precision(config.train.precision, c10::DeviceType::CPU);
-    const double peak = cocomix::measure_matmul_flops(precision, "cpu");
+    const bool cuda = config.train.device == "cuda";
+    if (cuda && !torch::cuda::is_available())
+      throw cocomix::UsageError(config.source + ": train.device: \"cuda\" requested but no CUDA device is present");
+    const auto device_type = cuda ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+    const torch::Device device(device_type, cuda ? 0 : -1);
+    const auto precision = cocomix::resolve_precision(config.train.precision, device_type);
+    const double peak = cocomix::measure_matmul_flops(precision, cuda ? "cuda" : "cpu", cuda ? 8192 : 2048);
+    const auto synchronize = [&] {
+      if (cuda) torch::cuda::synchronize();
+    };
 
     torch::manual_seed(config.train.seed);
     const auto objective = cocomix::make_objective(config, /*with_teacher=*/true);
+    objective->to(device);
     const auto named = cocomix::named_parameters_of(*objective->model());
     const auto parameters = objective->model()->parameters();
     auto optimizer = cocomix::make_adamw(named, config.optim);
@@ -232,14 +242,17 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < config.train.batch_size; ++i) starts.push_back(windows.start(i));
       batch = cocomix::read_batch(corpus, starts, config.data.seq_len, config.model.vocab_size);
     }
+    batch.inputs = batch.inputs.to(device);
+    batch.targets = batch.targets.to(device);
     const auto next_batch = [&] { return batch; };
-    const auto options = cocomix::step_options_for(config, c10::DeviceType::CPU);
+    const auto options = cocomix::step_options_for(config, device_type);
 
     const auto time_median = [&](const std::function<void()>& work) {
       std::vector<double> times;
       for (int64_t i = 0; i < steps; ++i) {
         const auto start = std::chrono::steady_clock::now();
         work();
+        synchronize();
         times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
       return median(times);
@@ -249,7 +262,10 @@ int main(int argc, char** argv) {
       loss = cocomix::run_optimizer_step(*objective, *optimizer, sync, parameters, next_batch, options).loss;
     };
     for (int64_t i = 0; i < warmup; ++i) train_step();
+    synchronize();
+    cocomix::reset_cuda_memory_peak(0);
     const double step = time_median(train_step);
+    const int64_t peak_gpu_bytes = cocomix::cuda_peak_allocated_bytes(0);
     // The update on the gradients the last step left (it moves the weights, which no figure depends on).
     const double optimizer_seconds = time_median([&] { optimizer->step(); });
     // The concept labels' share of the step (per micro-batch, times grad_accum_steps).
@@ -266,7 +282,7 @@ int main(int argc, char** argv) {
           });
       sae_encode_seconds = accum * time_median([&] {
         torch::NoGradGuard no_grad;
-        cocomix::TeacherPrecisionScope scope(c10::DeviceType::CPU, labeler.precision());
+        cocomix::TeacherPrecisionScope scope(device_type, labeler.precision());
         if (labeler.selection() == cocomix::LabelSelection::kAttribution)
           labeler.sae()->encode_kept(hidden);  // what label() runs for attribution
         else
@@ -280,7 +296,10 @@ int main(int argc, char** argv) {
     const double flops_per_token = cocomix::gpt_training_flops_per_token(config.model, config.data.seq_len);
     const nlohmann::json out = {{"config", config_path},
                                 {"mode", cocomix::name_of(config.concepts.mode)},
+                                {"device", config.train.device},
                                 {"precision", precision},
+                                {"tf32", config.train.tf32},
+                                {"teacher_precision", config.concepts.teacher_precision},
                                 {"threads", threads},
                                 {"parameters", cocomix::gpt_parameter_count(config.model, true)},
                                 {"step_seconds", step},
@@ -289,6 +308,10 @@ int main(int argc, char** argv) {
                                 {"matmul_peak_flops", peak},
                                 {"mfu", step_tokens / step * flops_per_token / peak},
                                 {"peak_rss_bytes", cocomix::peak_rss_bytes()},
+                                {"peak_gpu_bytes", peak_gpu_bytes},
+                                {"batch_size", config.train.batch_size},
+                                {"seq_len", config.data.seq_len},
+                                {"grad_accum_steps", config.train.grad_accum_steps},
                                 {"allocator", cocomix::memory_allocator()},
                                 {"trainable_parameters", trainable_parameters},
                                 {"optimizer_seconds", optimizer_seconds},

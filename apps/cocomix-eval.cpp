@@ -2,12 +2,15 @@
 // perplexity of a checkpoint, in one run.
 //   cocomix-eval --checkpoint DIR [--tasks a,b,c --data-dir DIR] [--val CORPUS]
 //                [--limit N] [--json OUT] [--markdown OUT] [--batch-size N] [--precision fp32|bf16]
+//                [--device cpu|cuda]
 //                [--concepts [--teacher DIR] [--sae DIR]]
 // DIR is a checkpoint directory (step_XXXXXXXX) or a run directory, whose newest
 // complete checkpoint is used. --concepts adds, on the --val windows, how well a
 // concept head predicts the teacher's concept labels (eval/concept_quality.h).
 // The JSON goes to stdout (and --json), a markdown
 // table of the task metrics to stderr (and --markdown).
+#include <torch/torch.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   int64_t max_windows = 0;
   int64_t seq_len = 0;
   int64_t limit = 0;
+  std::string device_name = "cpu";
   app.add_option("--checkpoint", checkpoint, "checkpoint directory, or a run directory (newest checkpoint)")
       ->required();
   app.add_option("--tasks", tasks_list, "comma-separated zero-shot tasks: lambada_openai, wikitext, hellaswag, "
@@ -83,6 +87,9 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision, "fp32 or bf16 (autocast) forward passes")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--device", device_name, "cpu or cuda (the first GPU): where the model runs")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--max-windows", max_windows, "--val: evaluate at most this many windows (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -113,11 +120,16 @@ int main(int argc, char** argv) {
       task_paths.emplace_back(name, paths);
     }
     const bool bf16 = precision == "bf16";
+    if (device_name == "cuda" && !torch::cuda::is_available())
+      throw cocomix::UsageError("--device: \"cuda\" requested but no CUDA device is present");
+    const torch::Device device(device_name == "cuda" ? "cuda:0" : "cpu");
     auto loaded = cocomix::load_model(checkpoint);
+    loaded.model->to(device);
     const auto model = cocomix::scoring_model(loaded.model);
     // The labeler is loaded and checked before any scoring, so a bad pairing fails at once.
     const auto labeler = concepts ? cocomix::concept_quality_labeler(loaded, teacher_dir, sae_dir) : nullptr;
-    nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}};
+    if (labeler) labeler->to(device);
+    nlohmann::json out = {{"checkpoint", loaded.checkpoint_dir}, {"precision", precision}, {"device", device_name}};
     if (!names.empty()) {
       const auto tokenizer = cocomix::Gpt2Tokenizer::load(tokenizer_dir.empty() ? data_dir + "/gpt2_tokenizer"
                                                                                  : tokenizer_dir);
@@ -155,6 +167,7 @@ int main(int argc, char** argv) {
       options.max_windows = max_windows;
       options.vocab_size = loaded.config.model.vocab_size;
       options.bf16 = bf16;
+      options.device = device;
       const auto result = cocomix::evaluate_perplexity(model, corpus, options);
       out["val_file"] = val_path;
       out["val_loss"] = result.loss;
@@ -169,6 +182,7 @@ int main(int argc, char** argv) {
         concept_options.max_windows = max_windows;
         concept_options.vocab_size = options.vocab_size;
         concept_options.bf16 = bf16;
+        concept_options.device = device;
         const auto quality = cocomix::evaluate_concept_quality(loaded.model, *labeler, corpus, concept_options);
         const auto& k = loaded.config.concepts;
         out["concept_quality"] =

@@ -49,6 +49,7 @@ std::vector<LoglikelihoodResult> score_requests(const ScoringModel& model,
   std::vector<LoglikelihoodResult> results(requests.size());
   torch::NoGradGuard no_grad;
   RowScorer scorer(model.unembedding, {options.bf16, options.greedy, options.chunk_rows});
+  const auto device = model.unembedding.device();  // the model's: the batches go there
   for (size_t first = 0; first < order.size(); first += static_cast<size_t>(options.batch_size)) {
     const size_t last = std::min(order.size(), first + static_cast<size_t>(options.batch_size));
     std::vector<std::vector<int64_t>> inputs;
@@ -74,11 +75,13 @@ std::vector<LoglikelihoodResult> score_requests(const ScoringModel& model,
     }
     torch::Tensor hidden;
     {
-      AutocastScope autocast(c10::DeviceType::CPU, options.bf16);
-      hidden = model.hidden(batch);  // [B, T, d]
+      AutocastScope autocast(device.type(), options.bf16);
+      hidden = model.hidden(batch.to(device));  // [B, T, d]
     }
-    const auto rows = hidden.reshape({B * width, hidden.size(-1)}).index_select(0, torch::tensor(positions));
-    const auto scores = scorer.score(rows, torch::tensor(targets));  // [N] per continuation token
+    const auto rows = hidden.reshape({B * width, hidden.size(-1)}).index_select(0, torch::tensor(positions).to(device));
+    auto scores = scorer.score(rows, torch::tensor(targets).to(device));  // [N] per continuation token
+    scores.logprob = scores.logprob.cpu();  // one copy per batch, read request by request below
+    if (scores.greedy.defined()) scores.greedy = scores.greedy.cpu();
     int64_t offset = 0;
     for (int64_t b = 0; b < B; ++b) {
       auto& result = results[order[first + static_cast<size_t>(b)]];

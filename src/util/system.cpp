@@ -1,6 +1,6 @@
 // Process and machine probes (Linux): rusage and /proc for memory, affinity and
-// cgroup quota for cores, a timed LibTorch matmul for peak FLOP/s, and the
-// formatting of byte counts and durations for log lines.
+// cgroup quota for cores, a timed LibTorch matmul for peak FLOP/s, the CUDA
+// caching allocator's peak, and the formatting of byte counts and durations for log lines.
 #include "cocomix/util/system.h"
 
 #include <dlfcn.h>
@@ -8,6 +8,10 @@
 #include <sys/resource.h>
 #include <torch/torch.h>
 #include <unistd.h>
+
+#ifdef COCOMIX_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -98,6 +102,26 @@ double measure_matmul_flops(const std::string& dtype, const std::string& device,
   }
   const double nd = static_cast<double>(n);
   return 2.0 * nd * nd * nd * static_cast<double>(count) / elapsed;
+}
+
+int64_t cuda_peak_allocated_bytes(int index) {
+#ifdef COCOMIX_WITH_CUDA
+  if (!torch::cuda::is_available()) return 0;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+  return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak;
+#else
+  (void)index;
+  return 0;
+#endif
+}
+
+void reset_cuda_memory_peak(int index) {
+#ifdef COCOMIX_WITH_CUDA
+  if (torch::cuda::is_available())
+    c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
+#endif
 }
 
 std::string format_bytes(int64_t bytes) {

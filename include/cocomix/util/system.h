@@ -29,6 +29,13 @@ int64_t current_rss_bytes();
 double measure_matmul_flops(const std::string& dtype, const std::string& device, int64_t n = 2048,
                             double seconds = 0.5);
 
+/// Peak bytes the CUDA caching allocator has handed out on device `index` since
+/// the process started or the last reset_cuda_memory_peak (tensors only: not the
+/// allocator's cached free blocks nor the CUDA context). 0 without CUDA.
+int64_t cuda_peak_allocated_bytes(int index);
+/// Starts a new peak for cuda_peak_allocated_bytes; nothing without CUDA.
+void reset_cuda_memory_peak(int index);
+
 /// "0 B", "1023 B", "1.0 KiB", "1.5 MiB", "12.3 GiB" (powers of 1024, one decimal).
 std::string format_bytes(int64_t bytes);
 
