@@ -5,14 +5,12 @@
 // metric reductions agree.
 #include "cocomix/dist/gradient_reducer.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <thread>
+
+#include "free_port.h"
 
 namespace cocomix {
 namespace {
@@ -25,19 +23,6 @@ TEST(GradientBuckets, ReverseOrderSmallFirstBucketAndOversizedParameters) {
   EXPECT_EQ(assign_gradient_buckets({4, 4, 4}, 100, 100), (Buckets{{2, 1, 0}}));
   EXPECT_EQ(assign_gradient_buckets({50, 1}, 1, 10), (Buckets{{1}, {0}}));
   EXPECT_EQ(assign_gradient_buckets({}, 1, 10), Buckets{});
-}
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 /// A two-parameter model y = tanh(x W^T) . v; rank r's weights start at seed r. A
@@ -92,7 +77,7 @@ RankResult run_rank(int rank, int port) {
 }
 
 TEST(GradientReducer, TwoGlooRanksAverageGradientsLikeOneProcess) {
-  const int port = free_port();
+  const int port = testing::free_port();
   RankResult r0, r1;
   std::thread t0([&] { r0 = run_rank(0, port); });
   std::thread t1([&] { r1 = run_rank(1, port); });
