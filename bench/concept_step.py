@@ -25,26 +25,14 @@ import sys
 import tempfile
 
 import numpy as np
-import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
-from cocomix_tools.model import gpt_parameters, matched_width, write_sae
+from cocomix_tools.model import gpt_parameters, matched_width
+from cocomix_tools.random_models import LAYER, N_LATENTS, random_gpt2_teacher_and_sae
 from cocomix_tools.paths import REPO_ROOT, apps_dir
 
 ROOT = str(REPO_ROOT)
 BIN = apps_dir()
-C, K_SAE, LAYER = 32768, 32, 6
 MODES = ("ntp", "ntp (matched)", "cocomix", "cocomix (cache)", "kd", "pause", "hidden_prediction")
-
-
-def make_teacher_and_sae(directory):
-    teacher = os.path.join(directory, "gpt2")
-    GPT2LMHeadModel(GPT2Config()).save_pretrained(teacher, safe_serialization=True)
-    d = 768
-    sae = write_sae(os.path.join(directory, "sae"), {
-        "pre_bias": torch.zeros(d), "latent_bias": torch.zeros(C),
-        "encoder.weight": torch.randn(C, d) / d ** 0.5, "decoder.weight": torch.randn(d, C) / d ** 0.5}, K_SAE, LAYER)
-    return teacher, sae
 
 
 def matched_ntp_width(model):
@@ -52,7 +40,7 @@ def matched_ntp_width(model):
     (pre_bias d, predictor d x C + C, compressor C x d + d), and that CoCoMix count."""
     shape = (model["vocab_size"], model["n_positions"], model["n_layer"])
     d = model["n_embd"]
-    cocomix = gpt_parameters(*shape, d) + 2 * d * C + C + 2 * d
+    cocomix = gpt_parameters(*shape, d) + 2 * d * N_LATENTS + N_LATENTS + 2 * d
     return matched_width(cocomix, *shape, model["n_head"], d), cocomix
 
 
@@ -87,11 +75,11 @@ def main():
         if mode not in MODES:
             sys.exit(f"error: concept_step.py: --modes: unknown mode {mode!r} (choose from {', '.join(MODES)})")
     with tempfile.TemporaryDirectory(prefix="cocomix-bench-") as directory:
-        teacher, sae = make_teacher_and_sae(directory)
+        teacher, sae = random_gpt2_teacher_and_sae(directory)
         cocomix_settings = ["--set", "model.dropout=0", "--set", f"train.threads={args.threads}",
                             "--set", "train.grad_accum_steps=1", "--set", "concept.mode=cocomix",
                             "--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
-                            "--set", f"concept.n_concepts={C}", "--set", f"concept.sae_path={sae}"]
+                            "--set", f"concept.n_concepts={N_LATENTS}", "--set", f"concept.sae_path={sae}"]
         from_cache = make_label_cache(directory, cocomix_settings, args.config) if "cocomix (cache)" in modes else []
         with open(os.path.join(ROOT, args.config)) as f:
             model = json.load(f)["model"]
@@ -104,7 +92,7 @@ def main():
                        "--set", f"concept.mode={mode.split()[0]}"]
             if mode.split()[0] != "ntp":
                 command += ["--set", f"concept.teacher_path={teacher}", "--set", "concept.insert_layer=3",
-                            "--set", f"concept.n_concepts={C}"]
+                            "--set", f"concept.n_concepts={N_LATENTS}"]
             if mode.startswith("cocomix"):
                 command += ["--set", f"concept.sae_path={sae}"]
             if mode == "hidden_prediction":  # the teacher's h after block L_t = 6 (d_t = 768) as the target
