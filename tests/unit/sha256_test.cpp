@@ -30,6 +30,25 @@ TEST(Sha256, PiecewiseUpdatesAgreeAcrossBlockBoundaries) {
   }
 }
 
+TEST(Sha256, ExtensionsAndPortableRoundsAgreeWithHashlib) {
+  // 1 MiB + 37 bytes from a linear congruential generator; the digests from Python's hashlib.
+  std::string data((size_t{1} << 20) | 37u, '\0');
+  uint32_t x = 1;
+  for (auto& byte : data) {
+    x = x * 1664525u + 1013904223u;
+    byte = static_cast<char>(x >> 24);
+  }
+  for (const bool portable : {false, true}) {
+    sha256_force_portable(portable);
+    if (portable) EXPECT_FALSE(sha256_uses_sha_extensions());
+    EXPECT_EQ(sha256_hex(data), "1282dd2ced5be06dce3a849f0c70721288871f510eff661c7229cfb932d728bb") << portable;
+    EXPECT_EQ(sha256_hex(std::string_view(data).substr(0, 1000)),
+              "bdb35a87b71f1a935c1e860ba9070b01f2ab781efd6ffe0c8ae82354b1b5461e")
+        << portable;
+  }
+  sha256_force_portable(false);
+}
+
 TEST(Sha256, SharedTokenizerFilesHaveTheirPublishedHashes) {
   const std::string dir = std::string(std::getenv("COCOMIX_SHARED_DATA")) + "/gpt2_tokenizer/";
   // The hashes tiktoken pins for OpenAI's GPT-2 files.

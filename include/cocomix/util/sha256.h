@@ -1,5 +1,5 @@
-// SHA-256 (FIPS 180-4) of byte strings and files, for the manifests that record
-// which tokenizer files made a corpus. No LibTorch here.
+// SHA-256 (FIPS 180-4) of byte strings and files: the digests that checkpoints,
+// SAEs, label caches and corpus manifests record of their files. No LibTorch here.
 #pragma once
 
 #include <cstdint>
@@ -31,5 +31,11 @@ std::string sha256_hex(std::string_view bytes);
 
 /// Hex SHA-256 of the file at `path`, read in pieces. Throws RuntimeError naming the file.
 std::string sha256_file_hex(const std::string& path);
+
+/// Whether blocks go through the CPU's SHA extensions (x86 SHA-NI), as they do
+/// wherever the CPU has them.
+bool sha256_uses_sha_extensions();
+/// Tests only: the portable rounds even where the extensions exist (true), or back to the CPU's choice.
+void sha256_force_portable(bool portable);
 
 }  // namespace cocomix
