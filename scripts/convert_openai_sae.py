@@ -2,7 +2,7 @@
 """Converts one of OpenAI's released TopK sparse autoencoders (Gao et al. 2024;
 github.com/openai/sparse_autoencoder) into a cocomix SAE directory:
 SAE_DIR/sae.safetensors (pre_bias, encoder.weight, latent_bias, decoder.weight)
-and SAE_DIR/sae.json (d, n_latents, k, layer, teacher_sha256), docs/file-formats.md.
+and SAE_DIR/sae.json (d, n_latents, k, layer, teacher_sha256, sha256), docs/file-formats.md.
 
     python scripts/convert_openai_sae.py resid_post_mlp_v5_32k/autoencoders/5.pt -o sae_gpt2_l6 \\
         [--layer 6] [--teacher GPT2_DIR]
@@ -130,7 +130,9 @@ def main():
 
     tensors, info = convert(read_state_dict(args.checkpoint), args.checkpoint, args.k, layer, teacher_sha256)
     os.makedirs(args.out, exist_ok=True)
-    write_atomically(os.path.join(args.out, "sae.safetensors"), lambda path: save_file(tensors, path))
+    weights = os.path.join(args.out, "sae.safetensors")
+    write_atomically(weights, lambda path: save_file(tensors, path))
+    info["sha256"] = sha256_file(weights)  # load_sae checks the weights against it
 
     def write_json(path):
         with open(path, "w") as f:

@@ -11,6 +11,7 @@ the file formats, independently of the C++ code:
   - ConceptHead: a CoCoMix checkpoint's concept predictor at L_s;
   - gpt_parameters, matched_width: GPT-2 parameter counts.
 """
+import hashlib
 import json
 import math
 import os
@@ -187,9 +188,13 @@ def write_sae(directory, tensors, k, layer, teacher_sha256=""):
     and sae.json (d and n_latents from encoder.weight's shape)."""
     os.makedirs(directory, exist_ok=True)
     n_latents, d = tensors["encoder.weight"].shape
-    save_file({name: t.contiguous() for name, t in tensors.items()}, os.path.join(directory, "sae.safetensors"))
+    weights = os.path.join(directory, "sae.safetensors")
+    save_file({name: t.contiguous() for name, t in tensors.items()}, weights)
+    with open(weights, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
     with open(os.path.join(directory, "sae.json"), "w") as f:
-        json.dump({"d": d, "n_latents": n_latents, "k": k, "layer": layer, "teacher_sha256": teacher_sha256}, f)
+        json.dump({"d": d, "n_latents": n_latents, "k": k, "layer": layer, "teacher_sha256": teacher_sha256,
+                   "sha256": digest}, f)
     return directory
 
 
@@ -204,6 +209,14 @@ class Sae:
             if not isinstance(value, int) or value < 1:
                 raise InputError(f"{info_path}: {key}: expected a positive integer, got {value!r}")
         weights = os.path.join(sae_dir, "sae.safetensors")
+        if "sha256" in self.info:  # as load_sae checks it
+            try:
+                with open(weights, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            except OSError as e:
+                raise InputError(f"{weights}: cannot read ({e.strerror})")
+            if digest != self.info["sha256"]:
+                raise InputError(f"{weights}: corrupt: its sha256 is {digest}, sae.json records {self.info['sha256']}")
         try:
             tensors = load_file(weights)
         except Exception as e:

@@ -12,6 +12,8 @@
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/json_field.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/sha256.h"
 
 namespace cocomix {
 namespace {
@@ -27,25 +29,6 @@ int64_t positive_field(const json& document, const char* key, const std::string&
   if (!it->is_number_integer() || it->get<int64_t>() < 1)
     throw RuntimeError(source + ": " + key + ": expected a positive integer, got " + it->dump());
   return it->get<int64_t>();
-}
-
-SaeInfo read_info(const std::string& path) {
-  const json document = read_json_file(path);
-  if (!document.is_object()) throw RuntimeError(path + ": expected a JSON object");
-  SaeInfo info;
-  info.d = positive_field(document, "d", path);
-  info.n_latents = positive_field(document, "n_latents", path);
-  info.k = positive_field(document, "k", path);
-  info.layer = positive_field(document, "layer", path);
-  if (info.k > info.n_latents)
-    throw RuntimeError(path + ": k: " + std::to_string(info.k) + " exceeds n_latents " +
-                       std::to_string(info.n_latents));
-  const auto hash = document.find("teacher_sha256");
-  if (hash != document.end()) {
-    if (!hash->is_string()) throw RuntimeError(path + ": teacher_sha256: expected a string");
-    info.teacher_sha256 = hash->get<std::string>();
-  }
-  return info;
 }
 
 }  // namespace
@@ -111,10 +94,50 @@ void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::strin
   for (const auto& [name, target] : targets) target->copy_(tensors.at(name));
 }
 
+namespace {
+
+/// Checks sae.safetensors against the digest sae.json records; a warning when it records none (an SAE
+/// written before digests were recorded, or by another tool).
+void verify_sae_weights(const std::string& info_path, const std::string& weights_path) {
+  const json document = read_json_file(info_path);
+  const auto recorded = document.find("sha256");
+  if (recorded == document.end()) {
+    log_warn(info_path + ": records no sha256 of sae.safetensors: loaded without verifying it");
+    return;
+  }
+  if (!recorded->is_string()) throw RuntimeError(info_path + ": sha256: expected a string, got " + recorded->dump());
+  const std::string actual = sha256_file_hex(weights_path);
+  if (actual != recorded->get<std::string>())
+    throw RuntimeError(weights_path + ": corrupt: its sha256 is " + actual + ", sae.json records " +
+                       recorded->get<std::string>());
+}
+
+}  // namespace
+
+SaeInfo read_sae_info(const std::string& path) {
+  const json document = read_json_file(path);
+  if (!document.is_object()) throw RuntimeError(path + ": expected a JSON object");
+  SaeInfo info;
+  info.d = positive_field(document, "d", path);
+  info.n_latents = positive_field(document, "n_latents", path);
+  info.k = positive_field(document, "k", path);
+  info.layer = positive_field(document, "layer", path);
+  if (info.k > info.n_latents)
+    throw RuntimeError(path + ": k: " + std::to_string(info.k) + " exceeds n_latents " +
+                       std::to_string(info.n_latents));
+  const auto hash = document.find("teacher_sha256");
+  if (hash != document.end()) {
+    if (!hash->is_string()) throw RuntimeError(path + ": teacher_sha256: expected a string");
+    info.teacher_sha256 = hash->get<std::string>();
+  }
+  return info;
+}
+
 TopKSae load_sae(const std::string& sae_dir) {
   const std::string info_path = (std::filesystem::path(sae_dir) / kInfoFile).string();
   const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
-  TopKSae sae(read_info(info_path));
+  TopKSae sae(read_sae_info(info_path));
+  verify_sae_weights(info_path, weights_path);
   load_sae_state(*sae, load_safetensors(weights_path), weights_path);
   return sae;
 }
@@ -124,11 +147,12 @@ void save_sae(TopKSaeImpl& sae, const std::string& sae_dir) {
   const auto& info = sae.info();
   const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
   save_safetensors_atomically(weights_path, sae_state(sae));
-  const json document = {{"d", info.d},
-                         {"n_latents", info.n_latents},
-                         {"k", info.k},
-                         {"layer", info.layer},
-                         {"teacher_sha256", info.teacher_sha256}};
+  json document = {{"d", info.d},
+                   {"n_latents", info.n_latents},
+                   {"k", info.k},
+                   {"layer", info.layer},
+                   {"teacher_sha256", info.teacher_sha256}};
+  document["sha256"] = sha256_file_hex(weights_path);  // load_sae checks the weights against it
   write_file_atomically((std::filesystem::path(sae_dir) / kInfoFile).string(), document.dump(2) + "\n");
 }
 

@@ -1,11 +1,15 @@
 // Checkpoint directories: write to a hidden temporary directory, fsync, rename,
-// mark COMPLETE last, prune old ones; find the newest complete one; load one
-// with errors that name the offending file. Layout in checkpoint.h.
+// mark COMPLETE (with each file's SHA-256) last, prune old ones; find the newest
+// complete one; verify and load one with errors that name the offending file.
+// Layout in checkpoint.h.
 #include "cocomix/io/checkpoint.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -13,6 +17,8 @@
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/json_field.h"
+#include "cocomix/util/log.h"
+#include "cocomix/util/sha256.h"
 
 namespace cocomix {
 namespace {
@@ -26,6 +32,7 @@ constexpr const char* kTrainerStateFile = "trainer_state.json";
 constexpr const char* kConfigFile = "config.json";
 constexpr const char* kCompleteFile = "COMPLETE";
 constexpr const char* kStepPrefix = "step_";
+constexpr const char* kFiles[] = {kModelFile, kOptimizerFile, kTrainerStateFile, kConfigFile};
 
 std::string step_name(int64_t step) {
   char name[32];
@@ -81,8 +88,10 @@ void delete_checkpoint(const fs::path& dir) {
   remove_tree(dir);
 }
 
-/// Writes every file of `contents` into `dir` (which exists), each fsynced.
-void write_files(const fs::path& dir, const CheckpointContents& contents) {
+/// Writes every file of `contents` into `dir` (which exists), each fsynced;
+/// returns COMPLETE's text, which records each file's SHA-256 (read back from the
+/// page cache just written).
+std::string write_files(const fs::path& dir, int64_t step, const CheckpointContents& contents) {
   for (const auto& [file, tensors] :
        {std::make_pair(kModelFile, &contents.model), std::make_pair(kOptimizerFile, &contents.optimizer)}) {
     const std::string path = (dir / file).string();
@@ -92,6 +101,28 @@ void write_files(const fs::path& dir, const CheckpointContents& contents) {
   write_file_atomically((dir / kTrainerStateFile).string(), contents.trainer_state.dump(2) + "\n");
   write_file_atomically((dir / kConfigFile).string(), contents.config.dump(2) + "\n");
   fsync_directory(dir.string());
+  json digests = json::object();
+  for (const char* file : kFiles) digests[file] = sha256_file_hex((dir / file).string());
+  return json{{"step", step}, {"sha256", digests}}.dump(2) + "\n";
+}
+
+/// The digests COMPLETE records by file name; empty for the older "step N" form.
+std::map<std::string, std::string> recorded_digests(const fs::path& dir) {
+  const std::string path = (dir / kCompleteFile).string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw RuntimeError(path + ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().rfind("step ", 0) == 0) return {};
+  std::map<std::string, std::string> digests;
+  try {
+    const json complete = json::parse(text.str());  // named: a range-for over a temporary's member dangles
+    for (const auto& [file, digest] : complete.at("sha256").items()) digests[file] = digest.get<std::string>();
+  } catch (const json::exception& error) {
+    throw RuntimeError(path + ": unreadable (" + error.what() + "): the checkpoint cannot be verified");
+  }
+  return digests;
 }
 
 /// Deletes the oldest complete checkpoints other than `keep` so that keep_last remain.
@@ -122,11 +153,12 @@ std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, co
   const fs::path old_dir = root / ("." + name + ".old");
 
   remove_tree(tmp_dir);  // left by a crash during an earlier save of this step
+  std::string complete;
   try {
     std::error_code error;
     fs::create_directory(tmp_dir, error);
     if (error) throw RuntimeError(tmp_dir.string() + ": cannot create: " + error.message());
-    write_files(tmp_dir, contents);
+    complete = write_files(tmp_dir, step, contents);
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp_dir, ignored);
@@ -148,7 +180,7 @@ std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, co
     throw;
   }
   fsync_directory(root.string());
-  write_file_atomically((final_dir / kCompleteFile).string(), "step " + std::to_string(step) + "\n");
+  write_file_atomically((final_dir / kCompleteFile).string(), complete);
 
   if (fs::exists(old_dir, error)) {
     remove_tree(old_dir);
@@ -176,25 +208,49 @@ std::string resolve_checkpoint_dir(const std::string& path) {
 
 std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
   const std::string checkpoints_dir = (std::filesystem::path(out_dir) / "checkpoints").string();
-  const auto latest = latest_checkpoint(checkpoints_dir);
-  if (resume && !latest)
-    throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
-  if (!resume && latest)
-    throw UsageError(out_dir + ": already holds checkpoints (" + *latest +
+  auto found = complete_checkpoints(fs::path(checkpoints_dir));
+  if (!resume && !found.empty())
+    throw UsageError(out_dir + ": already holds checkpoints (" + latest_checkpoint(checkpoints_dir).value() +
                      "); pass --resume to continue it or choose another " + out_flag);
-  return resume ? latest : std::nullopt;
+  if (!resume) return std::nullopt;
+  if (found.empty())
+    throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [step, dir] : found) {
+    try {
+      verify_checkpoint(dir.string());
+      return dir.string();
+    } catch (const RuntimeError& error) {
+      log_warn(std::string(error.what()) + "; resuming from the checkpoint before it");
+    }
+  }
+  throw UsageError(checkpoints_dir + ": --resume given but every complete checkpoint is corrupt (warnings above)");
+}
+
+bool verify_checkpoint(const std::string& dir, bool with_optimizer) {
+  const fs::path root(dir);
+  std::error_code error;
+  if (!fs::is_directory(root, error)) throw RuntimeError(dir + ": not a checkpoint directory (missing)");
+  const auto digests = recorded_digests(root);
+  for (const char* file : kFiles) {
+    if (!with_optimizer && std::string(file) == kOptimizerFile) continue;
+    const std::string path = (root / file).string();
+    if (!fs::exists(path, error)) throw RuntimeError(path + ": missing from the checkpoint");
+    if (digests.empty()) continue;
+    const auto recorded = digests.find(file);
+    if (recorded == digests.end())
+      throw RuntimeError((root / kCompleteFile).string() + ": records no sha256 of " + file);
+    const std::string actual = sha256_file_hex(path);
+    if (actual != recorded->second)
+      throw RuntimeError(path + ": corrupt: its sha256 is " + actual + ", the save recorded " + recorded->second);
+  }
+  return !digests.empty();
 }
 
 CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
   const fs::path root(dir);
-  std::error_code error;
-  if (!fs::is_directory(root, error)) throw RuntimeError(dir + ": not a checkpoint directory (missing)");
-  if (!is_complete(root))
-    throw RuntimeError((root / kCompleteFile).string() +
-                       ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
-  for (const char* file : {kModelFile, kOptimizerFile, kTrainerStateFile, kConfigFile})
-    if ((with_optimizer || std::string(file) != kOptimizerFile) && !fs::exists(root / file, error))
-      throw RuntimeError((root / file).string() + ": missing from the checkpoint");
+  if (!verify_checkpoint(dir, with_optimizer))
+    log_warn(dir + ": written without file digests (an older checkpoint): loaded without verifying it");
 
   CheckpointContents contents;
   contents.model = load_safetensors((root / kModelFile).string());

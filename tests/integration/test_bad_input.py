@@ -3,6 +3,7 @@
 (runtime), no crash, and nothing already on disk is overwritten. Bad sharded
 corpora (directories, manifests, shards, globs, mixtures) stop the run before
 its first step."""
+import hashlib
 import json
 import os
 import shutil
@@ -259,12 +260,49 @@ class BadInputTest(unittest.TestCase):
         os.remove(os.path.join(step, "model.safetensors"))
         self.expect_error([app("cocomix-eval"), "--checkpoint", step, "--val", self.val], 1, "model.safetensors")
         out = self.copy_run("missing_optimizer")
-        os.remove(os.path.join(out, "checkpoints", "step_00000004", "optimizer.safetensors"))
-        self.expect_error(self.train("--resume", "--set", "train.max_steps=6", out=out), 1, "optimizer.safetensors")
+        missing = os.path.join(out, "checkpoints", "step_00000004", "optimizer.safetensors")
+        os.remove(missing)
         # Evaluation needs only the model: it still works without the optimizer state.
         step = os.path.join(out, "checkpoints", "step_00000004")
         result = run([app("cocomix-eval"), "--checkpoint", step, "--val", self.val])
         self.assertGreater(json.loads(result.stdout)["val_ppl"], 1.0)
+        # --resume passes over the damaged checkpoint to the one before it, saying which file was wrong.
+        result = run(self.train("--resume", out=out))
+        self.assertIn(missing + ": missing from the checkpoint; resuming from the checkpoint before it", result.stderr)
+        self.assertIn("step_00000002", result.stderr)
+        # With every checkpoint damaged there is nothing to resume from.
+        out = self.copy_run("all_damaged")
+        for name in os.listdir(os.path.join(out, "checkpoints")):
+            os.remove(os.path.join(out, "checkpoints", name, "config.json"))
+        self.expect_error(self.train("--resume", out=out), 2, "every complete checkpoint is corrupt", one_line=False)
+
+    def flip_byte(self, path, offset_from_end=9):
+        with open(path, "r+b") as f:
+            f.seek(-offset_from_end, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-offset_from_end, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x01]))
+
+    def test_checkpoint_with_a_flipped_byte(self):
+        out = self.copy_run("flipped")
+        step = os.path.join(out, "checkpoints", "step_00000004")
+        for name in ("model.safetensors", "config.json", "trainer_state.json"):
+            shutil.copy(os.path.join(self.trained, "checkpoints", "step_00000004", name), os.path.join(step, name))
+            self.flip_byte(os.path.join(step, name))
+            self.expect_error([app("cocomix-eval"), "--checkpoint", step, "--val", self.val], 1,
+                              os.path.join(step, name) + ": corrupt: its sha256 is ", "the save recorded")
+            shutil.copy(os.path.join(self.trained, "checkpoints", "step_00000004", name), os.path.join(step, name))
+
+    def test_cuda_asked_for_without_a_gpu(self):
+        import torch
+        if torch.cuda.is_available():
+            self.skipTest("this machine has a GPU")
+        step = os.path.join(self.trained, "checkpoints", "step_00000004")
+        self.expect_error([app("cocomix-eval"), "--checkpoint", step, "--val", self.val, "--device", "cuda"], 2,
+                          "--device", "no CUDA device")
+        self.expect_error([app("cocomix-bench"), "--config", self.config, "--set", "train.device=cuda"], 2,
+                          self.config, "train.device", "no CUDA device")
+        self.expect_error(self.train("--set", "train.device=cuda"), 2, "train.device", "no CUDA device")
 
     def test_checkpoint_mismatched_shapes(self):
         out = self.copy_run("shapes")
@@ -274,6 +312,14 @@ class BadInputTest(unittest.TestCase):
         config["model"]["n_embd"] = 128
         with open(os.path.join(step, "config.json"), "w") as f:
             json.dump(config, f)
+        # The edit recorded in COMPLETE as if the save had written it: a checkpoint that verifies, yet
+        # whose config does not fit its weights.
+        with open(os.path.join(step, "COMPLETE")) as f:
+            complete = json.load(f)
+        with open(os.path.join(step, "config.json"), "rb") as f:
+            complete["sha256"]["config.json"] = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(step, "COMPLETE"), "w") as f:
+            json.dump(complete, f)
         self.expect_error([app("cocomix-eval"), "--checkpoint", step, "--val", self.val], 1,
                           "model.safetensors", "transformer.wte.weight", "does not match")
 

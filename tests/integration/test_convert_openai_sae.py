@@ -94,8 +94,10 @@ class ConvertOpenAISaeTest(unittest.TestCase):
             info = json.load(f)
         with open(os.path.join(self.teacher, "model.safetensors"), "rb") as f:
             teacher_sha = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(out, "sae.safetensors"), "rb") as f:
+            weights_sha = hashlib.sha256(f.read()).hexdigest()
         self.assertEqual(info, {"d": D, "n_latents": C, "k": K, "layer": LAYER_INDEX + 1,
-                                "teacher_sha256": teacher_sha})
+                                "teacher_sha256": teacher_sha, "sha256": weights_sha})
         tensors = load_file(os.path.join(out, "sae.safetensors"))
         self.assertEqual(sorted(tensors), ["decoder.weight", "encoder.weight", "latent_bias", "pre_bias"])
         state = self.autoencoder.state_dict()
@@ -123,7 +125,11 @@ class ConvertOpenAISaeTest(unittest.TestCase):
         result = convert(self.pt, "-o", out, "--layer", "3", "--k", "2")
         self.assertEqual(result.returncode, 0, result.stderr)
         with open(os.path.join(out, "sae.json")) as f:
-            self.assertEqual(json.load(f), {"d": D, "n_latents": C, "k": 2, "layer": 3, "teacher_sha256": ""})
+            info = json.load(f)
+        self.assertEqual(info, {"d": D, "n_latents": C, "k": 2, "layer": 3, "teacher_sha256": "",
+                                "sha256": info["sha256"]})
+        with open(os.path.join(out, "sae.safetensors"), "rb") as f:
+            self.assertEqual(info["sha256"], hashlib.sha256(f.read()).hexdigest())
 
     def expect_failure(self, state, *fragments, name="bad.pt", extra=()):
         path = os.path.join(self.root, name)

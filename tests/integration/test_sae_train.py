@@ -66,7 +66,8 @@ class SaeTrainTest(unittest.TestCase):
             info = json.load(f)
         teacher_weights = os.path.join(self.teacher, "checkpoints", "step_00000060", "model.safetensors")
         self.assertEqual(info, {"d": 64, "n_latents": 256, "k": 8, "layer": 1,
-                                "teacher_sha256": sha256(teacher_weights)})
+                                "teacher_sha256": sha256(teacher_weights),
+                                "sha256": sha256(os.path.join(self.straight, "sae.safetensors"))})
         # Loads back: evaluating the written SAE on the same windows gives the last validation figures.
         result = run([app("cocomix-sae"), "eval", "--sae", self.straight, "--teacher", self.teacher,
                       "--data", self.val_file, "--seq-len", "64", "--windows", "32", "--threads", "1"])
@@ -134,7 +135,8 @@ class SaeTrainTest(unittest.TestCase):
         save_file({"pre_bias": torch.zeros(32), "encoder.weight": torch.zeros(16, 32), "latent_bias": torch.zeros(16),
                    "decoder.weight": torch.zeros(32, 16)}, os.path.join(other, "sae.safetensors"))
         with open(os.path.join(other, "sae.json"), "w") as f:
-            json.dump({"d": 32, "n_latents": 16, "k": 4, "layer": 1}, f)
+            json.dump({"d": 32, "n_latents": 16, "k": 4, "layer": 1,
+                       "sha256": sha256(os.path.join(other, "sae.safetensors"))}, f)
         self.expect_error([app("cocomix-sae"), "eval", "--sae", other, "--teacher", self.teacher,
                            "--data", self.val_file], 2, "d 32", "n_embd 64")
 

@@ -129,6 +129,26 @@ class ShippedConfigResumeTest(unittest.TestCase):
         final = "checkpoints/step_%08d/model.safetensors" % self.STEPS
         self.assertTrue(filecmp.cmp(os.path.join(self.straight, final), os.path.join(out, final), shallow=False))
 
+    def test_resume_passes_over_a_corrupt_newest_checkpoint(self):
+        # A bit flipped in the newest checkpoint's weights (bad disk, half copy): --resume names the file,
+        # takes the checkpoint before it, and ends where the straight run ended, to the bit.
+        out = self.killed_after_checkpoint("corrupt_newest", 20)
+        checkpoints = os.path.join(out, "checkpoints")
+        newest = max(name for name in os.listdir(checkpoints)
+                     if os.path.exists(os.path.join(checkpoints, name, "COMPLETE")))
+        weights = os.path.join(checkpoints, newest, "model.safetensors")
+        with open(weights, "r+b") as f:
+            f.seek(-5, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-5, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x04]))
+        result = run(self.command + ["--out", out, "--resume"])
+        self.assertIn(weights + ": corrupt: its sha256 is ", result.stderr)
+        self.assertIn("; resuming from the checkpoint before it", result.stderr)
+        self.assertEqual(losses(out), losses(self.straight))
+        final = "checkpoints/step_%08d/model.safetensors" % self.STEPS
+        self.assertTrue(filecmp.cmp(os.path.join(self.straight, final), os.path.join(out, final), shallow=False))
+
     def test_stop_before_the_first_resumed_step_rewrites_nothing(self):
         out = self.killed_after_checkpoint("stopped_at_start", 10)
         newest = max(name for name in os.listdir(os.path.join(out, "checkpoints"))

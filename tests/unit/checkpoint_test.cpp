@@ -1,6 +1,8 @@
 // Checkpoints and the crash-safe file helpers: round trip, pruning, same-step
-// replacement, a save that fails part-way, incomplete directories, and the
-// error messages for missing/corrupt files and unwritable directories.
+// replacement, a save that fails part-way, incomplete directories, the file
+// digests (a flipped byte in any file, older checkpoints without digests, resume
+// past a corrupt newest checkpoint), and the error messages for missing/corrupt
+// files and unwritable directories.
 #include "cocomix/io/checkpoint.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/sha256.h"
 
 namespace cocomix {
 namespace {
@@ -150,7 +153,9 @@ TEST_F(CheckpointTest, MissingOrCorruptFilesAreNamed) {
   fs::remove(d / "config.json");
   EXPECT_EQ(error_of([&] { load_checkpoint(dir); }), (d / "config.json").string() + ": missing from the checkpoint");
 
+  // Without digests (an older checkpoint) the file's own parser names what is wrong.
   const auto dir2 = save_checkpoint(checkpoints(), 6, contents_for(6), 3);
+  std::ofstream(fs::path(dir2) / "COMPLETE") << "step 6\n";
   std::ofstream(fs::path(dir2) / "trainer_state.json") << "{\"step\": 6,";
   const auto bad_json = error_of([&] { load_checkpoint(dir2); });
   EXPECT_EQ(bad_json.rfind((fs::path(dir2) / "trainer_state.json").string() + ": not valid JSON (", 0), 0u) << bad_json;
@@ -162,6 +167,75 @@ TEST_F(CheckpointTest, MissingOrCorruptFilesAreNamed) {
 
   EXPECT_EQ(error_of([&] { load_checkpoint(path("nowhere")); }),
             path("nowhere") + ": not a checkpoint directory (missing)");
+}
+
+/// Flips one bit of the byte at `offset` from the end of `path`.
+void flip_byte(const fs::path& path, std::streamoff offset_from_end) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekg(-offset_from_end, std::ios::end);
+  char byte = 0;
+  file.read(&byte, 1);
+  file.seekp(-offset_from_end, std::ios::end);
+  byte = static_cast<char>(byte ^ 0x10);
+  file.write(&byte, 1);
+}
+
+TEST_F(CheckpointTest, CompleteRecordsEachFilesDigest) {
+  const fs::path dir = save_checkpoint(checkpoints(), 4, contents_for(4), 3);
+  std::ifstream in(dir / "COMPLETE");
+  const auto complete = json::parse(in);
+  EXPECT_EQ(complete.at("step"), 4);
+  ASSERT_EQ(complete.at("sha256").size(), 4u);
+  for (const char* file : {"model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json"})
+    EXPECT_EQ(complete.at("sha256").at(file), sha256_file_hex((dir / file).string())) << file;
+  EXPECT_TRUE(verify_checkpoint(dir.string()));
+}
+
+TEST_F(CheckpointTest, AFlippedByteInAnyFileIsNamed) {
+  for (const char* file : {"model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json"}) {
+    const fs::path dir = save_checkpoint(checkpoints(), 8, contents_for(8), 3);
+    flip_byte(dir / file, 3);
+    const std::string expected = (dir / file).string() + ": corrupt: its sha256 is ";
+    const auto message = error_of([&] { load_checkpoint(dir.string()); });
+    EXPECT_EQ(message.rfind(expected, 0), 0u) << message;
+    EXPECT_NE(message.find(", the save recorded "), std::string::npos) << message;
+    // Evaluation does not read the optimizer state, so its corruption does not stop it.
+    if (std::string(file) == "optimizer.safetensors")
+      EXPECT_NO_THROW(load_checkpoint(dir.string(), /*with_optimizer=*/false));
+    else
+      EXPECT_EQ(error_of([&] { load_checkpoint(dir.string(), false); }).rfind(expected, 0), 0u) << file;
+  }
+}
+
+TEST_F(CheckpointTest, OlderCheckpointsWithoutDigestsLoadUnverified) {
+  const fs::path dir = save_checkpoint(checkpoints(), 2, contents_for(2), 3);
+  std::ofstream(dir / "COMPLETE") << "step 2\n";  // the form written before digests were recorded
+  EXPECT_FALSE(verify_checkpoint(dir.string()));
+  const auto loaded = load_checkpoint(dir.string());
+  EXPECT_TRUE(
+      torch::equal(loaded.model.at("transformer.wte.weight"), contents_for(2).model.at("transformer.wte.weight")));
+  std::ofstream(dir / "COMPLETE") << "{\"step\": 2, \"sha256\": 7}";
+  EXPECT_EQ(error_of([&] { load_checkpoint(dir.string()); }).rfind((dir / "COMPLETE").string() + ": unreadable (", 0),
+            0u);
+}
+
+TEST_F(CheckpointTest, ResumeSkipsACorruptNewestCheckpoint) {
+  const auto oldest = save_checkpoint(checkpoints(), 10, contents_for(10), 5);
+  const auto middle = save_checkpoint(checkpoints(), 20, contents_for(20), 5);
+  const auto newest = save_checkpoint(checkpoints(), 30, contents_for(30), 5);
+  EXPECT_EQ(checkpoint_to_resume(root_.string(), true, "--out"), newest);
+  flip_byte(fs::path(newest) / "model.safetensors", 1);
+  EXPECT_EQ(checkpoint_to_resume(root_.string(), true, "--out"), middle);
+  fs::resize_file(fs::path(middle) / "optimizer.safetensors", 10);  // truncated by a full disk
+  EXPECT_EQ(checkpoint_to_resume(root_.string(), true, "--out"), oldest);
+  flip_byte(fs::path(oldest) / "config.json", 2);
+  try {
+    checkpoint_to_resume(root_.string(), true, "--out");
+    FAIL() << "resumed from a corrupt checkpoint";
+  } catch (const UsageError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              checkpoints() + ": --resume given but every complete checkpoint is corrupt (warnings above)");
+  }
 }
 
 TEST_F(CheckpointTest, UnwritableParentIsAnError) {

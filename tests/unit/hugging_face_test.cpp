@@ -244,6 +244,7 @@ TEST(CheckpointModel, APauseConfigWithoutPausePositionLoadsWithoutPositions) {
   json config = json::parse(read_whole_file(checkpoint + "/config.json"));
   ASSERT_EQ(config["concept"].erase("pause_position"), 1u);
   write_file_atomically(checkpoint + "/config.json", config.dump(2));
+  write_file_atomically(checkpoint + "/COMPLETE", "step 7\n");  // as written then: no digests
   LoadedModel unpositioned = load_model(checkpoint);
   EXPECT_EQ(unpositioned.config.concepts.pause_position, PausePosition::kNone);
   // The two layouts are different models on the same weights.

@@ -9,10 +9,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cocomix/io/safetensors.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/sha256.h"
 #include "temp_dir.h"
 #include "test_env.h"
 
@@ -135,31 +137,39 @@ class BadSaeFiles : public ::testing::Test {
   }
   std::string info() const { return dir_.path() + "/sae.json"; }
   std::string weights() const { return dir_.path() + "/sae.safetensors"; }
+  /// Writes tensors_ as the weights, with their digest in sae.json: a well-formed directory whose
+  /// contents are wrong, so that the checks after the digest's are reached.
+  void save_weights() {
+    save_safetensors(weights(), tensors_);
+    auto document = nlohmann::json::parse(std::ifstream(info()));
+    document["sha256"] = sha256_file_hex(weights());
+    write_text(info(), document.dump());
+  }
   testing::TempDir dir_;
   TensorMap tensors_;
 };
 
 TEST_F(BadSaeFiles, MissingTensor) {
   tensors_.erase("latent_bias");
-  save_safetensors(weights(), tensors_);
+  save_weights();
   expect_runtime_error([&] { load_sae(dir_.path()); }, {weights(), "latent_bias", "missing"});
 }
 
 TEST_F(BadSaeFiles, UnexpectedTensor) {
   tensors_["stats_last_nonzero"] = torch::zeros({10}, torch::kInt64);
-  save_safetensors(weights(), tensors_);
+  save_weights();
   expect_runtime_error([&] { load_sae(dir_.path()); }, {weights(), "stats_last_nonzero", "unexpected"});
 }
 
 TEST_F(BadSaeFiles, WrongShape) {
   tensors_["decoder.weight"] = torch::zeros({10, 6});  // transposed
-  save_safetensors(weights(), tensors_);
+  save_weights();
   expect_runtime_error([&] { load_sae(dir_.path()); }, {weights(), "decoder.weight", "[10, 6]", "[6, 10]"});
 }
 
 TEST_F(BadSaeFiles, NotFloatingPoint) {
   tensors_["pre_bias"] = torch::zeros({6}, torch::kInt64);
-  save_safetensors(weights(), tensors_);
+  save_weights();
   expect_runtime_error([&] { load_sae(dir_.path()); }, {weights(), "pre_bias", "floating"});
 }
 
@@ -185,6 +195,25 @@ TEST_F(BadSaeFiles, ShapesFollowTheJson) {
   write_text(info(), R"({"d": 6, "n_latents": 12, "k": 3, "layer": 2})");  // the file holds C = 10
   expect_runtime_error([&] { load_sae(dir_.path()); },
                        {weights(), "decoder.weight", "[6, 10]", "[6, 12]", "n_latents 12"});
+}
+
+TEST_F(BadSaeFiles, AFlippedByteIsNamed) {
+  const auto recorded = nlohmann::json::parse(std::ifstream(info())).at("sha256").get<std::string>();
+  EXPECT_EQ(recorded, sha256_file_hex(weights()));
+  {
+    std::fstream file(weights(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(-7, std::ios::end);
+    const char byte = static_cast<char>(file.get() ^ 0x01);
+    file.seekp(-7, std::ios::end);
+    file.put(byte);
+  }
+  expect_runtime_error([&] { load_sae(dir_.path()); },
+                       {weights() + ": corrupt: its sha256 is ", ", sae.json records " + recorded});
+  // Without a digest (an SAE from another tool) the same file loads: the flipped byte is a float's.
+  auto document = nlohmann::json::parse(std::ifstream(info()));
+  document.erase("sha256");
+  write_text(info(), document.dump());
+  EXPECT_NO_THROW(load_sae(dir_.path()));
 }
 
 TEST_F(BadSaeFiles, MissingFiles) {

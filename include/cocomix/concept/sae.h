@@ -74,6 +74,9 @@ TensorMap sae_state(TopKSaeImpl& sae);
 /// the SAE's shapes, floating point). Throws RuntimeError "SOURCE: tensor NAME: ...".
 void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::string& source);
 
+/// Reads an sae.json (its sizes, layer and teacher digest, checked as load_sae
+/// checks them). Throws RuntimeError naming the file and field.
+SaeInfo read_sae_info(const std::string& sae_json);
 /// Loads SAE_DIR/sae.json and SAE_DIR/sae.safetensors (strict: the four names,
 /// shapes from sae.json). Throws RuntimeError naming the file and field.
 TopKSae load_sae(const std::string& sae_dir);

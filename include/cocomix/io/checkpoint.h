@@ -7,11 +7,15 @@
 //     optimizer.safetensors              optimizer state (see train/optimizer.h)
 //     trainer_state.json                 step, tokens seen, sampler cursor, RNG states, ...
 //     config.json                        the resolved run config
-//     COMPLETE                           written and fsynced last: the checkpoint is whole
+//     COMPLETE                           written and fsynced last: the checkpoint is whole;
+//                                        {"step": N, "sha256": {FILE: hex digest}} of the four files
 //   CHECKPOINTS_DIR/.step_00001234.tmp/  a save in progress (or interrupted): ignored
 //   CHECKPOINTS_DIR/.step_00001234.old/  a same-step checkpoint being replaced: ignored
 //
-// A directory without COMPLETE is never loaded nor counted as the latest.
+// A directory without COMPLETE is never loaded nor counted as the latest. Every
+// load checks each file it reads against the digest COMPLETE recorded, so a
+// flipped or truncated byte is one error naming the file. A COMPLETE of the
+// older form "step N" (no digests) loads unverified, with one warning.
 #pragma once
 
 #include <cstdint>
@@ -54,16 +58,25 @@ std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir)
 std::string resolve_checkpoint_dir(const std::string& path);
 
 /// The start-up rule of every resumable run writing into OUT_DIR/checkpoints:
-/// with `resume`, the newest complete checkpoint (UsageError when there is none);
-/// without, nullopt (UsageError when checkpoints exist: never overwrite a run).
+/// with `resume`, the newest complete checkpoint whose files verify (a corrupt
+/// newer one is skipped with a warning naming the file; UsageError when there is
+/// none); without, nullopt (UsageError when checkpoints exist: never overwrite a run).
 /// `out_flag` names the app's output flag in the message ("--out", "-o").
 std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag);
 
-/// Reads the checkpoint directory `dir` (tensors on the CPU). Throws
-/// RuntimeError naming the file when COMPLETE is absent ("DIR/COMPLETE:
-/// missing: ..."), a file is missing ("DIR/FILE: missing from the checkpoint"),
-/// a JSON file is invalid or a safetensors file is corrupt. Without
-/// `with_optimizer` (evaluation) optimizer.safetensors is neither needed nor read.
+/// Checks the files of the checkpoint `dir` (all four, or without
+/// `with_optimizer` all but optimizer.safetensors) against the SHA-256 digests
+/// its COMPLETE recorded. Returns false when COMPLETE records none (the older
+/// form): nothing was checked. Throws RuntimeError naming the file when
+/// COMPLETE is absent or unreadable, a file is missing, or a file's digest
+/// differs ("DIR/FILE: corrupt: ...").
+bool verify_checkpoint(const std::string& dir, bool with_optimizer = true);
+
+/// Reads the checkpoint directory `dir` (tensors on the CPU) after
+/// verify_checkpoint (a warning when there was nothing to verify). Throws
+/// RuntimeError naming the file as verify_checkpoint does, or when a JSON file
+/// is invalid or a safetensors file malformed. Without `with_optimizer`
+/// (evaluation) optimizer.safetensors is neither needed nor read.
 CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer = true);
 
 }  // namespace cocomix
