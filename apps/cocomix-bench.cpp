@@ -16,11 +16,18 @@
 // and the shards mapped and files open after one window of every shard has been
 // read (bench/corpus_scale.py runs it on a synthetic corpus of sparse shards).
 //   cocomix-bench data --config FILE --data SPEC [--set k=v]... [--windows N] [--batches N]
+// --plan prints the memory plan of the config instead (model/memory_plan.h): per
+// GPU the weights, gradients, AdamW state, teacher and SAE, the activations of a
+// micro-batch and the largest train.batch_size that fits; arithmetic only, no
+// model is built and no GPU is needed (docs/distributed.md, "Memory plan").
+//   cocomix-bench --plan --config FILE [--set k=v]... [--gpu-memory GIB] [--world-size N] [--json]
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -32,6 +39,7 @@
 #include <vector>
 
 #include "cocomix/concept/label_cache.h"
+#include "cocomix/concept/plan_shapes.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/batch.h"
@@ -41,12 +49,14 @@
 #include "cocomix/data/window_sampler.h"
 #include "cocomix/model/autocast.h"
 #include "cocomix/model/flops.h"
+#include "cocomix/model/memory_plan.h"
 #include "cocomix/objective/make_objective.h"
 #include "cocomix/objective/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/train/train_step.h"
 #include "cocomix/util/app.h"
 #include "cocomix/util/cli.h"
+#include "cocomix/util/cpu_features.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/system.h"
 
@@ -168,6 +178,27 @@ nlohmann::json bench_data(const cocomix::Config& config, int64_t windows, int64_
           {"checksum", checksum}};
 }
 
+/// The --plan branch: the memory plan of `config` for a GPU of `gpu_gib` GiB, as a table or one JSON object.
+cocomix::ExitCode print_memory_plan(const cocomix::Config& config, const std::string& config_path, double gpu_gib,
+                                    int64_t world_size, bool json) {
+  const auto device = config.train.device == "cuda" ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+  cocomix::MemoryPlanOptions options;
+  options.bf16 = cocomix::resolve_precision(config.train.precision, device) == "bf16";
+  options.cpu_amx_bf16 = device == c10::DeviceType::CPU && cocomix::cpu_has_amx_bf16();
+  options.world_size = world_size;
+  options.gpu_gib = gpu_gib;
+  const auto plan = cocomix::plan_memory(config, cocomix::frozen_shapes_of(config), options);
+  if (json) {
+    auto out = cocomix::memory_plan_json(plan);
+    out["config"] = config_path;
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("memory plan of %s per GPU (one data-parallel rank)\n%s", config_path.c_str(),
+                cocomix::memory_plan_table(plan).c_str());
+  }
+  return cocomix::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,8 +229,28 @@ int main(int argc, char** argv) {
   data->add_option("--batches", timed_batches, "micro-batches timed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool plan = false, plan_json = false;
+  double gpu_gib = 80;
+  int64_t world_size = 1;
+  app.add_flag("--plan", plan, "print the memory plan per GPU instead of timing (arithmetic, no GPU needed)");
+  const CLI::Validator positive_gib(
+      [](std::string& value) {
+        char* end = nullptr;
+        const double gib = std::strtod(value.c_str(), &end);
+        const bool ok = end != value.c_str() && *end == '\0' && gib > 0 && std::isfinite(gib);
+        return ok ? std::string() : "must be a positive number of GiB, got \"" + value + "\"";
+      },
+      "GIB > 0");
+  app.add_option("--gpu-memory", gpu_gib, "--plan: GiB of one GPU")->capture_default_str()->check(positive_gib);
+  app.add_option("--world-size", world_size, "--plan: data-parallel ranks (> 1 adds the gradient buckets)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", plan_json, "--plan: one JSON object instead of the table");
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {
+    if (plan)
+      return print_memory_plan(cocomix::load_config(config_path, overrides), config_path, gpu_gib, world_size,
+                               plan_json);
     if (*data) {
       auto config = cocomix::load_config(config_path, overrides);
       config.data.train_path = data_spec;

@@ -6,7 +6,7 @@ import json
 import os
 import unittest
 
-from cocomix_testlib import app, make_corpus, run, temp_dir, train_teacher, write_config, write_sae
+from cocomix_testlib import SOURCE_DIR, app, make_corpus, run, temp_dir, train_teacher, write_config, write_sae
 
 V, P, D, L, T = 257, 64, 64, 2, 64  # write_config's model; T = data.seq_len
 C = 96                                # write_sae's latents
@@ -62,6 +62,104 @@ class BenchAppTest(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
         self.assertIn("--steps", result.stderr)
+
+
+class BenchPlanTest(unittest.TestCase):
+    """cocomix-bench --plan: the memory plan per GPU of the paper configs, arithmetic only (no GPU)."""
+
+    def plan(self, config, *settings, gpu="80"):
+        result = run([app("cocomix-bench"), "--plan", "--json", "--config", os.path.join(SOURCE_DIR, "configs", config),
+                      "--gpu-memory", gpu, *[item for setting in settings for item in ("--set", setting)]])
+        lines = result.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stdout)
+        return json.loads(lines[0])
+
+    def check_consistent(self, plan):
+        persistent = (plan["weights_bytes"] + plan["gradient_bytes"] + plan["adamw_bytes"] + plan["ddp_bucket_bytes"]
+                      + plan["teacher_bytes"] + plan["sae_bytes"])
+        self.assertEqual(plan["persistent_bytes"], persistent)
+        # fp32 weights, gradients, and AdamW's two moments: 4 + 4 + 8 bytes per trainable parameter.
+        self.assertEqual(plan["weights_bytes"], 4 * plan["trainable_parameters"])
+        self.assertEqual(plan["gradient_bytes"], 4 * plan["trainable_parameters"])
+        self.assertEqual(plan["adamw_bytes"], 8 * plan["trainable_parameters"])
+        self.assertEqual(plan["activation_bytes"], sum(part["bytes"] for part in plan["activation_parts"]))
+        self.assertEqual(plan["step_peak_bytes"], plan["activation_bytes"]
+                         + max(plan["forward_transient_bytes"], plan["backward_transient_bytes"]))
+        self.assertEqual(plan["total_bytes"], persistent + plan["batch_bytes"]
+                         + max(plan["step_peak_bytes"], plan["labeler_peak_bytes"]))
+        self.assertEqual(plan["usable_bytes"], plan["gpu_bytes"] - plan["headroom_bytes"])
+        self.assertEqual(plan["fits"], plan["total_bytes"] <= plan["usable_bytes"])
+
+    def check_largest_batch(self, config, plan):
+        largest = plan["max_batch_size"]
+        self.assertGreater(largest, 0)
+        fitting = self.plan(config, f"train.batch_size={largest}")
+        self.assertLessEqual(fitting["total_bytes"], fitting["usable_bytes"])
+        self.assertTrue(fitting["fits"])
+        over = self.plan(config, f"train.batch_size={largest + 1}")
+        self.assertGreater(over["total_bytes"], over["usable_bytes"])
+        self.assertFalse(over["fits"])
+        self.assertEqual(over["max_batch_size"], largest)
+        # The suggestion keeps the config's sequences per optimizer step with a micro-batch that fits.
+        self.assertLessEqual(plan["suggested_batch_size"], largest)
+        self.assertEqual(plan["suggested_batch_size"] * plan["suggested_grad_accum_steps"],
+                         plan["sequences_per_rank_step"])
+
+    def test_cocomix_386m(self):
+        plan = self.plan("cocomix_386m.json")
+        self.check_consistent(plan)
+        self.assertEqual((plan["mode"], plan["device"], plan["precision"]), ("cocomix", "cuda", "bf16"))
+        # GPT (50,257 + 1,024) x 1,024 + 24 x (12 x 1,024² + 13 x 1,024) + 2 x 1,024 = 354,823,168, plus the
+        # concept head: 2 d C + C + 2 d = 67,108,864 + 32,768 + 2,048 (d 1,024, C 32,768).
+        self.assertEqual(plan["trainable_parameters"], 354_823_168 + 2 * 1024 * 32768 + 32768 + 2 * 1024)
+        # The teacher (GPT-2 small unless models/gpt2 exists) and its SAE run in the loop.
+        self.assertGreater(plan["teacher_bytes"], 0)
+        self.assertGreater(plan["sae_bytes"], 0)
+        self.assertGreater(plan["labeler_peak_bytes"], 0)
+        self.assertIn("no T x T matrix", plan["attention"])
+        self.check_largest_batch("cocomix_386m.json", plan)
+        checkpointed = self.plan("cocomix_386m.json", "train.activation_checkpointing=1")
+        self.check_consistent(checkpointed)
+        self.assertLess(checkpointed["activation_bytes"], plan["activation_bytes"] / 3)
+        self.assertGreater(checkpointed["max_batch_size"], plan["max_batch_size"])
+        every_second = self.plan("cocomix_386m.json", "train.activation_checkpointing=2")
+        self.assertLess(checkpointed["activation_bytes"], every_second["activation_bytes"])
+        self.assertLess(every_second["activation_bytes"], plan["activation_bytes"])
+
+    def test_ntp_1_38b(self):
+        plan = self.plan("ntp_1.38b.json")
+        self.check_consistent(plan)
+        self.assertEqual(plan["mode"], "ntp")
+        # (50,257 + 1,024) x 2,096 + 24 x (12 x 2,096² + 13 x 2,096) + 2 x 2,096 = 1,373,389,328.
+        self.assertEqual(plan["trainable_parameters"], 1_373_389_328)
+        self.assertEqual((plan["teacher_bytes"], plan["sae_bytes"], plan["labeler_peak_bytes"]), (0, 0, 0))
+        self.check_largest_batch("ntp_1.38b.json", plan)
+        checkpointed = self.plan("ntp_1.38b.json", "train.activation_checkpointing=1")
+        self.assertLess(checkpointed["activation_bytes"], plan["activation_bytes"])
+        # Eight ranks add the gradient buckets (4 bytes per parameter).
+        result = run([app("cocomix-bench"), "--plan", "--json", "--world-size", "8", "--config",
+                      os.path.join(SOURCE_DIR, "configs", "ntp_1.38b.json")])
+        eight = json.loads(result.stdout)
+        self.assertEqual(eight["ddp_bucket_bytes"], 4 * plan["trainable_parameters"])
+        self.check_consistent(eight)
+
+    def test_table(self):
+        result = run([app("cocomix-bench"), "--plan", "--config", os.path.join(SOURCE_DIR, "configs",
+                                                                               "cocomix_386m.json")])
+        self.assertIn("largest train.batch_size that fits", result.stdout)
+        self.assertIn("activations kept for backward", result.stdout)
+
+    def test_bad_gpu_memory_is_one_line_and_exit_2(self):
+        config = os.path.join(SOURCE_DIR, "configs", "ntp_386m.json")
+        for value in ("0", "-1", "lots"):
+            result = run([app("cocomix-bench"), "--plan", "--config", config, f"--gpu-memory={value}"], check=False)
+            self.assertEqual(result.returncode, 2, value)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn("--gpu-memory", result.stderr)
+        result = run([app("cocomix-bench"), "--plan", "--config", config, "--set", "train.batch_size=0"], check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertIn("train.batch_size", result.stderr)
 
 
 if __name__ == "__main__":
