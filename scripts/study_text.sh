@@ -66,16 +66,18 @@ if [ "$stage" = all ] || [ "$stage" = compute ]; then
   done
 fi
 if [ "$stage" = all ] || [ "$stage" = shift ]; then
-  # Distribution shift (paper §3.1): teacher and SAE trained on the books only, students on the web text.
+  # Distribution shift (paper §3.1): teacher and SAE trained on the books only, students on the web text;
+  # CoCoMix at λ 1.0, the best λ of the main comparison.
   pipeline --work "$work/books" --corpus books --modes ""
   for seed in 1 2 3; do
-    pipeline --work "$work/shift_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" --weight 0.1 \
+    pipeline --work "$work/shift_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" --weight 1.0 \
       --modes cocomix,ntp,kd
   done
 fi
 if [ "$stage" = all ] || [ "$stage" = weak ]; then
-  # Weak-to-strong (paper §3.1): a teacher of d 64 and 2 blocks (SAE after block 1), smaller than the students.
-  weak=(--teacher-width 64 --teacher-layers 2 --sae-layer 1 --weight 0.1 --modes cocomix,ntp,kd)
+  # Weak-to-strong (paper §3.1): a teacher of d 64 and 2 blocks (SAE after block 1), smaller than the students;
+  # CoCoMix at λ 1.0.
+  weak=(--teacher-width 64 --teacher-layers 2 --sae-layer 1 --weight 1.0 --modes cocomix,ntp,kd)
   pipeline --work "$work/weak_seed1" --seed 1 "${weak[@]}"
   for seed in 2 3; do
     pipeline --work "$work/weak_seed$seed" --reuse "$work/weak_seed1" --seed "$seed" "${weak[@]}"
