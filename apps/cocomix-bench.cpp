@@ -212,8 +212,8 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "override one config field (repeatable)");
   app.add_option("--steps", steps, "timed steps (the median is reported)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->check(cocomix::positive());
+  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(cocomix::non_negative());
   std::string data_spec;
   int64_t timed_windows = 100000;
   int64_t timed_batches = 2000;
@@ -225,10 +225,10 @@ int main(int argc, char** argv) {
       ->required();
   data->add_option("--windows", timed_windows, "sampler windows timed")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   data->add_option("--batches", timed_batches, "micro-batches timed")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   bool plan = false, plan_json = false;
   double gpu_gib = 80;
   int64_t world_size = 1;
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-memory", gpu_gib, "--plan: GiB of one GPU")->capture_default_str()->check(positive_gib);
   app.add_option("--world-size", world_size, "--plan: data-parallel ranks (> 1 adds the gradient buckets)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   app.add_flag("--json", plan_json, "--plan: one JSON object instead of the table");
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {

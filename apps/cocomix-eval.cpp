@@ -76,14 +76,14 @@ int main(int argc, char** argv) {
   app.add_option("--tokenizer", tokenizer_dir, "GPT-2 tokenizer files (default: DATA_DIR/gpt2_tokenizer)");
   app.add_option("--limit", limit, "score only the first N documents of each task (0 = all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cocomix::non_negative());
   app.add_option("--val", val_path, "corpus for validation perplexity: a token file, a cocomix-tokenize directory (its val shards) or a glob");
   app.add_option("--format", format, "token file format of --val: auto, llmc, u16")->capture_default_str();
   app.add_option("--json", json_path, "also write the result as JSON to this file");
   app.add_option("--markdown", markdown_path, "also write the task metrics as a markdown table to this file");
   app.add_option("--batch-size", batch_size, "sequences per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   app.add_option("--precision", precision, "fp32 or bf16 (autocast) forward passes")
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--max-windows", max_windows, "--val: evaluate at most this many windows (0 = all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cocomix::non_negative());
   app.add_option("--seq-len", seq_len, "--val: window length T (default: the checkpoint's data.seq_len)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cocomix::non_negative());
   app.add_flag("--concepts", concepts,
                "--val: also score the concept head against the teacher's concept labels (concept loss, recall)");
   app.add_option("--teacher", teacher_dir, "--concepts: the teacher (default: the checkpoint's concept.teacher_path)");

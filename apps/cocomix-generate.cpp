@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "intra-op threads (0 = every core)");
   app.add_option("--batch-size", batch_size,
                  "prompts decoded together, left-padded (default 16; each prompt's tokens are those it gets alone)")
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   app.add_flag("--explain", options.explain,
                "show the concepts the student predicts at every token (checkpoints with a concept head)");
   app.add_option("--concepts", concepts_file, "latents.json of cocomix-sae explain: label --explain's concepts")

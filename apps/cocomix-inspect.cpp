@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   weights->add_option("--show", show, "how many strongest and weakest concepts to list")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(cocomix::positive());
   weights->add_option("--json", json_path, "also write every number (the norms of all concepts too) to this file");
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   return cocomix::run_app([&] {

@@ -66,14 +66,14 @@ int main(int argc, char** argv) {
   eval->add_option("--teacher", eval_teacher, "the teacher the SAE encodes")->required();
   eval->add_option("--data", eval_data, "corpus (a directory: its val shards); non-overlapping windows from each shard's start")->required();
   eval->add_option("--format", eval_format, "token file layout: auto, llmc or u16")->capture_default_str();
-  eval->add_option("--seq-len", eval_seq_len, "tokens per window")->capture_default_str()->check(CLI::PositiveNumber);
-  eval->add_option("--batch", eval_batch, "windows per forward")->capture_default_str()->check(CLI::PositiveNumber);
+  eval->add_option("--seq-len", eval_seq_len, "tokens per window")->capture_default_str()->check(cocomix::positive());
+  eval->add_option("--batch", eval_batch, "windows per forward")->capture_default_str()->check(cocomix::positive());
   eval->add_option("--windows", eval_windows, "at most this many windows (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cocomix::non_negative());
   eval->add_option("--threads", eval_threads, "intra-op threads (0: every core)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cocomix::non_negative());
   eval->add_option("--json", json_path, "also write the result as JSON to this file");
 
   cocomix::ExplainCommand x;

@@ -10,7 +10,7 @@ import shutil
 import struct
 import unittest
 
-from cocomix_testlib import app, make_corpus, run, temp_dir, write_config
+from cocomix_testlib import SOURCE_DIR, app, make_corpus, run, temp_dir, write_config
 
 
 class BadInputTest(unittest.TestCase):
@@ -336,6 +336,61 @@ class BadInputTest(unittest.TestCase):
         before = sorted(os.listdir(os.path.join(out, "checkpoints")))
         self.expect_error(self.train(out=out), 2, "already holds checkpoints", "--resume")
         self.assertEqual(sorted(os.listdir(os.path.join(out, "checkpoints"))), before)
+
+
+class OtherAppsBadInputTest(unittest.TestCase):
+    """The same promise for the apps other than cocomix-train: one 'error: ...' line naming the flag or
+    file, exit 2 for usage and 1 for a file that is wrong, nothing written."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = temp_dir()
+        cls.truncated = os.path.join(cls.root, "truncated.json")
+        with open(cls.truncated, "w") as f:
+            f.write('{"model": ')
+        cls.empty_dir = os.path.join(cls.root, "empty_dir")
+        os.makedirs(cls.empty_dir)
+        cls.tiny = os.path.join(SOURCE_DIR, "configs", "tiny.json")
+
+    def expect_error(self, args, code, *fragments):
+        result = run(args, check=False)
+        self.assertEqual(result.returncode, code, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("error: "), lines[0])
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def test_counts_out_of_range_say_what_is_wanted(self):
+        self.expect_error([app("cocomix-bench"), "--config", self.tiny, "--steps", "0"], 2,
+                          "--steps", "must be >= 1, got 0")
+        self.expect_error([app("cocomix-bench"), "--config", self.tiny, "--warmup", "-1"], 2,
+                          "--warmup", "must be >= 0, got -1")
+        self.expect_error([app("cocomix-bench"), "--plan", "--config", self.tiny, "--world-size", "two"], 2,
+                          "--world-size", 'expected a whole number, got "two"')
+        self.expect_error([app("cocomix-eval"), "--checkpoint", self.empty_dir, "--val", "x", "--batch-size", "0"],
+                          2, "--batch-size", "must be >= 1, got 0")
+        self.expect_error([app("cocomix-sae"), "eval", "--sae", self.empty_dir, "--teacher", self.empty_dir,
+                           "--data", "x", "--seq-len", "0"], 2, "--seq-len", "must be >= 1, got 0")
+        self.expect_error([app("cocomix-tokenize"), "--synthetic", "--documents", "10", "--val-fraction", "1.5",
+                           "-o", os.path.join(self.root, "never")], 2, "--val-fraction", "1.5")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "never")))
+
+    def test_missing_and_garbage_inputs(self):
+        self.expect_error([app("cocomix-bench"), "--config", self.truncated], 2, self.truncated, "invalid JSON")
+        self.expect_error([app("cocomix-sae"), "label", "--config", self.truncated], 2, self.truncated,
+                          "invalid JSON")
+        self.expect_error([app("cocomix-eval"), "--checkpoint", self.empty_dir, "--val", "x"], 1, self.empty_dir,
+                          "no complete checkpoint")
+        self.expect_error([app("cocomix-convert"), "export", "--checkpoint", self.empty_dir, "--out",
+                           os.path.join(self.root, "hf")], 1, self.empty_dir, "no complete checkpoint")
+        self.expect_error([app("cocomix-generate"), "--checkpoint", self.empty_dir, "--prompt", "hi"], 1,
+                          self.empty_dir, "no complete checkpoint")
+        self.expect_error([app("cocomix-sae"), "eval", "--sae", self.empty_dir, "--teacher", self.empty_dir,
+                           "--data", "x"], 2, os.path.join(self.empty_dir, "sae.json"))
+        self.expect_error([app("cocomix-tokenize"), "-o", os.path.join(self.root, "tokens"),
+                           os.path.join(self.root, "no_such.txt")], 2, "no_such.txt")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "hf")))
 
 
 if __name__ == "__main__":

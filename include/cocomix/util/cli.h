@@ -5,10 +5,32 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
+#include <string>
 
 #include "cocomix/util/error.h"
 
 namespace cocomix {
+
+/// Validators for whole-number options whose errors say what is wanted
+/// ("must be >= 1, got 0"), where CLI11's PositiveNumber prints its float range.
+inline CLI::Validator at_least(long long minimum) {
+  return CLI::Validator(
+      [minimum](std::string& value) -> std::string {
+        long long number = 0;
+        size_t used = 0;
+        try {
+          number = std::stoll(value, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != value.size()) return "expected a whole number, got \"" + value + "\"";
+        if (number < minimum) return "must be >= " + std::to_string(minimum) + ", got " + value;
+        return "";
+      },
+      ">= " + std::to_string(minimum));
+}
+inline CLI::Validator positive() { return at_least(1); }
+inline CLI::Validator non_negative() { return at_least(0); }
 
 /// Parses argv; returns an exit code when the app must stop now (help or a usage error).
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
