@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -109,15 +107,13 @@ std::string write_files(const fs::path& dir, int64_t step, const CheckpointConte
 /// The digests COMPLETE records by file name; empty for the older "step N" form.
 std::map<std::string, std::string> recorded_digests(const fs::path& dir) {
   const std::string path = (dir / kCompleteFile).string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  if (!is_complete(dir))
     throw RuntimeError(path + ": missing: the checkpoint is incomplete (its save was interrupted); use an earlier one");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().rfind("step ", 0) == 0) return {};
+  const std::string text = read_whole_file(path);
+  if (text.rfind("step ", 0) == 0) return {};
   std::map<std::string, std::string> digests;
   try {
-    const json complete = json::parse(text.str());  // named: a range-for over a temporary's member dangles
+    const json complete = json::parse(text);  // named: a range-for over a temporary's member dangles
     for (const auto& [file, digest] : complete.at("sha256").items()) digests[file] = digest.get<std::string>();
   } catch (const json::exception& error) {
     throw RuntimeError(path + ": unreadable (" + error.what() + "): the checkpoint cannot be verified");
@@ -209,13 +205,14 @@ std::string resolve_checkpoint_dir(const std::string& path) {
 std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
   const std::string checkpoints_dir = (std::filesystem::path(out_dir) / "checkpoints").string();
   auto found = complete_checkpoints(fs::path(checkpoints_dir));
+  // Newest first.
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   if (!resume && !found.empty())
-    throw UsageError(out_dir + ": already holds checkpoints (" + latest_checkpoint(checkpoints_dir).value() +
+    throw UsageError(out_dir + ": already holds checkpoints (" + found.front().second.string() +
                      "); pass --resume to continue it or choose another " + out_flag);
   if (!resume) return std::nullopt;
   if (found.empty())
     throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& [step, dir] : found) {
     try {
       verify_checkpoint(dir.string());
