@@ -98,8 +98,7 @@ namespace {
 
 /// Checks sae.safetensors against the digest sae.json records; a warning when it records none (an SAE
 /// written before digests were recorded, or by another tool).
-void verify_sae_weights(const std::string& info_path, const std::string& weights_path) {
-  const json document = read_json_file(info_path);
+void verify_sae_weights(const json& document, const std::string& info_path, const std::string& weights_path) {
   const auto recorded = document.find("sha256");
   if (recorded == document.end()) {
     log_warn(info_path + ": records no sha256 of sae.safetensors: loaded without verifying it");
@@ -112,10 +111,8 @@ void verify_sae_weights(const std::string& info_path, const std::string& weights
                        recorded->get<std::string>());
 }
 
-}  // namespace
-
-SaeInfo read_sae_info(const std::string& path) {
-  const json document = read_json_file(path);
+/// sae.json's fields, read from its parsed `document`.
+SaeInfo sae_info_of(const json& document, const std::string& path) {
   if (!document.is_object()) throw RuntimeError(path + ": expected a JSON object");
   SaeInfo info;
   info.d = positive_field(document, "d", path);
@@ -133,11 +130,16 @@ SaeInfo read_sae_info(const std::string& path) {
   return info;
 }
 
+}  // namespace
+
+SaeInfo read_sae_info(const std::string& path) { return sae_info_of(read_json_file(path), path); }
+
 TopKSae load_sae(const std::string& sae_dir) {
   const std::string info_path = (std::filesystem::path(sae_dir) / kInfoFile).string();
   const std::string weights_path = (std::filesystem::path(sae_dir) / kWeightsFile).string();
-  TopKSae sae(read_sae_info(info_path));
-  verify_sae_weights(info_path, weights_path);
+  const json document = read_json_file(info_path);  // read once: the sizes and the weights' digest
+  TopKSae sae(sae_info_of(document, info_path));
+  verify_sae_weights(document, info_path, weights_path);
   load_sae_state(*sae, load_safetensors(weights_path), weights_path);
   return sae;
 }
