@@ -10,6 +10,10 @@
 # later still builds (it parses the headers itself, without the PCH's speed)
 # until the next configure marks it again.
 
+# The project root (this file's parent directory), where "cocomix/..." headers
+# are looked up: the fuzz targets' project includes this module too.
+get_filename_component(_COCOMIX_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+
 # Sets ${out} to TRUE when `file` reaches a LibTorch header. Results are kept in
 # global properties so every project header is read once per configure.
 function(_cocomix_reaches_torch file out)
@@ -31,7 +35,7 @@ function(_cocomix_reaches_torch file out)
       endif()
       # The project's headers: "cocomix/..." under include/, anything else beside the including file.
       if(header MATCHES "^cocomix/")
-        set(path "${PROJECT_SOURCE_DIR}/include/${header}")
+        set(path "${_COCOMIX_ROOT}/include/${header}")
       else()
         get_filename_component(dir "${file}" DIRECTORY)
         set(path "${dir}/${header}")
@@ -46,6 +50,18 @@ function(_cocomix_reaches_torch file out)
     endforeach()
   endif()
   set_property(GLOBAL PROPERTY "_cocomix_torch_${file}" ${result})
+  set(${out} ${result} PARENT_SCOPE)
+endfunction()
+
+# Sets ${out} to those of the sources after `out` that reach no LibTorch header.
+function(cocomix_torch_free_sources out)
+  set(result "")
+  foreach(source IN LISTS ARGN)
+    _cocomix_reaches_torch("${source}" uses_torch)
+    if(NOT uses_torch)
+      list(APPEND result "${source}")
+    endif()
+  endforeach()
   set(${out} ${result} PARENT_SCOPE)
 endfunction()
 

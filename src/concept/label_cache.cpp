@@ -3,16 +3,15 @@
 #include "cocomix/concept/label_cache.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
-#include "label_cache_format.h"
+#include "cocomix/concept/label_cache_format.h"
 #include "cocomix/concept/teacher.h"
 #include "cocomix/data/shard_windows.h"
 #include "cocomix/data/token_corpus.h"
@@ -62,30 +61,15 @@ LabelCache LabelCache::open(const std::string& path, const json& expected) {
   if (cache.fd_ < 0)
     throw RuntimeError(path + ": cannot open the concept-label cache (" + std::strerror(errno) +
                        "); build it with cocomix-sae label --config FILE");
-  cache.data_offset_ = read_header(cache.fd_, path, cache.header_);
-  const auto& h = cache.header_;
-  for (const auto& field : checked_fields()) {
-    if (!h.contains(field)) throw RuntimeError(path + ": header field " + field + ": missing");
-    if (h.at(field) == expected.at(field)) continue;
-    const std::string change = field == "shards"
-                                   ? shard_list_change(h.at(field), expected.at(field))
-                                   : "the cache was built for " + h.at(field).dump() + ", this run has " +
-                                         expected.at(field).dump();
-    throw UsageError(path + ": " + field + ": " + change + "; rebuild it with cocomix-sae label --config FILE");
-  }
-  cache.windows_ = json_field<int64_t>(h, "windows", path);
-  cache.seq_len_ = json_field<int64_t>(h, "seq_len", path);
-  cache.k_attr_ = json_field<int64_t>(h, "k_attr", path);
-  cache.n_concepts_ = json_field<int64_t>(h, "n_concepts", path);
-  cache.id_bytes_ = id_bytes_of(h, path);
-  std::vector<int64_t> shard_tokens;
-  for (const auto& shard : h.at("shards")) shard_tokens.push_back(json_field<int64_t>(shard, "tokens", path));
-  cache.windows_of_ = std::make_shared<ShardWindows>(shard_tokens, cache.seq_len_);
-  const int64_t expected_size = cache.data_offset_ + cache.windows_ * cache.seq_len_ * cache.k_attr_ * cache.id_bytes_;
-  const int64_t size = file_size(cache.fd_, path);
-  if (size != expected_size)
-    throw RuntimeError(path + ": " + std::to_string(size) + " bytes, the header's layout needs " +
-                       std::to_string(expected_size) + " (truncated or damaged; rebuild it)");
+  auto checked = read_checked_header(cache.fd_, path, expected);
+  cache.header_ = std::move(checked.header);
+  cache.data_offset_ = checked.data_offset;
+  cache.windows_ = checked.windows;
+  cache.seq_len_ = checked.seq_len;
+  cache.k_attr_ = checked.k_attr;
+  cache.n_concepts_ = checked.n_concepts;
+  cache.id_bytes_ = checked.id_bytes;
+  cache.windows_of_ = std::make_shared<ShardWindows>(checked.shard_tokens, cache.seq_len_);
   return cache;
 }
 

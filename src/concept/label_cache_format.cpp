@@ -1,5 +1,5 @@
 // The label cache's magic, header encoding and raw reads.
-#include "label_cache_format.h"
+#include "cocomix/concept/label_cache_format.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cocomix/concept/label_cache.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/json_field.h"
@@ -77,6 +77,32 @@ int64_t file_size(int fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw_errno(path, "cannot stat", errno);
   return st.st_size;
+}
+
+CheckedHeader read_checked_header(int fd, const std::string& path, const json& expected) {
+  CheckedHeader out;
+  out.data_offset = read_header(fd, path, out.header);
+  const auto& h = out.header;
+  for (const auto& field : checked_fields()) {
+    if (!h.contains(field)) throw RuntimeError(path + ": header field " + field + ": missing");
+    if (h.at(field) == expected.at(field)) continue;
+    const std::string change = field == "shards" ? shard_list_change(h.at(field), expected.at(field))
+                                                 : "the cache was built for " + h.at(field).dump() + ", this run has " +
+                                                       expected.at(field).dump();
+    throw UsageError(path + ": " + field + ": " + change + "; rebuild it with cocomix-sae label --config FILE");
+  }
+  out.windows = json_field<int64_t>(h, "windows", path);
+  out.seq_len = json_field<int64_t>(h, "seq_len", path);
+  out.k_attr = json_field<int64_t>(h, "k_attr", path);
+  out.n_concepts = json_field<int64_t>(h, "n_concepts", path);
+  out.id_bytes = id_bytes_of(h, path);
+  for (const auto& shard : h.at("shards")) out.shard_tokens.push_back(json_field<int64_t>(shard, "tokens", path));
+  const int64_t expected_size = out.data_offset + out.windows * out.seq_len * out.k_attr * out.id_bytes;
+  const int64_t size = file_size(fd, path);
+  if (size != expected_size)
+    throw RuntimeError(path + ": " + std::to_string(size) + " bytes, the header's layout needs " +
+                       std::to_string(expected_size) + " (truncated or damaged; rebuild it)");
+  return out;
 }
 
 }  // namespace cocomix::label_cache_format

@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "cocomix/concept/label_cache_format.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
 #include "cocomix/util/json_field.h"
-#include "label_cache_format.h"
 
 namespace cocomix {
 

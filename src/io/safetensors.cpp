@@ -1,5 +1,5 @@
-// safetensors reader/writer: strict about every header field, since a truncated
-// or hand-edited checkpoint must give a one-line error, never a crash.
+// safetensors reader/writer: the header is read and checked by
+// read_safetensors_header (io/safetensors_header.h); this file makes the tensors.
 #include "cocomix/io/safetensors.h"
 
 #include <torch/torch.h>
@@ -37,10 +37,11 @@ const char* dtype_name(torch::ScalarType type, const std::string& path, const st
                      " cannot be stored in safetensors");
 }
 
-torch::ScalarType dtype_from_name(const std::string& name, const std::string& path, const std::string& tensor) {
+/// The type of a dtype name read_safetensors_header accepted.
+torch::ScalarType dtype_from_name(const std::string& name) {
   for (const auto& d : kDtypes)
     if (name == d.name) return d.type;
-  throw RuntimeError(path + ": tensor " + tensor + ": unsupported dtype \"" + name + "\"");
+  throw RuntimeError("safetensors dtype \"" + name + "\" has no LibTorch type");
 }
 
 }  // namespace
@@ -79,54 +80,18 @@ TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
   if (!in) throw RuntimeError(path + ": cannot open (missing or unreadable)");
   const uint64_t file_size = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
-  uint64_t header_size = 0;
-  if (file_size < 8 || !in.read(reinterpret_cast<char*>(&header_size), 8))
-    throw RuntimeError(path + ": not a safetensors file (shorter than its 8-byte header length)");
-  if (header_size > file_size - 8)
-    throw RuntimeError(path + ": header length " + std::to_string(header_size) + " exceeds the file size (truncated?)");
-  std::string header_text(header_size, '\0');
-  in.read(header_text.data(), static_cast<std::streamsize>(header_size));
-  const json header = json::parse(header_text, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object()) throw RuntimeError(path + ": header is not a JSON object");
-
-  const uint64_t data_size = file_size - 8 - header_size;
-  std::vector<char> data(data_size);
-  if (data_size > 0 && !in.read(data.data(), static_cast<std::streamsize>(data_size)))
+  SafetensorsHeader header = read_safetensors_header(in, file_size, path);
+  std::vector<char> data(header.data_size);
+  if (header.data_size > 0 && !in.read(data.data(), static_cast<std::streamsize>(header.data_size)))
     throw RuntimeError(path + ": cannot read the tensor data");
+  if (metadata != nullptr)
+    for (auto& [key, value] : header.metadata) (*metadata)[key] = std::move(value);
 
   TensorMap tensors;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") {
-      if (metadata != nullptr && entry.is_object())
-        for (const auto& [key, value] : entry.items())
-          if (value.is_string()) (*metadata)[key] = value.get<std::string>();
-      continue;
-    }
-    const std::string where = path + ": tensor " + name;
-    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets") ||
-        !entry["dtype"].is_string() || !entry["shape"].is_array() || !entry["data_offsets"].is_array() ||
-        entry["data_offsets"].size() != 2)
-      throw RuntimeError(where + ": header entry needs dtype, shape and data_offsets [begin, end]");
-    const auto type = dtype_from_name(entry["dtype"].get<std::string>(), path, name);
-    std::vector<int64_t> shape;
-    uint64_t numel = 1;
-    for (const auto& dim : entry["shape"]) {
-      if (!dim.is_number_unsigned()) throw RuntimeError(where + ": shape must hold non-negative integers");
-      shape.push_back(dim.get<int64_t>());
-      numel *= dim.get<uint64_t>();
-    }
-    const auto& offsets = entry["data_offsets"];
-    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      throw RuntimeError(where + ": data_offsets must be non-negative integers");
-    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-    const uint64_t bytes = numel * c10::elementSize(type);
-    if (end < begin || end - begin != bytes)
-      throw RuntimeError(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                         ") do not match its shape and dtype (" + std::to_string(bytes) + " bytes)");
-    if (end > data_size) throw RuntimeError(where + ": data runs past the end of the file (truncated?)");
-    auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-    if (bytes > 0) std::memcpy(tensor.data_ptr(), data.data() + begin, bytes);
-    tensors.emplace(name, std::move(tensor));
+  for (const auto& entry : header.entries) {
+    auto tensor = torch::empty(entry.shape, torch::TensorOptions().dtype(dtype_from_name(entry.dtype)));
+    if (entry.end > entry.begin) std::memcpy(tensor.data_ptr(), data.data() + entry.begin, entry.end - entry.begin);
+    tensors.emplace(entry.name, std::move(tensor));
   }
   return tensors;
 }

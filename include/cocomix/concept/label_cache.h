@@ -15,13 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "cocomix/concept/label_cache_format.h"
 #include "cocomix/config/config.h"
 #include "cocomix/data/shard_windows.h"
 
 namespace cocomix {
-
-inline constexpr char kLabelCacheMagic[8] = {'C', 'C', 'M', 'X', 'L', 'B', 'L', 'S'};
-inline constexpr int64_t kLabelCacheVersion = 2;
 
 /// The header a cache for `config` must carry (hashes every file it names):
 /// {format_version, data (data.train_path), shards (shard_list with each shard's

@@ -12,19 +12,11 @@
 #include <cstdint>
 #include <string>
 
+#include "cocomix/concept/sae_info.h"
 #include "cocomix/io/safetensors.h"
 #include "cocomix/model/position_norm.h"
 
 namespace cocomix {
-
-/// What sae.json records next to the weights.
-struct SaeInfo {
-  int64_t d = 0;               ///< width of the activations it encodes (the teacher's n_embd)
-  int64_t n_latents = 0;       ///< C
-  int64_t k = 0;               ///< k_sae: latents kept by TopK
-  int64_t layer = 0;           ///< L_t: it encodes the teacher's output of block L_t - 1 (HF hidden_states[L_t])
-  std::string teacher_sha256;  ///< sha256 of the teacher's model.safetensors ("" = unrecorded)
-};
 
 /// The SAE's intermediate values for h [..., d].
 struct SaeCode {
@@ -74,9 +66,6 @@ TensorMap sae_state(TopKSaeImpl& sae);
 /// the SAE's shapes, floating point). Throws RuntimeError "SOURCE: tensor NAME: ...".
 void load_sae_state(TopKSaeImpl& sae, const TensorMap& tensors, const std::string& source);
 
-/// Reads an sae.json (its sizes, layer and teacher digest, checked as load_sae
-/// checks them). Throws RuntimeError naming the file and field.
-SaeInfo read_sae_info(const std::string& sae_json);
 /// Loads SAE_DIR/sae.json and SAE_DIR/sae.safetensors (strict: the four names,
 /// shapes from sae.json). Throws RuntimeError naming the file and field.
 TopKSae load_sae(const std::string& sae_dir);

@@ -9,12 +9,12 @@
 #include <map>
 #include <string>
 
+#include "cocomix/io/safetensors_header.h"
+
 namespace cocomix {
 
 /// Tensors by name, sorted (the on-disk order).
 using TensorMap = std::map<std::string, torch::Tensor>;
-/// Free-form string metadata ("__metadata__").
-using StringMap = std::map<std::string, std::string>;
 
 /// Writes `tensors` (any device, contiguous or not) to `path`. Supports
 /// F64/F32/F16/BF16/I64/I32/I16/I8/U8/BOOL. Throws RuntimeError on I/O failure.
@@ -26,8 +26,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const S
 void save_safetensors_atomically(const std::string& path, const TensorMap& tensors, const StringMap& metadata = {});
 
 /// Reads every tensor of `path` onto the CPU. Throws RuntimeError naming the file
-/// and the tensor when the file is truncated, the header is not valid JSON, a
-/// dtype is unknown, or offsets do not match shapes.
+/// and the tensor when read_safetensors_header finds the header wrong.
 TensorMap load_safetensors(const std::string& path, StringMap* metadata = nullptr);
 
 }  // namespace cocomix
