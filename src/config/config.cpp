@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 
 #include "cocomix/util/error.h"
 #include "cocomix/util/log.h"
+#include "cocomix/util/utf8.h"
 
 namespace cocomix {
 namespace {
@@ -370,6 +372,8 @@ void apply_override(json& document, const std::string& assignment, const std::st
   if (eq == std::string::npos || eq == 0) throw UsageError(where + ": expected section.key=value");
   const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
+  // JSON strings are UTF-8: a value that is not could be stored but never written out again.
+  if (!is_valid_utf8(text)) throw UsageError(source + ": --set " + path + ": the value is not valid UTF-8");
   const auto dot = path.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == path.size() || path.find('.', dot + 1) != std::string::npos)
     throw UsageError(where + ": the key must be section.key, like optim.lr");
@@ -385,6 +389,7 @@ void apply_override(json& document, const std::string& assignment, const std::st
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path);
   if (!in) throw UsageError(path + ": cannot open the config file");
+  if (std::filesystem::is_directory(path)) throw UsageError(path + ": is a directory, not a config file");
   json document = json::parse(in, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (document.is_discarded()) {
     // Re-parse with exceptions for the position of the syntax error.
@@ -392,7 +397,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     try {
       const auto ignored = json::parse(again, nullptr, true, true);
       (void)ignored;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a parse_error, or out_of_range for a number beyond a double
       throw UsageError(path + ": invalid JSON: " + e.what());
     }
     throw UsageError(path + ": invalid JSON");

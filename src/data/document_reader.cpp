@@ -104,7 +104,7 @@ bool DocumentReader::next_jsonl_row(InputDocument& document) {
     std::string problem;
     try {
       row = json::parse(line_buffer_);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond a double
       problem = std::string("not valid JSON: ") + e.what();
     }
     if (problem.empty()) {

@@ -136,7 +136,7 @@ void check_vocabulary(const std::string& path, size_t merges, Gpt2Tokenizer::Voc
   json document;
   try {
     document = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond a double
     throw RuntimeError(path + ": invalid JSON: " + e.what());
   }
   if (!document.is_object())

@@ -113,11 +113,22 @@ void TrainingData::restore(const json& state, const std::string& source) {
     throw RuntimeError(where + ": expected {\"windows\", \"sources\": [...]}");
   const json& saved = state["sources"];
   std::string saved_names, names;
-  for (const auto& entry : saved) saved_names += (saved_names.empty() ? "" : ", ") + entry.value("name", std::string("?"));
+  for (const auto& entry : saved) {
+    if (!entry.is_object()) throw RuntimeError(where + ": sources: each entry must be a JSON object");
+    const auto name = entry.find("name");
+    saved_names += (saved_names.empty() ? "" : ", ") +
+                   (name != entry.end() && name->is_string() ? name->get<std::string>() : std::string("?"));
+  }
   for (const auto& s : sources_) names += (names.empty() ? "" : ", ") + s.name;
+  const std::string fix = "; resume with the same data.train_path / data.train_sources";
+  // The counts first: joined names alone cannot tell one source named "a, b" from two.
+  if (saved.size() != sources_.size())
+    throw RuntimeError(where + ": the run was trained on " + std::to_string(saved.size()) + " source(s) [" +
+                       saved_names + "], this config has " + std::to_string(sources_.size()) + " [" + names + "]" +
+                       fix);
   if (saved_names != names)
     throw RuntimeError(where + ": the run was trained on sources [" + saved_names + "], this config has [" + names +
-                       "]; resume with the same data.train_path / data.train_sources");
+                       "]" + fix);
   // Restore aside, so that a bad entry leaves every sampler as it was.
   std::vector<WindowSampler> samplers;
   std::vector<int64_t> drawn;

@@ -20,6 +20,9 @@ namespace cocomix {
 namespace {
 
 constexpr size_t kChunkBytes = size_t{1} << 20;
+// The first chunk is smaller, so that a small file (a label list, a config-sized input)
+// does not cost a MiB buffer that is zeroed and mapped afresh for every file opened.
+constexpr size_t kFirstChunkBytes = size_t{64} << 10;
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -228,7 +231,8 @@ InputFile::~InputFile() = default;
 int64_t InputFile::disk_bytes_read() const { return decoder_->disk_bytes(); }
 
 bool InputFile::fill() {
-  if (buffer_.size() < kChunkBytes) buffer_.resize(kChunkBytes);
+  const size_t chunk = buffer_.empty() ? kFirstChunkBytes : kChunkBytes;
+  if (buffer_.size() < chunk) buffer_.resize(chunk);
   position_ = 0;
   end_ = decoder_->decode(buffer_.data(), buffer_.size());
   return end_ > 0;

@@ -164,6 +164,26 @@ TEST(TrainingData, ResumesExactlyAndRefusesDataThatChanged) {
   EXPECT_EQ(restore_error(renamed),
             "ckpt/trainer_state.json: data state: the run was trained on sources [web, books], this config has [web, "
             "novels]; resume with the same data.train_path / data.train_sources");
+  // A state with a source that is not an object, or one source whose name joins like two.
+  const auto restore_state_error = [&](const json& state) {
+    try {
+      TrainingData data(config, 0, 1);
+      data.restore(state, "ckpt/trainer_state.json");
+    } catch (const RuntimeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("restored");
+  };
+  json not_object = saved;
+  not_object["sources"][1] = 7;
+  EXPECT_EQ(restore_state_error(not_object),
+            "ckpt/trainer_state.json: data state: sources: each entry must be a JSON object");
+  json one_source = saved;
+  one_source["sources"] = json::array({saved["sources"][0]});
+  one_source["sources"][0]["name"] = "web, books";
+  EXPECT_EQ(restore_state_error(one_source),
+            "ckpt/trainer_state.json: data state: the run was trained on 1 source(s) [web, books], this config has "
+            "2 [web, books]; resume with the same data.train_path / data.train_sources");
 }
 
 TEST(TrainingData, NamesTheSourceThatHoldsTooFewWindows) {
