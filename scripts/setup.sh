@@ -17,8 +17,9 @@ esac
 DEBIAN_PACKAGES=(cmake ninja-build ccache g++ python3-venv nlohmann-json3-dev libcli11-dev
                  libspdlog-dev libfmt-dev libutf8proc-dev zlib1g-dev libzstd-dev zstd libbz2-dev
                  libgloo-dev libgoogle-perftools-dev)
-# chromium: the headless browser check of tests/integration/test_sae_explain.py
-$core_only || DEBIAN_PACKAGES+=(libgtest-dev chromium)
+# chromium: the headless browser check of tests/integration/test_sae_explain.py;
+# clang and its runtime libraries: the fuzz targets (libFuzzer, sanitizers)
+$core_only || DEBIAN_PACKAGES+=(libgtest-dev chromium clang libclang-rt-dev)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
