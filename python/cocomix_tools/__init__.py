@@ -7,7 +7,8 @@ and the test suite do).
   paths          the repository, the apps and the shared data
   corpus         token files (llm.c shards, headerless uint16), manifest.json,
                  documents.jsonl, the train/val split rule, --blocks
-  checkpoint     checkpoint and run directories, model sizes, parameter counts
+  checkpoint     checkpoint and run directories, their files checked against the
+                 digests in COMPLETE, model sizes, parameter counts
   model          the reference forward: GPT-2 on checkpoint tensors, Hugging Face
                  GPT-2 helpers, position normalisation, TopK SAE, concept head
   alignment      concept alignment with the synthetic corpus's hidden variables

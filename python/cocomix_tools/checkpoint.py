@@ -1,11 +1,68 @@
-"""cocomix checkpoints and run directories: which checkpoint a path names, the
-model sizes of a config.json, and parameter counts."""
+"""cocomix checkpoints and run directories: which checkpoint a path names, its
+files checked against the digests their save recorded, the model sizes of a
+config.json, and parameter counts."""
+import hashlib
 import json
 import os
+import warnings
 
 import numpy as np
 
 from .files import InputError
+
+_UNVERIFIED_WARNED = set()  # checkpoints of the older "step N" form already warned about
+
+
+def checkpoint_file(checkpoint, name):
+    """CHECKPOINT/NAME, checked as the C++ loader checks it (io/checkpoint.h, verify_checkpoint) against
+    the sha256 that CHECKPOINT/COMPLETE records: {"step": N, "sha256": {FILE: hex}}. A COMPLETE of
+    the older form "step N" records none: the file is read unverified, with one warning per checkpoint.
+    A directory with neither COMPLETE nor trainer_state.json (a Hugging Face GPT-2 directory) has
+    nothing to check. -> the path; InputError naming the file when it is missing or its digest differs
+    ("DIR/FILE: corrupt: its sha256 is X, the save recorded Y"), or naming COMPLETE when it is missing
+    from a checkpoint or unreadable."""
+    checkpoint = str(checkpoint)
+    path = os.path.join(checkpoint, name)
+    complete = os.path.join(checkpoint, "COMPLETE")
+    if not os.path.isfile(complete):
+        if os.path.exists(os.path.join(checkpoint, "trainer_state.json")):
+            raise InputError(f"{complete}: missing: the checkpoint is incomplete (its save was interrupted); "
+                             "use an earlier one")
+        return path
+    try:
+        with open(complete) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{complete}: cannot read ({e})")
+    digests = None  # the older form
+    if not text.startswith("step "):
+        try:
+            digests = json.loads(text)["sha256"]
+            if not isinstance(digests, dict):
+                raise TypeError(f"sha256 is {type(digests).__name__}, not an object")
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{complete}: unreadable ({e}): the checkpoint cannot be verified")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: missing from the checkpoint")
+    if digests is None:
+        if checkpoint not in _UNVERIFIED_WARNED:
+            _UNVERIFIED_WARNED.add(checkpoint)
+            warnings.warn(f"{checkpoint}: written without file digests (an older checkpoint): loaded without "
+                          "verifying it", stacklevel=2)
+        return path
+    recorded = digests.get(name)
+    if not isinstance(recorded, str):
+        raise InputError(f"{complete}: records no sha256 of {name}")
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})")
+    if digest.hexdigest() != recorded:
+        raise InputError(f"{path}: corrupt: its sha256 is {digest.hexdigest()}, the save recorded {recorded}")
+    return path
 
 
 def resolve_checkpoint(path):
@@ -37,7 +94,7 @@ def trained_steps(path):
     none: a run stopped by a signal keeps a complete checkpoint short of its max_steps."""
     if not is_complete(path):
         return 0
-    state = os.path.join(resolve_checkpoint(path), "trainer_state.json")
+    state = checkpoint_file(resolve_checkpoint(path), "trainer_state.json")
     try:
         with open(state) as f:
             return int(json.load(f)["step"])
@@ -68,7 +125,7 @@ def parameter_count(path):
     `path` as for resolve_checkpoint."""
     from safetensors import safe_open
     total = 0
-    with safe_open(os.path.join(resolve_checkpoint(path), "model.safetensors"), "np") as f:
+    with safe_open(checkpoint_file(resolve_checkpoint(path), "model.safetensors"), "np") as f:
         for key in f.keys():
             total += int(np.prod(f.get_slice(key).get_shape()))
     return total

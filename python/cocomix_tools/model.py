@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from .checkpoint import model_section, resolve_checkpoint
+from .checkpoint import checkpoint_file, model_section, resolve_checkpoint
 from .files import InputError, read_json
 
 POSITION_NORM_EPS = 1e-5  # concept/sae.h kPositionNormEps
@@ -45,14 +45,15 @@ def matched_width(target, vocab, positions, layers, heads, width):
 class GPT2:
     """GPT-2 forward (eval mode, fp32) on a checkpoint's HF-named tensors, Conv1D
     [in, out] layout, tied LM head; the same blocks as model/gpt.h. `path`: a
-    checkpoint or run directory (resolve_checkpoint) or a Hugging Face GPT-2 directory."""
+    checkpoint or run directory (resolve_checkpoint; its files checked against the digests
+    their save recorded, checkpoint_file) or a Hugging Face GPT-2 directory."""
 
     def __init__(self, path):
         self.checkpoint = resolve_checkpoint(path)
-        config_path = os.path.join(self.checkpoint, "config.json")
+        config_path = checkpoint_file(self.checkpoint, "config.json")
         self.config = read_json(config_path)
         self.sizes = model_section(self.config, config_path)
-        weights = os.path.join(self.checkpoint, "model.safetensors")
+        weights = checkpoint_file(self.checkpoint, "model.safetensors")
         try:
             tensors = load_file(weights)
         except Exception as e:  # safetensors raises several types for a bad file

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from . import alignment
-from .checkpoint import is_complete, parameter_count, resolve_checkpoint, trained_steps
+from .checkpoint import checkpoint_file, is_complete, parameter_count, resolve_checkpoint, trained_steps
 from .corpus import Manifest
 from .files import InputError
 from .model import matched_width
@@ -408,7 +408,7 @@ def main(argv=None):
 
     ntp = next((r for r in rows if r["mode"] == "ntp"), None)
     # What the teacher and SAE are, from their own files (with --reuse they come from another call).
-    teacher_config = json.loads((Path(resolve_checkpoint(teacher_dir)) / "config.json").read_text())
+    teacher_config = json.loads(Path(checkpoint_file(resolve_checkpoint(teacher_dir), "config.json")).read_text())
     teacher_model = teacher_config["model"]
     sae_info = json.loads((sae_dir / "sae.json").read_text())
     lines = [

@@ -1,6 +1,7 @@
 // Checkpoint directories: write to a hidden temporary directory, fsync, rename,
-// mark COMPLETE (with each file's SHA-256) last, prune old ones; find the newest
-// complete one; verify and load one with errors that name the offending file.
+// mark COMPLETE (with each file's SHA-256) last, prune old ones and what killed
+// saves left; find the newest complete one; verify and load one with errors that
+// name the offending file.
 // Layout in checkpoint.h.
 #include "cocomix/io/checkpoint.h"
 
@@ -135,7 +136,36 @@ void prune(const fs::path& root, const fs::path& keep, int64_t keep_last) {
   if (removed) fsync_directory(root.string());
 }
 
+/// Deletes what interrupted saves and prunings left of steps up to `step`: step
+/// directories without COMPLETE (a save killed before it was marked, a deletion
+/// killed part-way) before it, and .step_*.tmp / .step_*.old directories. None
+/// is ever loaded, and no later save of the run would replace them.
+void remove_leftovers(const fs::path& root, int64_t step) {
+  std::vector<fs::path> leftovers;
+  std::error_code error;
+  for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    std::error_code kind_error;
+    if (!it->is_directory(kind_error)) continue;
+    const int64_t visible = parse_step_name(name);
+    const bool hidden =
+        name.size() > 5 && name[0] == '.' &&
+        (name.compare(name.size() - 4, 4, ".tmp") == 0 || name.compare(name.size() - 4, 4, ".old") == 0);
+    const int64_t hidden_step = hidden ? parse_step_name(name.substr(1, name.size() - 5)) : -1;
+    if ((visible >= 0 && visible < step && !is_complete(it->path())) || (hidden_step >= 0 && hidden_step <= step))
+      leftovers.push_back(it->path());
+  }
+  for (const auto& path : leftovers) remove_tree(path);
+  if (!leftovers.empty()) fsync_directory(root.string());
+}
+
 }  // namespace
+
+void tidy_checkpoints(const std::string& checkpoints_dir, const std::string& newest, int64_t keep_last) {
+  const fs::path root(checkpoints_dir), keep = root / fs::path(newest).filename();
+  prune(root, keep, keep_last);
+  remove_leftovers(root, parse_step_name(keep.filename().string()));
+}
 
 std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, const CheckpointContents& contents,
                             int64_t keep_last) {
@@ -182,7 +212,7 @@ std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, co
     remove_tree(old_dir);
     fsync_directory(root.string());
   }
-  prune(root, final_dir, keep_last);
+  tidy_checkpoints(checkpoints_dir, final_dir.string(), keep_last);
   return final_dir.string();
 }
 

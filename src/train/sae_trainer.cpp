@@ -230,6 +230,7 @@ void SaeRun::resume(const std::string& checkpoint) {
   sampler_->restore(st["sampler"], source);
   if (!st.contains("rng")) throw RuntimeError(source + ": rng: missing");
   restore_rng_state(st["rng"], source);
+  tidy_checkpoints(checkpoints_dir_, checkpoint, o_.keep_checkpoints);  // what a save killed after COMPLETE left
   log_info("resumed from " + checkpoint + " at step " + std::to_string(step_));
 }
 

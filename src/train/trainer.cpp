@@ -195,6 +195,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   }
 
   if (s.is_first_rank()) {  // one writer of the run directory
+    if (s.options.resume) tidy_checkpoints(s.checkpoints_dir, *latest, c.train.keep_checkpoints);
     write_file_atomically((std::filesystem::path(s.options.out_dir) / "config.json").string(),
                           config_to_string(c) + "\n");
     s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);

@@ -181,8 +181,9 @@ class PipelineTinyTest(unittest.TestCase):
                 for name, text in (("model.safetensors", ""), ("trainer_state.json", json.dumps({"step": step}))):
                     with open(os.path.join(checkpoint, name), "w") as f:
                         f.write(text)
-                if complete:
-                    open(os.path.join(checkpoint, "COMPLETE"), "w").close()
+                if complete:  # the older form of COMPLETE, which records no digests to check
+                    with open(os.path.join(checkpoint, "COMPLETE"), "w") as f:
+                        f.write(f"step {step}\n")
             self.assertEqual(trained_steps(run), 3)
         finally:
             shutil.rmtree(run, ignore_errors=True)
@@ -199,7 +200,8 @@ class PipelineTinyTest(unittest.TestCase):
             with open(fake, "w") as f:
                 f.write('#!/bin/sh\nwhile [ "$1" != --out ]; do shift; done\n'
                         'mkdir -p "$2/checkpoints/step_00000002" && cd "$2/checkpoints/step_00000002" && '
-                        ': > model.safetensors && echo \'{"step": 2}\' > trainer_state.json && : > COMPLETE\n')
+                        ': > model.safetensors && echo \'{"step": 2}\' > trainer_state.json && '
+                        'echo "step 2" > COMPLETE\n')
             os.chmod(fake, 0o755)
             pipeline = Pipeline(parse_args(["--work", work, "--bin", bin_dir, "--data-dir", work]))
             with self.assertRaises(SystemExit) as stop:

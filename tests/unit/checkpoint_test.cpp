@@ -1,8 +1,8 @@
 // Checkpoints and the crash-safe file helpers: round trip, pruning, same-step
-// replacement, a save that fails part-way, incomplete directories, the file
-// digests (a flipped byte in any file, older checkpoints without digests, resume
-// past a corrupt newest checkpoint), and the error messages for missing/corrupt
-// files and unwritable directories.
+// replacement, a save that fails part-way, incomplete directories and what
+// killed saves leave, the file digests (a flipped byte in any file, older
+// checkpoints without digests, resume past a corrupt newest checkpoint), and the
+// error messages for missing/corrupt files and unwritable directories.
 #include "cocomix/io/checkpoint.h"
 
 #include <gtest/gtest.h>
@@ -145,6 +145,31 @@ TEST_F(CheckpointTest, IgnoresIncompleteDirectories) {
   save_checkpoint(checkpoints(), 12, contents_for(12), 5);
   EXPECT_FALSE(fs::exists(fs::path(checkpoints()) / ".step_00000012.tmp"));
   EXPECT_FALSE(fs::exists(fs::path(checkpoints()) / "step_00000012" / "junk"));
+}
+
+TEST_F(CheckpointTest, TidyingRemovesWhatKilledSavesLeft) {
+  save_checkpoint(checkpoints(), 100, contents_for(100), 3);
+  save_checkpoint(checkpoints(), 200, contents_for(200), 3);
+  const auto newest = save_checkpoint(checkpoints(), 300, contents_for(300), 3);
+  // What kills leave: a pruning cut short (COMPLETE gone, some files left), a same-step
+  // replacement cut short after COMPLETE (.old), a save cut short before its rename (.tmp),
+  // a save renamed but not yet marked; and one complete checkpoint too many (killed before pruning).
+  const fs::path root(checkpoints());
+  fs::create_directories(root / "step_00000050");
+  std::ofstream(root / "step_00000050" / "model.safetensors") << "half";
+  fs::create_directories(root / ".step_00000300.old" / "x");
+  fs::create_directories(root / ".step_00000250.tmp");
+  fs::create_directories(root / "step_00000250");
+  fs::create_directories(root / ".step_00000400.tmp");  // a later step: its own save replaces it
+  fs::create_directories(root / "step_00000400");
+  fs::create_directories(root / "step_00000011_backup");  // not ours
+  tidy_checkpoints(checkpoints(), newest, 2);
+  EXPECT_EQ(listing(), (std::vector<std::string>{".step_00000400.tmp", "step_00000011_backup", "step_00000200",
+                                                 "step_00000300", "step_00000400"}));
+  // A save tidies the same way.
+  fs::create_directories(root / "step_00000350");
+  save_checkpoint(checkpoints(), 400, contents_for(400), 2);
+  EXPECT_EQ(listing(), (std::vector<std::string>{"step_00000011_backup", "step_00000300", "step_00000400"}));
 }
 
 TEST_F(CheckpointTest, MissingOrCorruptFilesAreNamed) {

@@ -12,6 +12,10 @@
 //   CHECKPOINTS_DIR/.step_00001234.tmp/  a save in progress (or interrupted): ignored
 //   CHECKPOINTS_DIR/.step_00001234.old/  a same-step checkpoint being replaced: ignored
 //
+// What a killed save leaves (the hidden directories, a step directory without
+// COMPLETE, one complete checkpoint too many) goes with the next save or resume
+// (tidy_checkpoints).
+//
 // A directory without COMPLETE is never loaded nor counted as the latest. Every
 // load checks each file it reads against the digest COMPLETE recorded, so a
 // flipped or truncated byte is one error naming the file. A COMPLETE of the
@@ -40,12 +44,21 @@ struct CheckpointContents {
 /// it), each fsynced; the directory is renamed to its final name, the parent
 /// fsynced, and COMPLETE written and fsynced last. A complete checkpoint of the
 /// same step is replaced (moved aside, then deleted once the new one is
-/// complete). Then the complete checkpoints other than the new one are pruned
-/// to the newest keep_last - 1, so keep_last remain. Throws UsageError when
+/// complete). Then tidy_checkpoints prunes the others. Throws UsageError when
 /// step < 0 or keep_last < 1, RuntimeError on any I/O failure (the temporary
 /// directory is removed and earlier checkpoints are untouched).
 std::string save_checkpoint(const std::string& checkpoints_dir, int64_t step, const CheckpointContents& contents,
                             int64_t keep_last);
+
+/// Prunes the complete checkpoints under CHECKPOINTS_DIR other than `newest` (a
+/// step directory there) to the newest keep_last - 1, so keep_last remain, and
+/// deletes what interrupted saves and prunings left of the steps up to newest's:
+/// step directories without COMPLETE before it and .step_*.tmp / .step_*.old
+/// directories. save_checkpoint ends with it; a resumed run calls it on the
+/// checkpoint it resumes from, so that a run killed during its last save (after
+/// COMPLETE) ends with the directories of one that was not. Throws RuntimeError
+/// when a directory cannot be removed.
+void tidy_checkpoints(const std::string& checkpoints_dir, const std::string& newest, int64_t keep_last);
 
 /// Path of the complete checkpoint with the highest step under
 /// `checkpoints_dir`, or nullopt when there is none (or no such directory).
