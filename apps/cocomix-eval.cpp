@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(cocomix::non_negative());
   app.add_option("--val", val_path, "corpus for validation perplexity: a token file, a cocomix-tokenize directory (its val shards) or a glob");
-  app.add_option("--format", format, "token file format of --val: auto, llmc, u16")->capture_default_str();
+  app.add_option("--format", format, "token file format of --val: auto, llmc, u16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "llmc", "u16"}));
   app.add_option("--json", json_path, "also write the result as JSON to this file");
   app.add_option("--markdown", markdown_path, "also write the task metrics as a markdown table to this file");
   app.add_option("--batch-size", batch_size, "sequences per forward pass")

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
                  "(a 257-id vocabulary is bytes)");
   app.add_flag("--no-cache", no_cache, "recompute the whole sequence for every token (the cache's reference)");
   app.add_option("--json", json_out, "also write the results as JSON to this file");
-  app.add_option("--threads", threads, "intra-op threads (0 = every core)");
+  app.add_option("--threads", threads, "intra-op threads (0 = every core)")->check(cocomix::non_negative());
   app.add_option("--batch-size", batch_size,
                  "prompts decoded together, left-padded (default 16; each prompt's tokens are those it gets alone)")
       ->check(cocomix::positive());
@@ -256,6 +256,11 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < prompts_ids.size(); ++i) {
       const auto size = static_cast<int64_t>(prompts_ids[i].size());
       if (size == 0) throw cocomix::UsageError(prompts[i].source + ": the prompt has no tokens");
+      for (const int64_t id : prompts_ids[i])
+        if (id < 0 || id >= model_config.vocab_size)
+          throw cocomix::UsageError(prompts[i].source + ": token " + std::to_string(id) +
+                                    " is outside the model's vocabulary [0, " +
+                                    std::to_string(model_config.vocab_size) + ")");
       if (size > model_config.n_positions)
         throw cocomix::UsageError(prompts[i].source + ": the prompt has " + std::to_string(size) +
                                   " tokens, more than the model's context of " +

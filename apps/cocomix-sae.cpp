@@ -12,8 +12,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/label_cache_builder.h"
 #include "cocomix/concept/latent_dashboard.h"
 #include "cocomix/concept/sae_evaluation.h"
@@ -38,7 +40,9 @@ int main(int argc, char** argv) {
   train->add_option("--k", o.k, "latents kept per token by TopK")->required();
   train->add_option("--data", o.data, "training corpus: a token file, a cocomix-tokenize directory (its train shards) or a glob")->required();
   train->add_option("--val", o.val, "validation corpus, as --data (a directory: its val shards); val_nmse and val_fvu records");
-  train->add_option("--format", o.format, "token file layout: auto, llmc or u16")->capture_default_str();
+  train->add_option("--format", o.format, "token file layout: auto, llmc or u16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "llmc", "u16"}));
   train->add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   train->add_option("--batch", o.batch, "windows per step")->capture_default_str();
   train->add_option("--seq-len", o.seq_len, "tokens per window")->capture_default_str();
@@ -65,7 +69,9 @@ int main(int argc, char** argv) {
   eval->add_option("--sae", sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
   eval->add_option("--teacher", eval_teacher, "the teacher the SAE encodes")->required();
   eval->add_option("--data", eval_data, "corpus (a directory: its val shards); non-overlapping windows from each shard's start")->required();
-  eval->add_option("--format", eval_format, "token file layout: auto, llmc or u16")->capture_default_str();
+  eval->add_option("--format", eval_format, "token file layout: auto, llmc or u16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "llmc", "u16"}));
   eval->add_option("--seq-len", eval_seq_len, "tokens per window")->capture_default_str()->check(cocomix::positive());
   eval->add_option("--batch", eval_batch, "windows per forward")->capture_default_str()->check(cocomix::positive());
   eval->add_option("--windows", eval_windows, "at most this many windows (0: all)")
@@ -78,14 +84,16 @@ int main(int argc, char** argv) {
 
   cocomix::ExplainCommand x;
   std::string explain_format = "auto";
-  int64_t explain_threads = 0;  // the numbers are checked by explain_sae_latents, one message per flag
+  int64_t explain_threads = 0;  // x.options' numbers are checked by explain_sae_latents, one message per flag
   auto* explain = app.add_subcommand(
       "explain", "what each latent means: its top activating contexts, density, mean and max (docs/concepts.md)");
   explain->add_option("--sae", x.sae_dir, "SAE directory (sae.json + sae.safetensors)")->required();
   explain->add_option("--teacher", x.teacher_dir, "the teacher the SAE encodes")->required();
   explain->add_option("--data", x.data_path, "corpus (a directory: its val shards), read in consecutive windows of each shard")->required();
   explain->add_option("-o,--out", x.out_dir, "output directory: latents.json + index.html")->required();
-  explain->add_option("--format", explain_format, "token file layout: auto, llmc or u16")->capture_default_str();
+  explain->add_option("--format", explain_format, "token file layout: auto, llmc or u16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "llmc", "u16"}));
   explain->add_option("--top", x.options.top, "N: top activations kept per latent")->capture_default_str();
   explain->add_option("--context-before", x.options.context_before, "tokens of context shown before the token")
       ->capture_default_str();
@@ -97,7 +105,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   explain->add_option("--tokenizer", x.tokenizer_dir,
                       "GPT-2 tokenizer directory (default: bytes for 257 ids, else the one the data's manifest names)");
-  explain->add_option("--threads", explain_threads, "intra-op threads (0: every core)")->capture_default_str();
+  explain->add_option("--threads", explain_threads, "intra-op threads (0: every core)")
+      ->capture_default_str()
+      ->check(cocomix::non_negative());
 
   std::string label_config, label_out;
   std::vector<std::string> label_overrides;
@@ -121,6 +131,24 @@ int main(int argc, char** argv) {
       }
       const std::string out = label_out.empty() ? config.concepts.label_cache : label_out;
       if (out.empty()) throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
+      if (std::filesystem::exists(out)) {
+        // A complete cache is never overwritten: this config's own is left as it is, any other file refused.
+        const auto header = cocomix::label_cache_header(config);
+        try {
+          cocomix::LabelCache::open(out, header);
+        } catch (const cocomix::UsageError& e) {  // "CACHE: FIELD: the cache was built for X, this run has Y; ..."
+          const std::string what = e.what();
+          throw cocomix::UsageError(what.substr(0, what.find("; rebuild")) +
+                                    "; not overwritten: remove it or give another --out");
+        } catch (const std::exception& e) {
+          std::string what = e.what();
+          if (what.rfind(out + ": ", 0) == 0) what.erase(0, out.size() + 2);
+          throw cocomix::RuntimeError(out + ": not a complete label cache (" + what +
+                                      "); not overwritten: remove it or give another --out");
+        }
+        cocomix::log_info(out + ": already holds the labels of this config; left as it is");
+        return cocomix::kExitOk;
+      }
       torch::set_num_threads(
           static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores()));
       const auto windows = cocomix::build_label_cache(config, out);

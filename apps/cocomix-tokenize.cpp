@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
     app.add_option("--val-fraction", options.val_fraction, "Expected fraction of documents in val, in [0, 1)")
         ->capture_default_str();
     app.add_option("--val-documents", options.val_documents,
-                   "Exactly this many validation documents instead of --val-fraction (corpora)");
+                   "Exactly this many validation documents instead of --val-fraction (corpora)")
+        ->check(cocomix::non_negative());
     app.add_option("--tokenizer", options.tokenizer,
                    "bytes (ids 0..255, end-of-text 256), or a directory with GPT-2's encoder.json + vocab.bpe "
                    "(or vocab.json + merges.txt)")
@@ -233,7 +234,9 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-bad", options.reader.skip_bad,
                  "Skip and count .jsonl rows that are not JSON or lack the text field (default: error)");
     app.add_option("--shard-tokens", options.shard_tokens, "Tokens per shard (corpora)")->capture_default_str();
-    app.add_option("--threads", options.threads, "Encoding threads; 0 = every available core")->capture_default_str();
+    app.add_option("--threads", options.threads, "Encoding threads; 0 = every available core")
+        ->capture_default_str()
+        ->check(cocomix::non_negative());
     app.add_option("files", options.files,
                    "Inputs: text files (one document each), .jsonl files (one per row), directories of them; "
                    ".gz / .zst compressed too")

@@ -43,26 +43,30 @@ GPT load_checked_teacher(const Config& config) {
   return teacher;
 }
 
-std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT teacher) {
-  KeepDefaultGenerator keep_generator;
+void check_sae_pairing(const Config& config, const SaeInfo& info, const ModelConfig& teacher,
+                       const std::string& sae_file) {
   const auto& k = config.concepts;
-  const std::string sae_file = (std::filesystem::path(k.sae_path) / "sae.json").string();
-  TopKSae sae = load_sae(k.sae_path);
-  const auto& info = sae->info();
-  const auto& t = teacher->config();
   const auto fail = [&](const std::string& what) { throw UsageError(config.source + ": " + what); };
-  if (info.d != t.n_embd)
+  if (info.d != teacher.n_embd)
     fail("concept.sae_path: the SAE's width d = " + std::to_string(info.d) + " (" + sae_file +
-         ") differs from the teacher's n_embd = " + std::to_string(t.n_embd));
-  if (info.layer > t.n_layer)
+         ") differs from the teacher's n_embd = " + std::to_string(teacher.n_embd));
+  if (info.layer > teacher.n_layer)
     fail("concept.sae_path: the SAE's layer " + std::to_string(info.layer) + " (" + sae_file +
-         ") is beyond the teacher's " + std::to_string(t.n_layer) + " blocks");
+         ") is beyond the teacher's " + std::to_string(teacher.n_layer) + " blocks");
   if (info.n_latents != k.n_concepts)
     fail("concept.n_concepts: " + std::to_string(k.n_concepts) + " differs from the SAE's n_latents " +
          std::to_string(info.n_latents) + " (" + sae_file + ")");
   if (k.selection == LabelSelection::kAttribution && k.k_attr > info.k)
     fail("concept.k_attr: " + std::to_string(k.k_attr) + " exceeds the SAE's k = " + std::to_string(info.k) +
          ": post-TopK attribution has only k nonzero scores per position");
+}
+
+std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT teacher) {
+  KeepDefaultGenerator keep_generator;
+  const auto& k = config.concepts;
+  const std::string sae_file = (std::filesystem::path(k.sae_path) / "sae.json").string();
+  TopKSae sae = load_sae(k.sae_path);
+  check_sae_pairing(config, sae->info(), teacher->config(), sae_file);
   return std::make_unique<ConceptLabeler>(
       std::move(teacher), std::move(sae), k.k_attr, k.selection,
       parse_teacher_precision(k.teacher_precision, config.source + ": concept.teacher_precision"));

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "cocomix/concept/labeler_from_config.h"
 #include "cocomix/concept/sae.h"
 #include "cocomix/io/checkpoint.h"
 #include "cocomix/model/hugging_face.h"
@@ -23,12 +24,6 @@ ModelConfig read_teacher(const std::string& path, std::string& file) {
   return config_from_json(read_json_file(file), file).model;
 }
 
-/// sae.json's sizes, read as load_sae reads them.
-SaeShape read_sae(const std::string& file) {
-  const SaeInfo info = read_sae_info(file);
-  return {info.d, info.n_latents, info.k, info.layer};
-}
-
 }  // namespace
 
 FrozenShapes frozen_shapes_of(const Config& config) {
@@ -36,7 +31,8 @@ FrozenShapes frozen_shapes_of(const Config& config) {
   const bool labels_from_cache = !k.label_cache.empty();
   FrozenShapes shapes;
   if (!k.spec().needs_teacher(labels_from_cache)) return shapes;
-  if (!k.teacher_path.empty() && fs::is_directory(k.teacher_path)) {
+  const bool teacher_read = !k.teacher_path.empty() && fs::is_directory(k.teacher_path);
+  if (teacher_read) {
     std::string file;
     shapes.teacher = read_teacher(k.teacher_path, file);
     shapes.notes.push_back("teacher: " + file);
@@ -47,7 +43,10 @@ FrozenShapes frozen_shapes_of(const Config& config) {
   if (!k.spec().needs_sae(labels_from_cache)) return shapes;
   const std::string sae_file = (fs::path(k.sae_path) / "sae.json").string();
   if (!k.sae_path.empty() && fs::is_regular_file(sae_file)) {
-    shapes.sae = read_sae(sae_file);
+    // sae.json's sizes, read as load_sae reads them, and checked as training checks them.
+    const SaeInfo info = read_sae_info(sae_file);
+    if (teacher_read) check_sae_pairing(config, info, shapes.teacher, sae_file);
+    shapes.sae = {info.d, info.n_latents, info.k, info.layer};
     shapes.notes.push_back("SAE: " + sae_file);
   } else {
     shapes.sae.d = shapes.teacher.n_embd;

@@ -238,7 +238,11 @@ CorpusSummary tokenize_corpus(const CorpusEncoder& encoder, const CorpusOptions&
                      " does not fit uint16 shards");
   const auto start = Clock::now();
   const std::vector<std::string> files = expand_inputs(options.inputs);
-  if (files.empty()) throw UsageError("the inputs hold no files");
+  if (files.empty()) {
+    std::string inputs;
+    for (const auto& input : options.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
+    throw UsageError(inputs + ": the inputs hold no files");
+  }
   const json settings = corpus_settings(encoder, options, files);
   ensure_writable_directory(options.out_dir);
   const std::string dir = options.out_dir;
@@ -249,6 +253,7 @@ CorpusSummary tokenize_corpus(const CorpusEncoder& encoder, const CorpusOptions&
   if (old_manifest.is_object() && old_manifest.value("settings", json()) == settings) {
     summary.manifest = old_manifest;
     summary.already_complete = true;
+    fs::remove(progress_path);  // left by a run killed between writing the manifest and removing it
     return summary;
   }
   const json progress = read_json_or_null(progress_path);

@@ -2,15 +2,66 @@
 'error: ...' line naming the file and the field, exit 2 (usage/config) or 1
 (runtime), no crash, and nothing already on disk is overwritten. Bad sharded
 corpora (directories, manifests, shards, globs, mixtures) stop the run before
-its first step."""
+its first step. BadInputTest: cocomix-train's configs, corpora and checkpoints;
+OtherAppsBadInputTest: counts and missing inputs of the other apps;
+AppsBadInputTest: every app on a teacher, SAE, student and label cache, with
+the pairs that do not belong together. docs/reliability.md lists every case."""
+import gzip
 import hashlib
 import json
 import os
 import shutil
 import struct
+import subprocess
 import unittest
 
-from cocomix_testlib import SOURCE_DIR, app, make_corpus, run, temp_dir, write_config
+from cocomix_testlib import (SHARED_DATA, SOURCE_DIR, app, make_corpus, run, temp_dir, train_teacher, write_config,
+                             write_sae)
+
+# What a crash leaves on stderr: an uncaught exception, a signal, a Python traceback.
+CRASH_SIGNS = ("terminate called", "Segmentation fault", "Aborted", "core dumped", "Traceback", "what():")
+
+
+def digest(path):
+    """sha256 of a file, or of a directory's relative names and file bytes; None when PATH is absent."""
+    if not os.path.lexists(path):
+        return None
+    h = hashlib.sha256()
+    if os.path.isdir(path):
+        for directory, folders, files in sorted(os.walk(path)):
+            folders.sort()
+            for name in sorted(files):
+                file = os.path.join(directory, name)
+                h.update(os.path.relpath(file, path).encode() + b"\0")
+                with open(file, "rb") as f:
+                    h.update(f.read())
+    else:
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+def expect_one_error(test, args, code, *fragments, keep=(), one_line=True):
+    """Runs ARGS: exit CODE (never a signal), no crash on stderr, exactly one 'error: ' line, the last,
+    holding every fragment; with ONE_LINE nothing else on stderr (else only the app's log lines before
+    it); every path in KEEP (files or directories) byte for byte as before. Returns the error line."""
+    before = {path: digest(path) for path in keep}
+    result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=300)
+    test.assertGreaterEqual(result.returncode, 0, f"killed by signal {-result.returncode}: {result.stderr}")
+    test.assertEqual(result.returncode, code, result.stderr)
+    for sign in CRASH_SIGNS:
+        test.assertNotIn(sign, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    test.assertEqual(len(errors), 1, result.stderr)
+    test.assertEqual(lines[-1], errors[0], result.stderr)
+    if one_line:
+        test.assertEqual(len(lines), 1, result.stderr)
+    for fragment in fragments:
+        test.assertIn(fragment, errors[0])
+    for path in keep:
+        test.assertEqual(digest(path), before[path], f"{path} changed")
+    return errors[0]
 
 
 class BadInputTest(unittest.TestCase):
@@ -353,13 +404,7 @@ class OtherAppsBadInputTest(unittest.TestCase):
         cls.tiny = os.path.join(SOURCE_DIR, "configs", "tiny.json")
 
     def expect_error(self, args, code, *fragments):
-        result = run(args, check=False)
-        self.assertEqual(result.returncode, code, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertTrue(lines[0].startswith("error: "), lines[0])
-        for fragment in fragments:
-            self.assertIn(fragment, lines[0])
+        expect_one_error(self, args, code, *fragments)
 
     def test_counts_out_of_range_say_what_is_wanted(self):
         self.expect_error([app("cocomix-bench"), "--config", self.tiny, "--steps", "0"], 2,
@@ -391,6 +436,386 @@ class OtherAppsBadInputTest(unittest.TestCase):
         self.expect_error([app("cocomix-tokenize"), "-o", os.path.join(self.root, "tokens"),
                            os.path.join(self.root, "no_such.txt")], 2, "no_such.txt")
         self.assertFalse(os.path.exists(os.path.join(self.root, "hf")))
+
+
+class AppsBadInputTest(unittest.TestCase):
+    """Every app's bad flags and files, mismatched pairs above all, on one set of small fixtures: a
+    30-document byte corpus, an NTP teacher (2 steps), a random SAE on its layer 1 (C = 96, k = 8), a
+    CoCoMix student (2 steps) and the label cache of its config. Each case: one 'error: ' line naming
+    the file or flag and the field, exit 2 (usage, config, a mismatched pair) or 1 (a file wrong at run
+    time), and the outputs already on disk unchanged."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = temp_dir()
+        cls.train, cls.val = make_corpus(os.path.join(cls.root, "data"), documents=30)
+        cls.teacher = train_teacher(cls.root, cls.train, cls.val, train={"max_steps": 2, "checkpoint_every": 0},
+                                    eval={"every": 0}, optim={"warmup_steps": 1})
+        cls.sae = write_sae(os.path.join(cls.root, "sae"), d=64, layer=1)
+        # Mismatched SAEs: the wrong width, more latents than the student's C, other weights, another teacher's.
+        cls.narrow_sae = write_sae(os.path.join(cls.root, "sae_d32"), d=32, layer=1)
+        cls.wide_sae = write_sae(os.path.join(cls.root, "sae_c128"), d=64, layer=1, n_latents=128)
+        cls.other_sae = write_sae(os.path.join(cls.root, "sae_seed5"), d=64, layer=1, seed=5)
+        cls.foreign_sae = os.path.join(cls.root, "sae_foreign")
+        shutil.copytree(cls.sae, cls.foreign_sae)
+        cls.edit_json(os.path.join(cls.foreign_sae, "sae.json"), lambda j: j.update(teacher_sha256="ab" * 32))
+        concept = {"mode": "cocomix", "teacher_path": cls.teacher, "sae_path": cls.sae, "n_concepts": 96,
+                   "insert_layer": 1, "k_pred": 8, "k_attr": 4, "weight": 0.1}
+        cls.config = write_config(os.path.join(cls.root, "cocomix.json"), cls.train, cls.val,
+                                  data={"sampling": "fixed"}, train={"max_steps": 2, "checkpoint_every": 0},
+                                  eval={"every": 0}, optim={"warmup_steps": 1}, concept=concept)
+        cls.student = os.path.join(cls.root, "student")
+        run([app("cocomix-train"), "--config", cls.config, "--out", cls.student])
+        cls.labels = os.path.join(cls.root, "train.labels")
+        run([app("cocomix-sae"), "label", "--config", cls.config, "-o", cls.labels])
+        cls.blocker = os.path.join(cls.root, "a_file")  # an output "directory" that is a file
+        with open(cls.blocker, "w") as f:
+            f.write("not a directory\n")
+
+    @staticmethod
+    def edit_json(path, mutate):
+        with open(path) as f:
+            document = json.load(f)
+        mutate(document)
+        with open(path, "w") as f:
+            json.dump(document, f)
+
+    def expect_error(self, args, code, *fragments, keep=(), one_line=True):
+        return expect_one_error(self, args, code, *fragments, keep=tuple(keep) + (self.blocker,), one_line=one_line)
+
+    def write(self, name, data):
+        path = os.path.join(self.root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
+    def existing_output(self, name, data="kept\n"):
+        """An output file already on disk, which a failing command must leave as it is."""
+        return self.write(os.path.join("outputs", name), data)
+
+    def sae_copy(self, name, edit_info=None, weights=None):
+        """A copy of the good SAE with sae.json edited by EDIT_INFO (a function, or text replacing the file)
+        and sae.safetensors replaced by WEIGHTS (bytes)."""
+        directory = os.path.join(self.root, name)
+        shutil.copytree(self.sae, directory)
+        info = os.path.join(directory, "sae.json")
+        if isinstance(edit_info, str):
+            self.write(os.path.relpath(info, self.root), edit_info)
+        elif edit_info is not None:
+            self.edit_json(info, edit_info)
+        if weights is not None:
+            self.write(os.path.relpath(os.path.join(directory, "sae.safetensors"), self.root), weights)
+        return directory
+
+    def cocomix_config(self, name, **concept):
+        """The student's config with concept fields replaced."""
+        path = os.path.join(self.root, name)
+        shutil.copy(self.config, path)
+        self.edit_json(path, lambda c: c["concept"].update(concept))
+        return path
+
+    # ---- cocomix-eval ---------------------------------------------------------
+    def evaluate(self, *extra, checkpoint=None, val=None):
+        return [app("cocomix-eval"), "--checkpoint", checkpoint or self.student, "--val", val or self.val] + list(extra)
+
+    def test_eval_flags_out_of_range(self):
+        out = self.existing_output("eval.json")
+        self.expect_error(self.evaluate("--seq-len", "100", "--json", out), 2, "--seq-len", "100",
+                          "n_positions 64", keep=[out])
+        self.expect_error(self.evaluate("--format", "u32", "--json", out), 2, "--format", "u32", keep=[out])
+        self.expect_error(self.evaluate("--tasks", "piqa", "--task-file", "piqa"), 2, "--task-file", '"piqa"',
+                          "TASK=PATH")
+        self.expect_error(self.evaluate(checkpoint=self.blocker), 1, self.blocker, "not a directory")
+
+    def test_eval_token_ids_beyond_the_checkpoints_vocabulary(self):
+        path = self.write("ids_300.u16", struct.pack("<3000H", *([300] * 3000)))
+        self.expect_error(self.evaluate("--format", "u16", val=path), 1, path,
+                          "token id 300", "vocab_size 257")
+
+    def test_eval_concepts_with_a_mismatched_teacher_or_sae(self):
+        config = os.path.join(self.student, "checkpoints", "step_00000002", "config.json")
+        out = self.existing_output("concepts.json")
+        self.expect_error(self.evaluate("--concepts", checkpoint=self.teacher), 2, "--concepts", 'mode "ntp"',
+                          "no concept head")
+        self.expect_error(self.evaluate("--concepts", "--sae", self.narrow_sae, "--json", out), 2, config,
+                          "concept.sae_path", os.path.join(self.narrow_sae, "sae.json"), "d = 32", "n_embd = 64",
+                          keep=[out])
+        self.expect_error(self.evaluate("--concepts", "--sae", self.wide_sae), 2, config, "concept.n_concepts",
+                          "96", "n_latents 128")
+        self.expect_error(self.evaluate("--concepts", "--teacher", self.student), 1, self.student,
+                          '"cocomix" checkpoint', "not a plain GPT")
+
+    def test_eval_checkpoint_config_that_is_not_a_config(self):
+        # A checkpoint whose config.json has a field of the wrong type, its digest recorded as if the save
+        # had written it: a damaged checkpoint, exit 1.
+        run_dir = os.path.join(self.root, "wrong_type")
+        shutil.copytree(self.teacher, run_dir)
+        step = os.path.join(run_dir, "checkpoints", "step_00000002")
+        config = os.path.join(step, "config.json")
+        self.edit_json(config, lambda c: c["model"].update(n_layer="two"))
+        with open(config, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        self.edit_json(os.path.join(step, "COMPLETE"), lambda c: c["sha256"].update({"config.json": sha}))
+        self.expect_error(self.evaluate(checkpoint=run_dir), 1, config, "model.n_layer", "expected an integer")
+
+    def test_eval_unwritable_json(self):
+        self.expect_error(self.evaluate("--max-windows", "1", "--json", os.path.join(self.blocker, "eval.json")), 1,
+                          os.path.join(self.blocker, "eval.json"))
+
+    # ---- cocomix-sae eval / train / explain --------------------------------------
+    def sae_eval(self, sae, *extra, teacher=None, data=None):
+        return [app("cocomix-sae"), "eval", "--sae", sae, "--teacher", teacher or self.teacher,
+                "--data", data or self.val] + list(extra)
+
+    def test_sae_eval_sae_that_does_not_fit_the_teacher(self):
+        out = self.existing_output("sae_eval.json")
+        self.expect_error(self.sae_eval(self.narrow_sae, "--json", out), 2,
+                          os.path.join(self.narrow_sae, "sae.json"), "d 32", "n_embd 64", keep=[out])
+        deep = self.sae_copy("sae_layer5", lambda j: j.update(layer=5))
+        self.expect_error(self.sae_eval(deep), 2, os.path.join(deep, "sae.json"), "layer 5", "n_layer 2")
+        self.expect_error(self.sae_eval(self.sae, teacher=self.student), 1, self.student, "not a plain GPT")
+        self.expect_error(self.sae_eval(self.sae, "--seq-len", "65"), 2, "--seq-len", "65", "n_positions 64")
+
+    def test_sae_eval_damaged_sae_files(self):
+        broken = self.sae_copy("sae_broken_json", '{"d": 64,')
+        self.expect_error(self.sae_eval(broken), 1, os.path.join(broken, "sae.json"), "not valid JSON")
+        no_k = self.sae_copy("sae_no_k", lambda j: j.pop("k"))
+        self.expect_error(self.sae_eval(no_k), 1, os.path.join(no_k, "sae.json"), "k: missing")
+        typed = self.sae_copy("sae_typed", lambda j: j.update(d="sixty"))
+        self.expect_error(self.sae_eval(typed), 1, os.path.join(typed, "sae.json"), "d:", '"sixty"')
+        with open(os.path.join(self.sae, "sae.safetensors"), "rb") as f:
+            cut = self.sae_copy("sae_cut", weights=f.read()[:500])
+        self.expect_error(self.sae_eval(cut), 1, os.path.join(cut, "sae.safetensors"), "corrupt", "sha256")
+
+    def test_sae_eval_bad_data_and_outputs(self):
+        empty = self.write("empty.bin", b"")
+        self.expect_error(self.sae_eval(self.sae, data=empty), 1, empty, "empty")
+        self.expect_error(self.sae_eval(self.sae, "--format", "u32"), 2, "--format", "u32")
+        self.expect_error(self.sae_eval(self.sae, "--windows", "1", "--json", os.path.join(self.blocker, "o.json")),
+                          1, os.path.join(self.blocker, "o.json"))
+
+    def sae_train(self, *extra, teacher=None, data=None):
+        return [app("cocomix-sae"), "train", "--teacher", teacher or self.teacher, "--layer", "1", "--latents", "32",
+                "--k", "4", "--data", data or self.train, "--threads", "1",
+                "-o", os.path.join(self.root, "sae_never")] + list(extra)
+
+    def test_sae_train_impossible_settings(self):
+        self.expect_error(self.sae_train("--lr", "nan"), 2, "--lr", "nan")
+        self.expect_error(self.sae_train("--k-aux", "-1"), 2, "--k-aux", "-1")
+        self.expect_error(self.sae_train("--seq-len", "100"), 2, "--seq-len", "100", "n_positions 64")
+        self.expect_error(self.sae_train("--format", "x"), 2, "--format")
+        data_dir = os.path.dirname(self.train)
+        self.expect_error(self.sae_train(teacher=data_dir), 1, data_dir, "no complete checkpoint")
+        never = os.path.join(self.root, "sae_never")  # created before the teacher is read; nothing in it
+        self.assertEqual(os.listdir(never) if os.path.exists(never) else [], [])
+
+    def test_sae_train_token_ids_beyond_the_teachers_vocabulary(self):
+        path = self.write("ids_300_train.u16", struct.pack("<3000H", *([300] * 3000)))
+        self.expect_error(self.sae_train("--steps", "1", "--format", "u16", data=path), 1, path, "token id 300",
+                          "vocab_size 257", one_line=False)
+
+    def explain(self, sae, out, *extra):
+        return [app("cocomix-sae"), "explain", "--sae", sae, "--teacher", self.teacher, "--data", self.val,
+                "-o", out] + list(extra)
+
+    def test_sae_explain(self):
+        previous = self.write("explained/latents.json", '{"n_latents": 96, "latents": []}\n')
+        out = os.path.dirname(previous)
+        self.expect_error(self.explain(self.narrow_sae, out), 2, os.path.join(self.narrow_sae, "sae.json"), "d 32",
+                          "n_embd 64", keep=[out])
+        self.expect_error(self.explain(self.sae, out, "--threads", "-1"), 2, "--threads", "-1", keep=[out])
+        self.expect_error(self.explain(self.sae, out, "--top", "0"), 2, "--top", "0", keep=[out])
+        self.expect_error(self.explain(self.sae, os.path.join(self.blocker, "x")), 1, self.blocker)
+        missing = os.path.join(self.root, "no_tokenizer")
+        self.expect_error(self.explain(self.sae, out, "--tokenizer", missing), 1, missing, keep=[out])
+
+    # ---- cocomix-sae label ----------------------------------------------------
+    def label(self, config, *extra):
+        return [app("cocomix-sae"), "label", "--config", config] + list(extra)
+
+    def test_label_configs_that_cannot_label(self):
+        with open(self.config) as f:
+            ntp = self.write("ntp.json", json.dumps({k: v for k, v in json.load(f).items() if k != "concept"}))
+        self.expect_error(self.label(ntp, "-o", os.path.join(self.root, "never.labels")), 2, ntp, "concept.mode",
+                          '"ntp"')
+        self.expect_error(self.label(self.config), 2, "--out", self.config, "concept.label_cache")
+        narrow = self.cocomix_config("narrow.json", sae_path=self.narrow_sae)
+        self.expect_error(self.label(narrow, "-o", os.path.join(self.root, "never.labels")), 2, narrow,
+                          "concept.sae_path", "d = 32", "n_embd = 64")
+        self.expect_error(self.label(self.config, "--set", "concept.k_attr=9", "-o",
+                                     os.path.join(self.root, "never.labels")), 2, "concept.k_attr", "9", "k = 8")
+        self.expect_error(self.label(self.config, "-o", os.path.join(self.blocker, "labels")), 1,
+                          os.path.join(self.blocker, "labels"))
+        self.assertFalse(os.path.exists(os.path.join(self.root, "never.labels")))
+
+    def test_label_never_overwrites_a_cache(self):
+        # A cache of another SAE at --out: refused naming the field, the file as it was.
+        other = self.cocomix_config("other_sae.json", sae_path=self.other_sae)
+        self.expect_error(self.label(other, "-o", self.labels), 2, self.labels, "sae_sha256", "not overwritten",
+                          keep=[self.labels])
+        garbage = self.existing_output("garbage.labels", "garbage")
+        self.expect_error(self.label(self.config, "-o", garbage), 1, garbage, "not a complete label cache",
+                          "not overwritten", keep=[garbage])
+        # This config's own cache: left as it is.
+        before = digest(self.labels)
+        result = run(self.label(self.config, "-o", self.labels))
+        self.assertIn("left as it is", result.stderr)
+        self.assertEqual(digest(self.labels), before)
+
+    def test_training_and_bench_refuse_a_cache_of_another_run(self):
+        other = self.cocomix_config("cache_other_sae.json", sae_path=self.other_sae, label_cache=self.labels)
+        out = os.path.join(self.root, "never_trained")
+        self.expect_error([app("cocomix-train"), "--config", other, "--out", out], 2, self.labels, "sae_sha256")
+        self.assertFalse(os.path.exists(os.path.join(out, "checkpoints")))
+        self.expect_error([app("cocomix-bench"), "--config", self.config, "--set", "concept.label_cache=" + self.labels,
+                           "--set", "concept.k_attr=2", "--steps", "1", "--warmup", "0"], 2, self.labels, "k_attr")
+        garbage = self.write("bench_garbage.labels", "garbage")
+        self.expect_error([app("cocomix-bench"), "--config", self.config, "--set", "concept.label_cache=" + garbage,
+                           "--steps", "1", "--warmup", "0"], 1, garbage, "truncated")
+
+    # ---- cocomix-bench ----------------------------------------------------------
+    def test_bench_configs_and_data(self):
+        directory = os.path.join(self.root, "data")
+        self.expect_error([app("cocomix-bench"), "--config", directory], 2, directory, "a directory")
+        self.expect_error([app("cocomix-bench"), "--config", self.config, "--set", 'optim.lr="fast"'], 2,
+                          self.config, "optim.lr", "expected a number")
+        self.expect_error([app("cocomix-bench"), "--plan", "--config", self.config, "--set",
+                           "concept.sae_path=" + self.narrow_sae], 2, self.config, "concept.sae_path", "d = 32",
+                          "n_embd = 64")
+        missing = os.path.join(self.root, "no_such_corpus.bin")
+        self.expect_error([app("cocomix-bench"), "data", "--config", self.config, "--data", missing], 1, missing)
+
+    # ---- cocomix-tokenize -------------------------------------------------------
+    def tokenize(self, out, *args, tokenizer=None):
+        return ([app("cocomix-tokenize"), "--tokenizer", tokenizer or os.path.join(SHARED_DATA, "gpt2_tokenizer"),
+                 "-o", out] + list(args))
+
+    def test_tokenize_flags_and_outputs(self):
+        text = self.write("doc.txt", "hello world\n")
+        never = os.path.join(self.root, "never_tokenized")
+        self.expect_error(self.tokenize(never, "--threads", "-3", text), 2, "--threads", "-3")
+        self.expect_error(self.tokenize(never, "--val-documents", "-2", text), 2, "--val-documents", "-2")
+        self.expect_error([app("cocomix-tokenize"), "--synthetic", "--documents", "5", "--raw", text, "-o", never], 2,
+                          "--raw", "--synthetic")
+        self.assertFalse(os.path.exists(never))
+        self.expect_error([app("cocomix-tokenize"), "--synthetic", "--documents", "5", "-o", self.blocker], 1,
+                          self.blocker, "not a directory")
+        self.expect_error([app("cocomix-tokenize"), "--raw", text, "-o", os.path.join(self.blocker, "raw.bin")], 1,
+                          os.path.join(self.blocker, "raw.bin"))
+
+    @unittest.skipUnless(os.path.isdir(os.path.join(SHARED_DATA, "gpt2_tokenizer")), "no GPT-2 tokenizer files")
+    def test_tokenize_damaged_inputs_and_tokenizers(self):
+        out = os.path.join(self.root, "tokenized")
+        text = self.write("doc.txt", "hello world\n")
+        self.expect_error(self.tokenize(out, "--shard-tokens", "0", text), 2, "--shard-tokens", "got 0")
+        cut = self.write("cut.jsonl.gz", gzip.compress(b'{"text": "a whole row"}\n' * 50)[:30])
+        self.expect_error(self.tokenize(out, cut), 1, cut, "truncated gzip")
+        zst = self.write("garbage.jsonl.zst", b"\x28\xb5\x2f\xfd garbage")
+        self.expect_error(self.tokenize(out, zst), 1, zst, "corrupt zstd")
+        rows = self.write("rows.jsonl", '{"text": "a"}\n{"text": 5}\n')
+        self.expect_error(self.tokenize(out, rows), 1, rows + ":2:", 'field "text"')
+        empty_dir = os.path.join(self.root, "no_inputs")
+        os.makedirs(empty_dir)
+        self.expect_error(self.tokenize(out, empty_dir), 2, empty_dir, "no files")
+        no_files = os.path.join(self.root, "tokenizer_empty")
+        os.makedirs(no_files)
+        self.expect_error(self.tokenize(out, text, tokenizer=no_files), 1, no_files, "no GPT-2 tokenizer files")
+        broken = os.path.dirname(self.write("tokenizer_broken/encoder.json", '{"a": '))
+        self.write("tokenizer_broken/vocab.bpe", "#version: 0.2\n")
+        self.expect_error(self.tokenize(out, text, tokenizer=broken), 1, os.path.join(broken, "encoder.json"),
+                          "invalid JSON")
+
+    # ---- cocomix-convert --------------------------------------------------------
+    def hf_dir(self, name, weights=True, **config):
+        """A Hugging Face GPT-2 directory of the teacher's weights (cocomix saves HF names)."""
+        hf = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 64, "vocab_size": 257}
+        hf.update(config)
+        directory = os.path.dirname(self.write(os.path.join(name, "config.json"), json.dumps(hf)))
+        if weights is not None:
+            with open(os.path.join(self.teacher, "checkpoints", "step_00000002", "model.safetensors"), "rb") as f:
+                data = f.read()
+            self.write(os.path.join(name, "model.safetensors"), data if weights is True else data[:weights])
+        return directory
+
+    def test_convert(self):
+        out = os.path.join(self.root, "never_imported")
+        missing = self.hf_dir("hf_no_weights", weights=None)
+        self.expect_error([app("cocomix-convert"), "import", "--hf", missing, "--out", out], 1,
+                          os.path.join(missing, "model.safetensors"), "missing")
+        cut = self.hf_dir("hf_cut", weights=3000)
+        self.expect_error([app("cocomix-convert"), "import", "--hf", cut, "--out", out], 1,
+                          os.path.join(cut, "model.safetensors"), "truncated")
+        heads = self.hf_dir("hf_heads", n_head=3)
+        self.expect_error([app("cocomix-convert"), "import", "--hf", heads, "--out", out], 1,
+                          os.path.join(heads, "config.json"), "n_head", "does not divide")
+        self.expect_error([app("cocomix-convert"), "import", "--hf", self.teacher, "--out", out], 1,
+                          os.path.join(self.teacher, "config.json"), "model_type")
+        self.assertFalse(os.path.exists(out))
+        good = self.hf_dir("hf_good")
+        self.expect_error([app("cocomix-convert"), "import", "--hf", good, "--out", self.teacher], 2, self.teacher,
+                          "already holds checkpoints", keep=[self.teacher])
+        self.expect_error([app("cocomix-convert"), "export", "--checkpoint", self.student, "--out", self.blocker], 1,
+                          self.blocker, "not a directory", one_line=False)
+
+    # ---- cocomix-generate -------------------------------------------------------
+    def generate(self, *args, checkpoint=None):
+        return [app("cocomix-generate"), "--checkpoint", checkpoint or self.student, "--threads", "1"] + list(args)
+
+    def test_generate_bad_prompts_and_flags(self):
+        out = self.existing_output("generated.json")
+        prompts = self.write("prompts.jsonl", '{"prompt": "a"}\nnot json\n')
+        self.expect_error(self.generate("--prompts", prompts, "--json", out), 2, "--prompts", prompts + ":2",
+                          keep=[out])
+        seeded = self.write("seeded.jsonl", '{"prompt": "a", "seed": -1}\n')
+        self.expect_error(self.generate("--prompts", seeded, "--json", out), 2, seeded + ":1", "seed", keep=[out])
+        self.expect_error(self.generate("--prompt-ids", "1,300", "--json", out), 2, "--prompt-ids", "token 300",
+                          "[0, 257)", keep=[out])
+        self.expect_error(self.generate("--prompt", "a", "--threads", "-1", "--json", out), 2, "--threads", "-1",
+                          keep=[out])
+        self.expect_error(self.generate("--prompt", "a", "--max-new-tokens", "1", "--json",
+                                        os.path.join(self.blocker, "g.json")), 1, os.path.join(self.blocker, "g.json"))
+        missing = os.path.join(self.root, "no_tokenizer")
+        self.expect_error(self.generate("--prompt", "a", "--tokenizer", missing), 1, missing)
+
+    def test_generate_mismatched_concepts_and_saes(self):
+        latents = self.write("latents_32.json", json.dumps({"n_latents": 32, "latents": [
+            {"id": i, "density": 0, "mean_activation": 0, "max_activation": 0, "top": []} for i in range(32)]}))
+        self.expect_error(self.generate("--prompt", "a", "--explain", "--concepts", latents), 2, "--concepts",
+                          latents, "n_latents 32", "C = 96")
+        self.expect_error(self.generate("--prompt", "a", "--explain", checkpoint=self.teacher), 2, "--explain",
+                          "without a concept head")
+        self.expect_error(self.generate("--prompt", "a", "--sae", self.narrow_sae, "--steer-sae", "1=2",
+                                        checkpoint=self.teacher), 2,
+                          os.path.join(self.narrow_sae, "sae.json"), "d 32", "n_embd 64")
+        self.expect_error(self.generate("--prompt", "a", "--sae", self.foreign_sae, "--steer-sae", "1=2",
+                                        checkpoint=self.teacher), 2,
+                          os.path.join(self.foreign_sae, "sae.json"), "teacher_sha256", "another model")
+
+    # ---- cocomix-inspect --------------------------------------------------------
+    def inspect(self, *args, checkpoint=None):
+        return [app("cocomix-inspect"), "weights", "--checkpoint", checkpoint or self.student] + list(args)
+
+    def test_inspect(self):
+        out = self.existing_output("weights.json")
+        self.expect_error(self.inspect("--thresholds", "-0.1", "--json", out), 2, "--thresholds", "-0.1", keep=[out])
+        broken = self.write("latents_broken.json", '{"n_latents": ')
+        self.expect_error(self.inspect("--concepts", broken, "--json", out), 2, "--concepts", broken, "not JSON",
+                          keep=[out])
+        latents = self.write("latents_32_inspect.json", json.dumps({"n_latents": 32, "latents": []}))
+        self.expect_error(self.inspect("--concepts", latents, "--json", out), 2, latents, keep=[out])
+        self.expect_error(self.inspect("-o", self.blocker), 1, self.blocker, "not a directory")
+        data_dir = os.path.dirname(self.train)
+        self.expect_error(self.inspect(checkpoint=data_dir), 1, data_dir, "no complete checkpoint")
+
+    # ---- cocomix-train: a checkpoint resumed under another config -------------
+    def test_train_resume_with_another_architecture(self):
+        run_dir = os.path.join(self.root, "resumed")
+        shutil.copytree(self.student, run_dir)
+        self.expect_error([app("cocomix-train"), "--config", self.config, "--set", "model.n_embd=128", "--out", run_dir,
+                           "--resume"], 2, self.config, "model", "differs from the checkpoint's", keep=[run_dir])
+        directory = os.path.join(self.root, "data")
+        self.expect_error([app("cocomix-train"), "--config", directory], 2, directory, "a directory")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
 #include "cocomix/objective/objective.h"
 #include "cocomix/train/optimizer.h"
 #include "cocomix/util/cpu_features.h"
+#include "cocomix/util/error.h"
 #include "model_config.h"
 #include "temp_dir.h"
 #include "test_env.h"
@@ -439,6 +440,9 @@ TEST(MemoryPlan, FrozenShapesFromFilesOrAssumed) {
   std::ofstream(config.concepts.teacher_path + "/config.json")
       << R"({"model_type": "gpt2", "vocab_size": 512, "n_positions": 128, "n_embd": 48, "n_layer": 3, "n_head": 4})";
   std::ofstream(config.concepts.sae_path + "/sae.json") << R"({"d": 48, "n_latents": 192, "k": 8, "layer": 2})";
+  // Both files there: the pair is checked as training checks it (here concept.n_concepts 256 != 192 latents).
+  EXPECT_THROW(frozen_shapes_of(config), UsageError);
+  config.concepts.n_concepts = 192;
   const FrozenShapes read = frozen_shapes_of(config);
   EXPECT_EQ(read.teacher.n_embd, 48);
   EXPECT_EQ(read.teacher.n_layer, 3);

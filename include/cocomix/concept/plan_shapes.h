@@ -15,7 +15,8 @@ namespace cocomix {
 /// (ModelConfig's defaults); the SAE has concept.n_concepts latents of the
 /// teacher's width, k 32, on layer n_layer / 2 (GPT-2 small's layer 6, the
 /// paper's). Throws RuntimeError naming the file and field when a file that is
-/// there is not valid.
+/// there is not valid, and UsageError when a teacher and an SAE that are both
+/// there do not fit each other or the config (check_sae_pairing).
 FrozenShapes frozen_shapes_of(const Config& config);
 
 }  // namespace cocomix
