@@ -14,7 +14,7 @@ _UNVERIFIED_WARNED = set()  # checkpoints of the older "step N" form already war
 
 
 def checkpoint_file(checkpoint, name):
-    """CHECKPOINT/NAME, checked as the C++ loader checks it (io/checkpoint.h, verify_checkpoint) against
+    """CHECKPOINT/NAME, checked as the C++ loader checks it (io/checkpoint.h, load_checkpoint) against
     the sha256 that CHECKPOINT/COMPLETE records: {"step": N, "sha256": {FILE: hex}}. A COMPLETE of
     the older form "step N" records none: the file is read unverified, with one warning per checkpoint.
     A directory with neither COMPLETE nor trainer_state.json (a Hugging Face GPT-2 directory) has

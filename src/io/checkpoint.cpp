@@ -232,7 +232,7 @@ std::string resolve_checkpoint_dir(const std::string& path) {
   return *latest;
 }
 
-std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
+std::optional<ResumePoint> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag) {
   const std::string checkpoints_dir = (std::filesystem::path(out_dir) / "checkpoints").string();
   auto found = complete_checkpoints(fs::path(checkpoints_dir));
   // Newest first.
@@ -245,8 +245,7 @@ std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool
     throw UsageError(checkpoints_dir + ": --resume given but there is no complete checkpoint to resume from");
   for (const auto& [step, dir] : found) {
     try {
-      verify_checkpoint(dir.string());
-      return dir.string();
+      return ResumePoint{dir.string(), load_checkpoint(dir.string())};
     } catch (const RuntimeError& error) {
       log_warn(std::string(error.what()) + "; resuming from the checkpoint before it");
     }
@@ -254,36 +253,48 @@ std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool
   throw UsageError(checkpoints_dir + ": --resume given but every complete checkpoint is corrupt (warnings above)");
 }
 
-bool verify_checkpoint(const std::string& dir, bool with_optimizer) {
+CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
   const fs::path root(dir);
   std::error_code error;
   if (!fs::is_directory(root, error)) throw RuntimeError(dir + ": not a checkpoint directory (missing)");
   const auto digests = recorded_digests(root);
+  if (digests.empty())
+    log_warn(dir + ": written without file digests (an older checkpoint): loaded without verifying it");
+  std::vector<const char*> files;
   for (const char* file : kFiles) {
     if (!with_optimizer && std::string(file) == kOptimizerFile) continue;
     const std::string path = (root / file).string();
     if (!fs::exists(path, error)) throw RuntimeError(path + ": missing from the checkpoint");
-    if (digests.empty()) continue;
-    const auto recorded = digests.find(file);
-    if (recorded == digests.end())
+    if (!digests.empty() && digests.count(file) == 0)
       throw RuntimeError((root / kCompleteFile).string() + ": records no sha256 of " + file);
-    const std::string actual = sha256_file_hex(path);
-    if (actual != recorded->second)
-      throw RuntimeError(path + ": corrupt: its sha256 is " + actual + ", the save recorded " + recorded->second);
+    files.push_back(file);
   }
-  return !digests.empty();
-}
-
-CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) {
-  const fs::path root(dir);
-  if (!verify_checkpoint(dir, with_optimizer))
-    log_warn(dir + ": written without file digests (an older checkpoint): loaded without verifying it");
-
+  // Each file is read once: its digest is checked on the bytes that are then parsed.
+  const auto read_verified = [&](const char* file) {
+    const std::string path = (root / file).string();
+    std::string bytes = read_whole_file(path);
+    if (!digests.empty()) {
+      const std::string actual = sha256_hex(bytes), &recorded = digests.at(file);
+      if (actual != recorded)
+        throw RuntimeError(path + ": corrupt: its sha256 is " + actual + ", the save recorded " + recorded);
+    }
+    return bytes;
+  };
+  const auto parse_json = [&](const char* file) {
+    const std::string path = (root / file).string();
+    try {
+      return json::parse(read_verified(file));
+    } catch (const json::exception& e) {
+      throw RuntimeError(path + ": not valid JSON (" + e.what() + ")");
+    }
+  };
   CheckpointContents contents;
-  contents.model = load_safetensors((root / kModelFile).string());
-  if (with_optimizer) contents.optimizer = load_safetensors((root / kOptimizerFile).string());
-  contents.trainer_state = read_json_file((root / kTrainerStateFile).string());
-  contents.config = read_json_file((root / kConfigFile).string());
+  // The small JSON files first, so that a damaged one is found before gigabytes of tensors are read.
+  contents.trainer_state = parse_json(kTrainerStateFile);
+  contents.config = parse_json(kConfigFile);
+  contents.model = tensors_from_safetensors(read_verified(kModelFile), (root / kModelFile).string());
+  if (with_optimizer)
+    contents.optimizer = tensors_from_safetensors(read_verified(kOptimizerFile), (root / kOptimizerFile).string());
   return contents;
 }
 

@@ -76,21 +76,18 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const S
 }
 
 TensorMap load_safetensors(const std::string& path, StringMap* metadata) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw RuntimeError(path + ": cannot open (missing or unreadable)");
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
-  SafetensorsHeader header = read_safetensors_header(in, file_size, path);
-  std::vector<char> data(header.data_size);
-  if (header.data_size > 0 && !in.read(data.data(), static_cast<std::streamsize>(header.data_size)))
-    throw RuntimeError(path + ": cannot read the tensor data");
+  return tensors_from_safetensors(read_whole_file(path), path, metadata);
+}
+
+TensorMap tensors_from_safetensors(std::string_view file, const std::string& path, StringMap* metadata) {
+  SafetensorsHeader header = read_safetensors_header(file, path);
   if (metadata != nullptr)
     for (auto& [key, value] : header.metadata) (*metadata)[key] = std::move(value);
-
+  const char* data = file.data() + header.data_offset;
   TensorMap tensors;
   for (const auto& entry : header.entries) {
     auto tensor = torch::empty(entry.shape, torch::TensorOptions().dtype(dtype_from_name(entry.dtype)));
-    if (entry.end > entry.begin) std::memcpy(tensor.data_ptr(), data.data() + entry.begin, entry.end - entry.begin);
+    if (entry.end > entry.begin) std::memcpy(tensor.data_ptr(), data + entry.begin, entry.end - entry.begin);
     tensors.emplace(entry.name, std::move(tensor));
   }
   return tensors;

@@ -3,6 +3,7 @@
 // read from the wrong bytes.
 #include "cocomix/io/safetensors_header.h"
 
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -63,15 +64,14 @@ int64_t safetensors_dtype_bytes(std::string_view dtype) {
   return 0;
 }
 
-SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size, const std::string& path) {
+SafetensorsHeader read_safetensors_header(std::string_view file, const std::string& path) {
   uint64_t header_size = 0;
-  if (file_size < 8 || !in.read(reinterpret_cast<char*>(&header_size), 8))
-    throw RuntimeError(path + ": not a safetensors file (shorter than its 8-byte header length)");
+  if (file.size() < 8) throw RuntimeError(path + ": not a safetensors file (shorter than its 8-byte header length)");
+  std::memcpy(&header_size, file.data(), 8);  // little-endian, as x86-64 and aarch64 are
+  const uint64_t file_size = file.size();
   if (header_size > file_size - 8)
     throw RuntimeError(path + ": header length " + std::to_string(header_size) + " exceeds the file size (truncated?)");
-  std::string header_text(header_size, '\0');
-  if (!in.read(header_text.data(), static_cast<std::streamsize>(header_size)))
-    throw RuntimeError(path + ": cannot read its header");
+  const std::string_view header_text = file.substr(8, header_size);
   const json header = json::parse(header_text, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) throw RuntimeError(path + ": header is not a JSON object");
 

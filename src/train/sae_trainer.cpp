@@ -111,7 +111,7 @@ class SaeRun {
   SaeTrainSummary run();
 
  private:
-  void resume(const std::string& checkpoint);
+  void resume(const std::string& checkpoint, const CheckpointContents& contents);
   /// The resumable counters, each named once for writing and reading.
   template <typename Visitor>
   void visit_state(Visitor& visit) {
@@ -160,7 +160,7 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
 
   ensure_writable_directory(o_.out_dir);
   checkpoints_dir_ = (fs::path(o_.out_dir) / "checkpoints").string();
-  const auto latest = checkpoint_to_resume(o_.out_dir, o_.resume, "-o");
+  const auto resume_point = checkpoint_to_resume(o_.out_dir, o_.resume, "-o");
 
   teacher_ = load_teacher(o_.teacher);
   const auto& tc = teacher_->config();
@@ -194,12 +194,11 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   optimizer_ = make_sae_optimizer(*sae_, o_.lr, o_.adam_eps);
   tracker_ = std::make_unique<DeadLatentTracker>(o_.latents, o_.dead_tokens);
 
-  if (o_.resume) resume(*latest);
+  if (o_.resume) resume(resume_point->dir, resume_point->contents);
   metrics_ = std::make_unique<MetricsLog>(o_.out_dir, /*tensorboard=*/false, o_.resume ? step_ : -1);
 }
 
-void SaeRun::resume(const std::string& checkpoint) {
-  const auto contents = load_checkpoint(checkpoint);
+void SaeRun::resume(const std::string& checkpoint, const CheckpointContents& contents) {
   const std::string config_source = checkpoint + "/config.json";
   json current = o_.to_json();
   current["teacher_sha256"] = teacher_sha256_;

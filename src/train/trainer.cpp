@@ -151,7 +151,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
 
   ensure_writable_directory(s.options.out_dir);
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
-  const auto latest = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
+  const auto resume_point = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
 
   torch::manual_seed(c.train.seed);
   s.objective = make_objective(c, /*with_teacher=*/true);
@@ -165,13 +165,14 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
   s.optimizer = make_adamw(s.named_parameters, c.optim);
 
   if (s.options.resume) {
-    const auto contents = load_checkpoint(*latest);
-    const std::string source = *latest + "/trainer_state.json";
+    const std::string& latest = resume_point->dir;
+    const CheckpointContents& contents = resume_point->contents;
+    const std::string source = latest + "/trainer_state.json";
     if (contents.config.contains("model") && contents.config["model"] != config_to_json(c)["model"])
-      throw UsageError(c.source + ": model: differs from the checkpoint's (" + *latest +
+      throw UsageError(c.source + ": model: differs from the checkpoint's (" + latest +
                        "/config.json); resume needs the same architecture");
-    model->load_state_dict(contents.model, *latest + "/model.safetensors");
-    load_adamw_state(*s.optimizer, s.named_parameters, contents.optimizer, *latest + "/optimizer.safetensors");
+    model->load_state_dict(contents.model, latest + "/model.safetensors");
+    load_adamw_state(*s.optimizer, s.named_parameters, contents.optimizer, latest + "/optimizer.safetensors");
     const auto& st = contents.trainer_state;
     const auto world = json_field<int64_t>(st, "world_size", source);
     if (world != s.sync->world_size())
@@ -191,11 +192,11 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
     s.data->restore(own["data"], source);
     if (!own.contains("rng")) throw RuntimeError(source + ": rng: missing");
     restore_rng_state(own["rng"], source);
-    log_info("resumed from " + *latest + " at step " + std::to_string(s.step));
+    log_info("resumed from " + latest + " at step " + std::to_string(s.step));
   }
 
   if (s.is_first_rank()) {  // one writer of the run directory
-    if (s.options.resume) tidy_checkpoints(s.checkpoints_dir, *latest, c.train.keep_checkpoints);
+    if (s.options.resume) tidy_checkpoints(s.checkpoints_dir, resume_point->dir, c.train.keep_checkpoints);
     write_file_atomically((std::filesystem::path(s.options.out_dir) / "config.json").string(),
                           config_to_string(c) + "\n");
     s.metrics = std::make_unique<MetricsLog>(s.options.out_dir, c.log.tensorboard, s.options.resume ? s.step : -1);

@@ -70,24 +70,26 @@ std::optional<std::string> latest_checkpoint(const std::string& checkpoints_dir)
 /// RuntimeError naming `path` when it is not a directory or holds none.
 std::string resolve_checkpoint_dir(const std::string& path);
 
+/// A checkpoint chosen to resume from, and what it holds.
+struct ResumePoint {
+  std::string dir;
+  CheckpointContents contents;
+};
+
 /// The start-up rule of every resumable run writing into OUT_DIR/checkpoints:
-/// with `resume`, the newest complete checkpoint whose files verify (a corrupt
-/// newer one is skipped with a warning naming the file; UsageError when there is
-/// none); without, nullopt (UsageError when checkpoints exist: never overwrite a run).
-/// `out_flag` names the app's output flag in the message ("--out", "-o").
-std::optional<std::string> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag);
+/// with `resume`, the newest complete checkpoint that loads (load_checkpoint: a
+/// corrupt newer one is skipped with a warning naming the file; UsageError when
+/// every one is corrupt or there is none); without, nullopt (UsageError when
+/// checkpoints exist: never overwrite a run). `out_flag` names the app's output
+/// flag in the message ("--out", "-o").
+std::optional<ResumePoint> checkpoint_to_resume(const std::string& out_dir, bool resume, const std::string& out_flag);
 
-/// Checks the files of the checkpoint `dir` (all four, or without
-/// `with_optimizer` all but optimizer.safetensors) against the SHA-256 digests
-/// its COMPLETE recorded. Returns false when COMPLETE records none (the older
-/// form): nothing was checked. Throws RuntimeError naming the file when
-/// COMPLETE is absent or unreadable, a file is missing, or a file's digest
-/// differs ("DIR/FILE: corrupt: ...").
-bool verify_checkpoint(const std::string& dir, bool with_optimizer = true);
-
-/// Reads the checkpoint directory `dir` (tensors on the CPU) after
-/// verify_checkpoint (a warning when there was nothing to verify). Throws
-/// RuntimeError naming the file as verify_checkpoint does, or when a JSON file
+/// Reads the checkpoint directory `dir` (tensors on the CPU), each file once,
+/// checking it against the SHA-256 its COMPLETE recorded before parsing it. A
+/// COMPLETE of the older form (no digests) loads unverified with one warning.
+/// Throws RuntimeError naming the file when COMPLETE is absent or unreadable or
+/// records no digest of a file, a file is missing, its digest differs
+/// ("DIR/FILE: corrupt: its sha256 is ..., the save recorded ..."), a JSON file
 /// is invalid or a safetensors file malformed. Without `with_optimizer`
 /// (evaluation) optimizer.safetensors is neither needed nor read.
 CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer = true);

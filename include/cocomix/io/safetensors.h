@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "cocomix/io/safetensors_header.h"
 
@@ -28,5 +29,9 @@ void save_safetensors_atomically(const std::string& path, const TensorMap& tenso
 /// Reads every tensor of `path` onto the CPU. Throws RuntimeError naming the file
 /// and the tensor when read_safetensors_header finds the header wrong.
 TensorMap load_safetensors(const std::string& path, StringMap* metadata = nullptr);
+
+/// The tensors of a safetensors file already read into memory (`file`, its
+/// bytes; `path` names it in errors), as load_safetensors gives them.
+TensorMap tensors_from_safetensors(std::string_view file, const std::string& path, StringMap* metadata = nullptr);
 
 }  // namespace cocomix

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <istream>
 #include <map>
 #include <string>
 #include <string_view>
@@ -37,10 +36,10 @@ struct SafetensorsHeader {
 /// Bytes per element of a safetensors dtype name (F64/F32/F16/BF16/I64/I32/I16/I8/U8/BOOL); 0 for any other.
 int64_t safetensors_dtype_bytes(std::string_view dtype);
 
-/// Reads and checks the header of the `file_size`-byte file open as `in` (positioned at its start).
-/// Throws RuntimeError "PATH: ..." for a file shorter than its header length, a header that is not a
-/// JSON object, or an entry with a missing field, an unknown dtype, a negative or overflowing shape, or
-/// data offsets that do not match its shape or run past the end of the file.
-SafetensorsHeader read_safetensors_header(std::istream& in, uint64_t file_size, const std::string& path);
+/// Reads and checks the header of the safetensors file whose bytes are `file`. Throws
+/// RuntimeError "PATH: ..." for a file shorter than its header length, a header that is not a
+/// JSON object, or an entry with a missing field, an unknown dtype, a negative or overflowing
+/// shape, or data offsets that do not match its shape or run past the end of the file.
+SafetensorsHeader read_safetensors_header(std::string_view file, const std::string& path);
 
 }  // namespace cocomix
