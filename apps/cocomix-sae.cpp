@@ -12,10 +12,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "cocomix/concept/label_cache.h"
 #include "cocomix/concept/label_cache_builder.h"
 #include "cocomix/concept/latent_dashboard.h"
 #include "cocomix/concept/sae_evaluation.h"
@@ -130,25 +128,8 @@ int main(int argc, char** argv) {
                                   "\" has no concept labels (use " + with_labels + ")");
       }
       const std::string out = label_out.empty() ? config.concepts.label_cache : label_out;
-      if (out.empty()) throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
-      if (std::filesystem::exists(out)) {
-        // A complete cache is never overwritten: this config's own is left as it is, any other file refused.
-        const auto header = cocomix::label_cache_header(config);
-        try {
-          cocomix::LabelCache::open(out, header);
-        } catch (const cocomix::UsageError& e) {  // "CACHE: FIELD: the cache was built for X, this run has Y; ..."
-          const std::string what = e.what();
-          throw cocomix::UsageError(what.substr(0, what.find("; rebuild")) +
-                                    "; not overwritten: remove it or give another --out");
-        } catch (const std::exception& e) {
-          std::string what = e.what();
-          if (what.rfind(out + ": ", 0) == 0) what.erase(0, out.size() + 2);
-          throw cocomix::RuntimeError(out + ": not a complete label cache (" + what +
-                                      "); not overwritten: remove it or give another --out");
-        }
-        cocomix::log_info(out + ": already holds the labels of this config; left as it is");
-        return cocomix::kExitOk;
-      }
+      if (out.empty())
+        throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
       torch::set_num_threads(
           static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores()));
       const auto windows = cocomix::build_label_cache(config, out);

@@ -54,14 +54,14 @@ json label_cache_header(const Config& config) {
           {"id_type", k.n_concepts <= 65536 ? "uint16" : "int32"}};
 }
 
-LabelCache LabelCache::open(const std::string& path, const json& expected) {
+LabelCache LabelCache::open(const std::string& path, const json& expected, std::string_view remedy) {
   LabelCache cache;
   cache.path_ = path;
   cache.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (cache.fd_ < 0)
     throw RuntimeError(path + ": cannot open the concept-label cache (" + std::strerror(errno) +
                        "); build it with cocomix-sae label --config FILE");
-  auto checked = read_checked_header(cache.fd_, path, expected);
+  auto checked = read_checked_header(cache.fd_, path, expected, remedy);
   cache.header_ = std::move(checked.header);
   cache.data_offset_ = checked.data_offset;
   cache.windows_ = checked.windows;

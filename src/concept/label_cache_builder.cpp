@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <vector>
 
 #include "cocomix/concept/label_cache.h"
@@ -21,6 +22,13 @@ namespace cocomix {
 
 int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every) {
   const auto header = label_cache_header(config);
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    // A file is never overwritten: this config's own cache is kept as it is, anything else refused.
+    const auto existing = LabelCache::open(path, header, "not overwritten: remove it or give another --out");
+    log_info(path + ": already holds the labels of this config; left as it is");
+    return existing.windows();
+  }
   auto labeler = make_concept_labeler(config);
   const auto corpus = TokenCorpus::open(config.data.train_path, "train", parse_token_format(config.data.format));
   const ShardWindows fixed_windows(corpus.shard_tokens(), config.data.seq_len);

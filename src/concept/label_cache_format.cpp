@@ -53,23 +53,30 @@ void read_exactly(int fd, const std::string& path, void* data, size_t bytes, int
   }
 }
 
-int64_t read_header(int fd, const std::string& path, json& header) {
+int64_t read_header(int fd, const std::string& path, json& header, std::string_view remedy) {
+  const std::string then = "; " + std::string(remedy);
+  // The size is checked first, so that a short file is named as one rather than as a failed read.
+  const int64_t size = file_size(fd, path);
+  if (size < 16)
+    throw RuntimeError(path + ": truncated: " + std::to_string(size) + " bytes, shorter than a label cache's header" +
+                       then);
   char magic[8];
   uint64_t length = 0;
   read_exactly(fd, path, magic, sizeof magic, 0);
   if (std::memcmp(magic, kLabelCacheMagic, sizeof magic) != 0)
-    throw RuntimeError(path + ": not a concept-label cache (bad magic; made by cocomix-sae label?)");
+    throw RuntimeError(path + ": not a concept-label cache (bad magic)" + then);
   read_exactly(fd, path, &length, sizeof length, 8);
-  if (length > (uint64_t{1} << 24))
-    throw RuntimeError(path + ": header length " + std::to_string(length) + " is implausible");
+  if (length > static_cast<uint64_t>(size - 16))
+    throw RuntimeError(path + ": truncated: a header of " + std::to_string(length) + " bytes runs past its end (" +
+                       std::to_string(size) + " bytes)" + then);
   std::string text(length, '\0');
   read_exactly(fd, path, text.data(), length, 16);
   try {
     header = json::parse(text);
   } catch (const json::exception& e) {
-    throw RuntimeError(path + ": header is not valid JSON (" + e.what() + ")");
+    throw RuntimeError(path + ": header is not valid JSON (" + e.what() + ")" + then);
   }
-  if (!header.is_object()) throw RuntimeError(path + ": header is not a JSON object");
+  if (!header.is_object()) throw RuntimeError(path + ": header is not a JSON object" + then);
   return 16 + static_cast<int64_t>(length);
 }
 
@@ -79,17 +86,18 @@ int64_t file_size(int fd, const std::string& path) {
   return st.st_size;
 }
 
-CheckedHeader read_checked_header(int fd, const std::string& path, const json& expected) {
+CheckedHeader read_checked_header(int fd, const std::string& path, const json& expected, std::string_view remedy) {
+  const std::string then = "; " + std::string(remedy);
   CheckedHeader out;
-  out.data_offset = read_header(fd, path, out.header);
+  out.data_offset = read_header(fd, path, out.header, remedy);
   const auto& h = out.header;
   for (const auto& field : checked_fields()) {
-    if (!h.contains(field)) throw RuntimeError(path + ": header field " + field + ": missing");
+    if (!h.contains(field)) throw RuntimeError(path + ": header field " + field + ": missing" + then);
     if (h.at(field) == expected.at(field)) continue;
     const std::string change = field == "shards" ? shard_list_change(h.at(field), expected.at(field))
                                                  : "the cache was built for " + h.at(field).dump() + ", this run has " +
                                                        expected.at(field).dump();
-    throw UsageError(path + ": " + field + ": " + change + "; rebuild it with cocomix-sae label --config FILE");
+    throw UsageError(path + ": " + field + ": " + change + then);
   }
   out.windows = json_field<int64_t>(h, "windows", path);
   out.seq_len = json_field<int64_t>(h, "seq_len", path);
@@ -101,7 +109,7 @@ CheckedHeader read_checked_header(int fd, const std::string& path, const json& e
   const int64_t size = file_size(fd, path);
   if (size != expected_size)
     throw RuntimeError(path + ": " + std::to_string(size) + " bytes, the header's layout needs " +
-                       std::to_string(expected_size) + " (truncated or damaged; rebuild it)");
+                       std::to_string(expected_size) + " (truncated or damaged)" + then);
   return out;
 }
 

@@ -158,10 +158,6 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   install_stop_signal_handlers();  // a stop during start-up ends the run cleanly too
   torch::set_num_threads(static_cast<int>(o_.threads > 0 ? o_.threads : available_cores()));
 
-  ensure_writable_directory(o_.out_dir);
-  checkpoints_dir_ = (fs::path(o_.out_dir) / "checkpoints").string();
-  const auto resume_point = checkpoint_to_resume(o_.out_dir, o_.resume, "-o");
-
   teacher_ = load_teacher(o_.teacher);
   const auto& tc = teacher_->config();
   if (o_.layer > tc.n_layer)
@@ -180,6 +176,11 @@ SaeRun::SaeRun(const SaeTrainOptions& options) : o_(options) {
   } catch (const RuntimeError& e) {
     throw RuntimeError("--data " + o_.data + ": " + e.what());
   }
+
+  // The output directory is made only once the teacher and the data are known good.
+  ensure_writable_directory(o_.out_dir);
+  checkpoints_dir_ = (fs::path(o_.out_dir) / "checkpoints").string();
+  const auto resume_point = checkpoint_to_resume(o_.out_dir, o_.resume, "-o");
 
   SaeInfo info;
   info.d = tc.n_embd;

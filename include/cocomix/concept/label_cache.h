@@ -13,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cocomix/concept/label_cache_format.h"
@@ -37,9 +38,10 @@ class LabelCache {
  public:
   /// Opens PATH and checks its header against `expected` (label_cache_header of
   /// the run) field by field. Throws UsageError "PATH: FIELD: the cache was
-  /// built for X, this run has Y; ..." for the first mismatch, RuntimeError for a
-  /// missing, truncated or malformed file.
-  static LabelCache open(const std::string& path, const nlohmann::json& expected);
+  /// built for X, this run has Y; REMEDY" for the first mismatch, RuntimeError for a
+  /// missing file or "PATH: ...; REMEDY" for a truncated or malformed one.
+  static LabelCache open(const std::string& path, const nlohmann::json& expected,
+                         std::string_view remedy = label_cache_format::kRebuildIt);
   /// open() for a training run: also refuses data.sampling other than "fixed".
   static LabelCache open_for(const Config& config);
 
@@ -54,6 +56,8 @@ class LabelCache {
   /// naming the file for another start or an id >= n_concepts.
   torch::Tensor labels(const std::vector<int64_t>& starts) const;
   const nlohmann::json& header() const { return header_; }
+  /// How many fixed windows it holds the labels of.
+  int64_t windows() const { return windows_; }
 
  private:
   LabelCache() = default;

@@ -15,6 +15,9 @@ namespace cocomix {
 /// forward, the last batch padded with its last window so that every forward has
 /// the training step's shape. Resumes a PATH.partial of the same header. Logs a
 /// progress line every `log_every` batches. Returns the number of windows.
+/// Never overwrites PATH: a complete cache of this config there is kept (logged,
+/// nothing computed); any other file is refused as LabelCache::open refuses it,
+/// with "not overwritten: remove it or give another --out".
 int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every = 10);
 
 }  // namespace cocomix

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cocomix {
@@ -24,8 +25,14 @@ int64_t id_bytes_of(const nlohmann::json& header, const std::string& source);
 std::string encode_header(const nlohmann::json& header);
 /// pread of exactly `bytes` at `offset`; RuntimeError naming `path` when the file ends first.
 void read_exactly(int fd, const std::string& path, void* data, size_t bytes, int64_t offset);
-/// Reads the magic and JSON header of an open cache file; returns the data offset.
-int64_t read_header(int fd, const std::string& path, nlohmann::json& header);
+/// What a reader's errors about a cache file's content say to do: a run rebuilds the cache,
+/// `cocomix-sae label` (which never overwrites a file) says so instead.
+inline constexpr std::string_view kRebuildIt = "rebuild it with cocomix-sae label --config FILE";
+
+/// Reads the magic and JSON header of an open cache file; returns the data offset. RuntimeError
+/// "PATH: WHAT; REMEDY" for a file too short for its header, a bad magic, or a header that is
+/// not a JSON object.
+int64_t read_header(int fd, const std::string& path, nlohmann::json& header, std::string_view remedy = kRebuildIt);
 /// The size of an open file.
 int64_t file_size(int fd, const std::string& path);
 
@@ -42,9 +49,11 @@ struct CheckedHeader {
 };
 
 /// Reads the header of the cache open as `fd` and checks it: every checked_fields() entry equal
-/// to `expected`'s (UsageError "PATH: FIELD: the cache was built for X, this run has Y; rebuild
-/// it"), and the file exactly as long as the header's layout (RuntimeError otherwise).
-CheckedHeader read_checked_header(int fd, const std::string& path, const nlohmann::json& expected);
+/// to `expected`'s (UsageError "PATH: FIELD: the cache was built for X, this run has Y; REMEDY"),
+/// and the file exactly as long as the header's layout (RuntimeError "...; REMEDY" otherwise,
+/// as for read_header's errors).
+CheckedHeader read_checked_header(int fd, const std::string& path, const nlohmann::json& expected,
+                                  std::string_view remedy = kRebuildIt);
 
 }  // namespace label_cache_format
 }  // namespace cocomix
