@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cocomix/util/error.h"
+#include "cocomix/util/json_field.h"
 
 namespace cocomix {
 
@@ -71,11 +72,11 @@ LatentExplanations read_latent_explanations(const std::string& path, const std::
   LatentExplanations out;
   out.path = path;
   try {
-    out.n_latents = document.at("n_latents").get<int64_t>();
+    out.n_latents = json_integer(document.at("n_latents"), "n_latents");
     if (out.n_latents < 1) fail("n_latents: " + std::to_string(out.n_latents) + " is not positive");
     out.latents.resize(static_cast<size_t>(out.n_latents));
     for (const auto& entry : document.at("latents")) {
-      const auto id = entry.at("id").get<int64_t>();
+      const auto id = json_integer(entry.at("id"), "latent id");
       if (id < 0 || id >= out.n_latents)
         fail("latent id " + std::to_string(id) + " is outside [0, " + std::to_string(out.n_latents) + ")");
       ExplainedLatent& latent = out.latents[static_cast<size_t>(id)];
@@ -85,12 +86,14 @@ LatentExplanations read_latent_explanations(const std::string& path, const std::
       latent.mean_activation = entry.at("mean_activation").get<double>();
       latent.max_activation = entry.at("max_activation").get<double>();
       for (const auto& top : entry.at("top"))
-        latent.top.push_back({top.at("activation").get<double>(), top.at("index").get<int64_t>(),
+        latent.top.push_back({top.at("activation").get<double>(), json_integer(top.at("index"), "top index"),
                               top.at("before").get<std::string>(), top.at("token").get<std::string>(),
                               top.at("after").get<std::string>()});
     }
   } catch (const nlohmann::json::exception& e) {
     fail(std::string("not the schema of cocomix-sae explain (") + e.what() + ")");
+  } catch (const RuntimeError& e) {  // json_integer's "FIELD: expected an integer, got ..."
+    fail(e.what());
   }
   return out;
 }

@@ -303,6 +303,10 @@ std::string str(const T& value) {
   return out.str();
 }
 
+void check_is_sections(const json& document, const std::string& source) {
+  if (!document.is_object()) throw UsageError(source + ": the config must be a JSON object of sections");
+}
+
 }  // namespace
 
 std::vector<TrainSource> DataConfig::sources() const {
@@ -329,7 +333,7 @@ int64_t ConceptConfig::hidden_width(int64_t n_embd) const {
 }
 
 Config config_from_json(const json& document, const std::string& source) {
-  if (!document.is_object()) throw UsageError(source + ": the config must be a JSON object of sections");
+  check_is_sections(document, source);
   Config config;
   config.source = source;
   std::vector<std::string> known;
@@ -402,6 +406,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     }
     throw UsageError(path + ": invalid JSON");
   }
+  check_is_sections(document, path);  // before an override indexes into it
   for (const auto& assignment : overrides) apply_override(document, assignment, path);
   return config_from_json(document, path);
 }

@@ -23,6 +23,7 @@
 #include "cocomix/data/train_val_split.h"
 #include "cocomix/util/error.h"
 #include "cocomix/util/fs.h"
+#include "cocomix/util/json_field.h"
 #include "cocomix/util/log.h"
 #include "cocomix/util/progress.h"
 #include "cocomix/util/sha256.h"
@@ -196,9 +197,9 @@ std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, 
   if (!progress.is_object() || progress.value("settings", json()) != settings) return shards;
   try {
     for (const auto& entry : progress.at("splits").at(kSplits[split])) {
-      const ShardedTokenWriter::Shard shard{entry.at("file").get<std::string>(), entry.at("tokens").get<int64_t>(),
-                                            entry.at("next_document").get<int64_t>(),
-                                            entry.at("next_token").get<int64_t>()};
+      const auto count = [&](const char* key) { return json_integer(entry.at(key), "progress.json"); };
+      const ShardedTokenWriter::Shard shard{entry.at("file").get<std::string>(), count("tokens"),
+                                            count("next_document"), count("next_token")};
       if (shard.file != ShardedTokenWriter::shard_name(kSplits[split], static_cast<int64_t>(shards.size()))) return {};
       std::error_code error;
       const auto bytes = fs::file_size(dir + "/" + shard.file, error);
@@ -207,6 +208,8 @@ std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, 
     }
   } catch (const json::exception&) {
     return {};  // a damaged progress.json: start the split over
+  } catch (const RuntimeError&) {
+    return {};  // a count that is not an integer: damaged too
   }
   return shards;
 }

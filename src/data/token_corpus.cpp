@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "cocomix/util/error.h"
+#include "cocomix/util/json_field.h"
 
 namespace cocomix {
 
@@ -47,9 +48,9 @@ std::vector<std::pair<std::string, int64_t>> manifest_shards(const fs::path& dir
   try {
     if (entry.contains("shards")) {  // GPT-2 corpus layout
       for (const auto& shard : entry.at("shards"))
-        out.emplace_back(shard.at("file").get<std::string>(), shard.at("tokens").get<int64_t>());
+        out.emplace_back(shard.at("file").get<std::string>(), json_integer(shard.at("tokens"), where + ": tokens"));
     } else {  // byte-tokenizer layout: one file per split
-      out.emplace_back(entry.at("file").get<std::string>(), entry.at("tokens").get<int64_t>());
+      out.emplace_back(entry.at("file").get<std::string>(), json_integer(entry.at("tokens"), where + ": tokens"));
     }
   } catch (const json::exception&) {
     throw RuntimeError(where + ": expected {\"shards\": [{\"file\", \"tokens\"}, ...]} or {\"file\", \"tokens\"}");

@@ -10,7 +10,9 @@
 #include "cocomix/config/config.h"
 #include "cocomix/data/document_reader.h"
 #include "cocomix/data/gpt2_tokenizer.h"
+#include "cocomix/data/token_corpus.h"
 #include "cocomix/util/error.h"
+#include "cocomix/util/json_field.h"
 #include "temp_dir.h"
 
 namespace cocomix {
@@ -69,6 +71,50 @@ TEST(FuzzFindings, NumberBeyondADoubleInAVocabulary) {
   const auto merges = write(tmp.path() + "/vocab.bpe", "#version: 0.2\n");
   EXPECT_EQ(runtime_error_of([&] { Gpt2Tokenizer::load_files(vocab, merges); }),
             vocab + ": invalid JSON: [json.exception.out_of_range.406] " + kOverflow);
+}
+
+// A config file that is valid JSON but not an object (here the number 9) met an override,
+// which indexed into it and threw nlohmann's type_error 305.
+TEST(FuzzFindings, OverrideOfAConfigThatIsNotAnObject) {
+  testing::TempDir tmp;
+  const auto path = write(tmp.path() + "/c.json", "9");
+  EXPECT_EQ(usage_error_of([&] { load_config(path, {"train.max_steps=1"}); }),
+            path + ": the config must be a JSON object of sections");
+}
+
+// A shard manifest's token count of 1e21 is a JSON float; nlohmann's get<int64_t>
+// converted it to an integer, undefined behaviour out of range (1.5 or true were
+// taken as 1 without a word).
+TEST(FuzzFindings, TokenCountThatIsNotAnInteger) {
+  testing::TempDir tmp;
+  for (const std::string count : {"999999999999999999996", "1.5", "true", "9223372036854775808"}) {
+    write(tmp.path() + "/manifest.json", R"({"tokenizer": "bytes", "vocab_size": 257,
+        "splits": {"val": {"file": "val.bin", "tokens": )" +
+                                             count + "}}}");
+    const std::string error = runtime_error_of([&] { TokenCorpus::open(tmp.path(), "val"); });
+    const std::string where = tmp.path() + "/manifest.json: splits.val: tokens: ";
+    EXPECT_EQ(error.rfind(where, 0), 0u) << error;
+    EXPECT_TRUE(error.find("expected an integer, got") != std::string::npos ||
+                error.find("is out of range") != std::string::npos)
+        << error;
+  }
+}
+
+TEST(FuzzFindings, JsonIntegerTakesOnlyIntegersInRange) {
+  EXPECT_EQ(json_integer(nlohmann::json::parse("-7"), "f"), -7);
+  EXPECT_EQ(json_integer(nlohmann::json::parse("9223372036854775807"), "f"), INT64_MAX);
+  EXPECT_EQ(runtime_error_of([] { json_integer(nlohmann::json::parse("1e21"), "f"); }),
+            "f: expected an integer, got 1e+21");
+  EXPECT_EQ(runtime_error_of([] { json_integer(nlohmann::json::parse("2.0"), "f"); }),
+            "f: expected an integer, got 2.0");
+  EXPECT_EQ(runtime_error_of([] { json_integer(nlohmann::json::parse("true"), "f"); }),
+            "f: expected an integer, got true");
+  EXPECT_EQ(runtime_error_of([] { json_integer(nlohmann::json::parse("9223372036854775808"), "f"); }),
+            "f: 9223372036854775808 is out of range");
+  EXPECT_EQ(runtime_error_of([] {
+              json_field<int64_t>({{"k", 0.5}}, "k", "s.json");
+            }),
+            "s.json: k: expected an integer, got 0.5");
 }
 
 }  // namespace
