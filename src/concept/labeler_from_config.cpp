@@ -9,6 +9,7 @@
 #include "cocomix/concept/teacher.h"
 #include "cocomix/concept/tokenizer_identity.h"
 #include "cocomix/util/error.h"
+#include "cocomix/util/sha256.h"
 
 namespace cocomix {
 namespace {
@@ -67,6 +68,16 @@ std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT t
   const std::string sae_file = (std::filesystem::path(k.sae_path) / "sae.json").string();
   TopKSae sae = load_sae(k.sae_path);
   check_sae_pairing(config, sae->info(), teacher->config(), sae_file);
+  // Labels from an SAE of another teacher would be codes of the wrong residual stream: refused,
+  // as steering refuses it (sae eval and explain, which measure any pairing, only warn).
+  const auto& recorded = sae->info().teacher_sha256;
+  if (!recorded.empty()) {
+    const auto actual = sha256_file_hex(teacher_weights_file(k.teacher_path));
+    if (recorded != actual)
+      throw UsageError(config.source + ": concept.sae_path: " + sae_file + " records teacher_sha256 " + recorded +
+                       ", not the sha256 of concept.teacher_path's weights (" + actual +
+                       "): the SAE encodes another model");
+  }
   return std::make_unique<ConceptLabeler>(
       std::move(teacher), std::move(sae), k.k_attr, k.selection,
       parse_teacher_precision(k.teacher_precision, config.source + ": concept.teacher_precision"));

@@ -646,6 +646,9 @@ class AppsBadInputTest(unittest.TestCase):
                           "concept.sae_path", "d = 32", "n_embd = 64")
         self.expect_error(self.label(self.config, "--set", "concept.k_attr=9", "-o",
                                      os.path.join(self.root, "never.labels")), 2, "concept.k_attr", "9", "k = 8")
+        foreign = self.cocomix_config("foreign.json", sae_path=self.foreign_sae)
+        self.expect_error(self.label(foreign, "-o", os.path.join(self.root, "never.labels")), 2, foreign,
+                          "concept.sae_path", "teacher_sha256", "another model")
         self.expect_error(self.label(self.config, "-o", os.path.join(self.blocker, "labels")), 1,
                           os.path.join(self.blocker, "labels"))
         self.assertFalse(os.path.exists(os.path.join(self.root, "never.labels")))

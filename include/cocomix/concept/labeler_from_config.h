@@ -28,7 +28,9 @@ void check_hidden_target(const Config& config, GPT& teacher);
 void check_sae_pairing(const Config& config, const SaeInfo& info, const ModelConfig& teacher,
                        const std::string& sae_file);
 
-/// The labeler over `teacher` and concept.sae_path's SAE, checked by check_sae_pairing.
+/// The labeler over `teacher` and concept.sae_path's SAE, checked by check_sae_pairing and,
+/// when sae.json records a teacher_sha256, against the hash of concept.teacher_path's weights
+/// (UsageError: the SAE encodes another model).
 std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT teacher);
 /// The same over load_checked_teacher(config).
 std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config);
