@@ -3,25 +3,28 @@
 # UndefinedBehaviorSanitizer, clang) and runs them on seed corpora made from
 # the real files of the shared data.
 #
-#   scripts/fuzz.sh [--seconds N | --runs N] [--build-only] [--skip-build] [TARGET...]
+#   scripts/fuzz.sh [--seconds N | --runs N] [--seed N] [--build-only] [--skip-build] [TARGET...]
 #
 # TARGET is a target's name (token_file, safetensors, config, ...) or every
 # target when none is given. Each runs for N seconds (default 60) or N
 # executions, keeping what it learns in BUILD/corpus/TARGET, and prints its
-# execution count. A finding stops its target: the input lands in
-# BUILD/findings/ and the script exits 1. BUILD is $COCOMIX_FUZZ_BUILD
+# execution count. Its mutations are drawn from a random seed, or from --seed N
+# (the test suite's: a fresh build then tries the same inputs in the same
+# order). A finding stops its target: the input lands in BUILD/findings/ and
+# the script exits 1. BUILD is $COCOMIX_FUZZ_BUILD
 # (default build-fuzz); the shared data is $COCOMIX_SHARED_DATA (default ../shared/data).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-seconds=60 runs="" build=true run=true targets=()
+seconds=60 runs="" seed="" build=true run=true targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
     --build-only) run=false; shift ;;
     --skip-build) build=false; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: fuzz.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("${1%_fuzz}"); shift ;;
   esac
@@ -46,6 +49,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 limit=(-max_total_time="$seconds")
 [ -n "$runs" ] && limit=(-runs="$runs")
+[ -n "$seed" ] && limit+=(-seed="$seed")
 status=0
 for target in "${targets[@]}"; do
   binary="$build_dir/${target}_fuzz"
