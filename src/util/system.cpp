@@ -65,8 +65,10 @@ int64_t peak_rss_bytes() {
 }
 
 std::string memory_allocator() {
-  // tcmalloc exports its own entry points next to the malloc it replaces.
-  return dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr ? "tcmalloc" : "glibc";
+  // tcmalloc exports its own entry points next to the malloc it replaces; so does the ASan runtime.
+  if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) return "tcmalloc";
+  if (dlsym(RTLD_DEFAULT, "__asan_init") != nullptr) return "asan";
+  return "glibc";
 }
 
 int64_t current_rss_bytes() {

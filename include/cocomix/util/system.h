@@ -13,7 +13,8 @@ namespace cocomix {
 int64_t peak_rss_bytes();
 
 /// The malloc serving this process: "tcmalloc" when gperftools' tcmalloc
-/// interposes it (the apps link it: docs/benchmarks.md), else "glibc".
+/// interposes it (the apps link it: docs/benchmarks.md), "asan" for
+/// AddressSanitizer's (a COCOMIX_SANITIZE build), else "glibc".
 std::string memory_allocator();
 
 /// Current resident set size of this process, in bytes (/proc/self/statm). Throws
