@@ -203,7 +203,9 @@ std::vector<ShardedTokenWriter::Shard> resumable_shards(const std::string& dir, 
       if (shard.file != ShardedTokenWriter::shard_name(kSplits[split], static_cast<int64_t>(shards.size()))) return {};
       std::error_code error;
       const auto bytes = fs::file_size(dir + "/" + shard.file, error);
-      if (error || static_cast<int64_t>(bytes) != kLlmcHeaderBytes + 2 * shard.tokens) return {};
+      // Compared as bytes / 2, so that a damaged count cannot overflow 2 * tokens.
+      const auto body = static_cast<int64_t>(bytes) - kLlmcHeaderBytes;
+      if (error || shard.tokens < 0 || body < 0 || body % 2 != 0 || body / 2 != shard.tokens) return {};
       shards.push_back(shard);
     }
   } catch (const json::exception&) {
