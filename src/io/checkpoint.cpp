@@ -260,14 +260,12 @@ CheckpointContents load_checkpoint(const std::string& dir, bool with_optimizer) 
   const auto digests = recorded_digests(root);
   if (digests.empty())
     log_warn(dir + ": written without file digests (an older checkpoint): loaded without verifying it");
-  std::vector<const char*> files;
   for (const char* file : kFiles) {
     if (!with_optimizer && std::string(file) == kOptimizerFile) continue;
     const std::string path = (root / file).string();
     if (!fs::exists(path, error)) throw RuntimeError(path + ": missing from the checkpoint");
     if (!digests.empty() && digests.count(file) == 0)
       throw RuntimeError((root / kCompleteFile).string() + ": records no sha256 of " + file);
-    files.push_back(file);
   }
   // Each file is read once: its digest is checked on the bytes that are then parsed.
   const auto read_verified = [&](const char* file) {

@@ -151,7 +151,7 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
 
   ensure_writable_directory(s.options.out_dir);
   s.checkpoints_dir = (std::filesystem::path(s.options.out_dir) / "checkpoints").string();
-  const auto resume_point = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
+  auto resume_point = checkpoint_to_resume(s.options.out_dir, s.options.resume, "--out");
 
   torch::manual_seed(c.train.seed);
   s.objective = make_objective(c, /*with_teacher=*/true);
@@ -166,7 +166,8 @@ Trainer::Trainer(Config config, RunOptions options) : state_(std::make_unique<St
 
   if (s.options.resume) {
     const std::string& latest = resume_point->dir;
-    const CheckpointContents& contents = resume_point->contents;
+    // Moved out so that the checkpoint's tensors are freed once loaded, not held to the end of start-up.
+    const CheckpointContents contents = std::move(resume_point->contents);
     const std::string source = latest + "/trainer_state.json";
     if (contents.config.contains("model") && contents.config["model"] != config_to_json(c)["model"])
       throw UsageError(c.source + ": model: differs from the checkpoint's (" + latest +
