@@ -61,15 +61,8 @@ LabelCache LabelCache::open(const std::string& path, const json& expected, std::
   if (cache.fd_ < 0)
     throw RuntimeError(path + ": cannot open the concept-label cache (" + std::strerror(errno) +
                        "); build it with cocomix-sae label --config FILE");
-  auto checked = read_checked_header(cache.fd_, path, expected, remedy);
-  cache.header_ = std::move(checked.header);
-  cache.data_offset_ = checked.data_offset;
-  cache.windows_ = checked.windows;
-  cache.seq_len_ = checked.seq_len;
-  cache.k_attr_ = checked.k_attr;
-  cache.n_concepts_ = checked.n_concepts;
-  cache.id_bytes_ = checked.id_bytes;
-  cache.windows_of_ = std::make_shared<ShardWindows>(checked.shard_tokens, cache.seq_len_);
+  cache.layout_ = read_checked_header(cache.fd_, path, expected, remedy);
+  cache.windows_of_ = std::make_shared<ShardWindows>(cache.layout_.shard_tokens, cache.layout_.seq_len);
   return cache;
 }
 
@@ -87,15 +80,9 @@ LabelCache& LabelCache::operator=(LabelCache&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     path_ = std::move(other.path_);
-    header_ = std::move(other.header_);
     fd_ = std::exchange(other.fd_, -1);
-    data_offset_ = other.data_offset_;
-    windows_ = other.windows_;
+    layout_ = std::move(other.layout_);
     windows_of_ = std::move(other.windows_of_);
-    seq_len_ = other.seq_len_;
-    k_attr_ = other.k_attr_;
-    id_bytes_ = other.id_bytes_;
-    n_concepts_ = other.n_concepts_;
   }
   return *this;
 }
@@ -105,22 +92,23 @@ LabelCache::~LabelCache() {
 }
 
 torch::Tensor LabelCache::labels(const std::vector<int64_t>& starts) const {
-  const int64_t B = static_cast<int64_t>(starts.size()), values = seq_len_ * k_attr_;
-  std::vector<char> stored(static_cast<size_t>(B * values * id_bytes_));
+  const int64_t B = static_cast<int64_t>(starts.size()), values = layout_.seq_len * layout_.k_attr;
+  std::vector<char> stored(static_cast<size_t>(B * values * layout_.id_bytes));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t start = starts[static_cast<size_t>(b)];
     const int64_t window = windows_of_->window_at(start);
-    if (window < 0 || window >= windows_)
+    if (window < 0 || window >= layout_.windows)
       throw RuntimeError(path_ + ": no labels for the window at token " + std::to_string(start) + " (the cache holds " +
-                         std::to_string(windows_) + " windows at multiples of " + std::to_string(seq_len_) +
-                         " within each shard)");
-    read_exactly(fd_, path_, stored.data() + b * values * id_bytes_, static_cast<size_t>(values * id_bytes_),
-                 data_offset_ + window * values * id_bytes_);
+                         std::to_string(layout_.windows) + " windows at multiples of " +
+                         std::to_string(layout_.seq_len) + " within each shard)");
+    read_exactly(fd_, path_, stored.data() + b * values * layout_.id_bytes,
+                 static_cast<size_t>(values * layout_.id_bytes),
+                 layout_.data_offset + window * values * layout_.id_bytes);
   }
   auto labels = torch::empty({B, values}, torch::kInt64);  // widened from the stored uint16 / int32
   int64_t* out = labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < B * values; ++i) {
-    if (id_bytes_ == 2) {
+    if (layout_.id_bytes == 2) {
       uint16_t id;
       std::memcpy(&id, stored.data() + 2 * i, 2);
       out[i] = id;
@@ -130,9 +118,10 @@ torch::Tensor LabelCache::labels(const std::vector<int64_t>& starts) const {
       out[i] = id;
     }
   }
-  if (B > 0 && (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= n_concepts_))
-    throw RuntimeError(path_ + ": a label outside [0, n_concepts = " + std::to_string(n_concepts_) + ") (damaged file)");
-  return labels.view({B, seq_len_, k_attr_});
+  if (B > 0 && (labels.min().item<int64_t>() < 0 || labels.max().item<int64_t>() >= layout_.n_concepts))
+    throw RuntimeError(path_ + ": a label outside [0, n_concepts = " + std::to_string(layout_.n_concepts) +
+                       ") (damaged file)");
+  return labels.view({B, layout_.seq_len, layout_.k_attr});
 }
 
 }  // namespace cocomix

@@ -55,16 +55,15 @@ class LabelCache {
   /// (each the start of a fixed window, ShardWindows). Throws RuntimeError
   /// naming the file for another start or an id >= n_concepts.
   torch::Tensor labels(const std::vector<int64_t>& starts) const;
-  const nlohmann::json& header() const { return header_; }
+  const nlohmann::json& header() const { return layout_.header; }
   /// How many fixed windows it holds the labels of.
-  int64_t windows() const { return windows_; }
+  int64_t windows() const { return layout_.windows; }
 
  private:
   LabelCache() = default;
   std::string path_;
   int fd_ = -1;
-  nlohmann::json header_;
-  int64_t data_offset_ = 0, windows_ = 0, seq_len_ = 0, k_attr_ = 0, id_bytes_ = 2, n_concepts_ = 0;
+  label_cache_format::CheckedHeader layout_;        ///< the header and the layout it gives
   std::shared_ptr<const ShardWindows> windows_of_;  ///< window number of a corpus start
 };
 
