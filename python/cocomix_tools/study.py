@@ -1,8 +1,9 @@
 """The report of a multi-seed study made of pipeline_tiny runs (scripts/study_text.sh):
 one table per setting with every student's validation loss as mean ± sd over the
 student seeds, its difference from the parameter-matched NTP student of the same
-seed, the token saving read off the curves, and the training FLOPs, plus one PNG
-of the mean validation curves.
+seed, the token saving read off the curves, and the training FLOPs, under the
+setting's corpus, its teacher's margin over NTP and its SAE's FVU and dead share;
+plus one PNG of the mean validation curves, a panel per setting.
 
     python -m cocomix_tools.study WORK                      # writes WORK/report.md, report.json, val_loss.png
     python -m cocomix_tools.study WORK --equal-flops-steps  # prints the NTP steps of CoCoMix's training FLOPs
@@ -93,14 +94,41 @@ def seed_dir(work, seed):
     return work / ("base" if seed == 1 else f"seed{seed}")
 
 
+# The settings of scripts/study_text.sh and the run directories whose names start each of their seeds' runs.
+MAIN = ("λ 0.1", "λ 1.0", "NTP at CoCoMix's FLOPs")
+SHIFT = "distribution shift: teacher on the books, students on the web text"
+WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
+
+
+def setting_root(work, setting):
+    """The run directory whose corpus, teacher and SAE a setting's students use (its first seed's), or None."""
+    if setting in MAIN:
+        candidates = [work / "base"]
+    else:
+        prefix = "shift" if setting == SHIFT else "weak"
+        candidates = [work / f"{prefix}_seed{seed}" for seed in SEEDS]
+    return next((root for root in candidates if (root / "data" / "manifest.json").exists()), None)
+
+
+def quality(root):
+    """The corpus of a run directory and its teacher's and SAE's scores on that corpus's validation split: a
+    teacher and SAE from another corpus (--teacher-from) are scored into <stage>_eval.json beside them."""
+    def score(stage):
+        elsewhere = root / f"{stage}_eval.json"
+        return read_json(elsewhere if elsewhere.exists() else root / stage / "eval.json")
+    splits = read_json(root / "data" / "manifest.json")["splits"]
+    sae = score("sae")
+    return {"train_tokens": splits["train"]["tokens"], "val_tokens": splits["val"]["tokens"],
+            "teacher_loss": score("teacher")["val_loss"], "sae_fvu": sae["fvu"], "sae_dead": sae["dead_fraction"]}
+
+
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {"λ 0.1": {}, "λ 1.0": {}, "NTP at CoCoMix's FLOPs": {},
-                "distribution shift: teacher on the books, students on the web text": {},
-                "weak-to-strong: teacher of d 64 and 2 blocks": {}}
+    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
-        settings["λ 0.1"][seed] = {m: s for m, s in main.items() if s}
+        if any(main.values()):
+            settings["λ 0.1"][seed] = {m: s for m, s in main.items() if s}
         lam = student(work / f"lambda1_seed{seed}" / "student_cocomix")
         if lam:
             settings["λ 1.0"][seed] = {"cocomix": lam, **({"ntp": main["ntp"]} if main["ntp"] else {})}
@@ -108,8 +136,7 @@ def collect(work):
         if flops:
             settings["NTP at CoCoMix's FLOPs"][seed] = {"ntp_flops": flops,
                                                         **({"cocomix": main["cocomix"]} if main["cocomix"] else {})}
-        for setting, prefix in (("distribution shift: teacher on the books, students on the web text", "shift"),
-                                ("weak-to-strong: teacher of d 64 and 2 blocks", "weak")):
+        for setting, prefix in ((SHIFT, "shift"), (WEAK, "weak")):
             runs = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
@@ -177,13 +204,15 @@ def table(setting, runs):
 
 
 def plot(settings, path):
+    """The mean validation curves over seeds (± one sd), a panel per setting that has students."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, setting in zip(axes, ("λ 0.1", "λ 1.0")):
-        runs = settings[setting]
-        for mode in ("cocomix", "ntp", "kd", "pause"):
+    shown = [(setting, runs) for setting, runs in settings.items() if runs]
+    rows = (len(shown) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), squeeze=False)
+    for ax, (setting, runs) in zip(axes.flat, shown):
+        for mode in ("cocomix", "ntp", "ntp_flops", "kd", "pause"):
             curves = [r[mode]["curve"] for r in runs.values() if mode in r]
             if not curves:
                 continue
@@ -195,11 +224,14 @@ def plot(settings, path):
                 sds = [statistics.stdev(c[i][1] for c in curves) for i in range(length)]
                 ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
                                 alpha=0.2)
-        ax.set_title(f"books + web text, GPT-2 BPE: CoCoMix at {setting}")
+        ax.set_title(setting if setting not in ("λ 0.1", "λ 1.0") else f"books + web text: CoCoMix at {setting}",
+                     fontsize=10)
         ax.set_xlabel("tokens seen")
         ax.set_ylabel("validation loss (nats/token, periodic estimate)")
         ax.grid(alpha=0.3)
         ax.legend()
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -212,26 +244,34 @@ def equal_flops_steps(work):
     return round(cocomix["train"]["max_steps"] * student_flops(cocomix) / student_flops(ntp))
 
 
+def setting_summary(work, setting, runs):
+    """The lines above a setting's table: its corpus, the teacher's margin over the matched NTP students and the
+    SAE's quality on that corpus, and the training FLOPs per token of CoCoMix and NTP."""
+    lines = []
+    root = setting_root(work, setting)
+    if root:
+        q = quality(root)
+        ntp_losses = [r["ntp"]["val_loss"] for r in runs.values() if "ntp" in r]
+        lines.append(f"Corpus: {q['train_tokens']:,} training and {q['val_tokens']:,} validation tokens (GPT-2 BPE). "
+                     f"Teacher validation loss {q['teacher_loss']:.4f}"
+                     + (f", {statistics.mean(ntp_losses) - q['teacher_loss']:.3f} nats below the matched NTP students"
+                        if ntp_losses else "")
+                     + f". SAE: FVU {q['sae_fvu']:.4f}, dead latents {q['sae_dead']:.3f}.")
+    pair = next((r for r in runs.values() if "cocomix" in r and "ntp" in r), None)
+    if pair:
+        cocomix, ntp = pair["cocomix"], pair["ntp"]
+        lines.append(f"Training FLOPs per token: CoCoMix {cocomix['flops'] / cocomix['tokens'] / 1e6:.1f}M, matched NTP "
+                     f"{ntp['flops'] / ntp['tokens'] / 1e6:.1f}M; concept labels with the teacher in the loop "
+                     f"{label_flops(cocomix['config']) / 1e6:.1f}M more (a label cache pays them once per corpus).")
+    return lines
+
+
 def report(work):
     settings = collect(work)
-    base = work / "base"
-    teacher = read_json(base / "teacher" / "eval.json")["val_loss"]
-    sae = read_json(base / "sae" / "eval.json")
-    manifest = read_json(base / "data" / "manifest.json")
-    cocomix_config = read_json(base / "student_cocomix.json")
-    ntp_config = read_json(base / "student_ntp.json")
-    ntp_losses = [r["ntp"]["val_loss"] for r in settings["λ 0.1"].values() if "ntp" in r]
-    lines = [f"# Study report: {work}", "",
-             f"Corpus: {manifest['splits']['train']['tokens']:,} training and {manifest['splits']['val']['tokens']:,} "
-             f"validation tokens (GPT-2 BPE). Teacher validation loss {teacher:.4f}"
-             + (f", {statistics.mean(ntp_losses) - teacher:.3f} nats below the matched NTP students" if ntp_losses else "")
-             + f". SAE: FVU {sae['fvu']:.4f}, dead latents {sae['dead_fraction']:.3f}.", "",
-             f"Training FLOPs per token: CoCoMix {student_flops(cocomix_config) / 1e6:.1f}M, matched NTP "
-             f"{student_flops(ntp_config) / 1e6:.1f}M; concept labels with the teacher in the loop "
-             f"{label_flops(cocomix_config) / 1e6:.1f}M more (a label cache pays them once per corpus)."]
+    lines = [f"# Study report: {work}"]
     for setting, runs in settings.items():
         if runs:
-            lines += ["", f"## {setting}", "", table(setting, runs)]
+            lines += ["", f"## {setting}", "", *setting_summary(work, setting, runs), "", table(setting, runs)]
     (work / "report.md").write_text("\n".join(lines) + "\n")
     (work / "report.json").write_text(json.dumps(
         {s: {str(seed): {m: {k: v for k, v in r.items() if k != "config"} for m, r in modes.items()}
@@ -247,11 +287,14 @@ def main(argv=None):
                    help="print the NTP steps whose training FLOPs equal CoCoMix's and exit")
     args = p.parse_args(argv)
     work = Path(args.work).resolve()
-    if not (work / "base" / "student_cocomix.json").exists():
-        sys.exit(f"error: study: {work}/base/student_cocomix.json: missing (run scripts/study_text.sh first)")
     if args.equal_flops_steps:
+        if not (work / "base" / "student_cocomix.json").exists():
+            sys.exit(f"error: study: {work}/base/student_cocomix.json: missing (run scripts/study_text.sh "
+                     "--stage main first)")
         print(equal_flops_steps(work))
         return
+    if not any(collect(work).values()):
+        sys.exit(f"error: study: {work}: no finished student (run scripts/study_text.sh first)")
     report(work)
 
 

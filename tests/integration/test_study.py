@@ -1,7 +1,7 @@
 """cocomix_tools.study: the training-FLOP counts the equal-compute runs are sized by,
-against values worked out by hand from its documented rule, and the report of a
-study directory made of hand-written runs (mean ± sd over seeds, the paired
-difference from NTP, the token saving)."""
+against values worked out by hand from its documented rule, and the report of
+study directories made of hand-written runs (mean ± sd over seeds, the paired
+difference from NTP, the token saving, each setting's teacher and SAE scores)."""
 import json
 import os
 import shutil
@@ -53,60 +53,104 @@ class StudyFlopsTest(unittest.TestCase):
         self.assertEqual(study.label_flops(self.config("cocomix")), 5_184 + 6_784 + 1_024)
 
 
-class StudyReportTest(unittest.TestCase):
-    """A study directory of two seeds written by hand: CoCoMix and NTP, their curves and evaluations."""
+def write_student(work, root, mode, loss, curve):
+    """A finished student of 20 steps of 16 x 8 tokens under WORK/root: its config, evaluation and a two-point
+    curve (steps 10 and 20); a CoCoMix student names the teacher WORK/t and SAE WORK/s."""
+    concept = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "weight": 0.1,
+               "teacher_path": os.path.join(work, "t"), "sae_path": os.path.join(work, "s")} \
+        if mode == "cocomix" else {"mode": "ntp"}
+    write(os.path.join(work, root, f"student_{mode}.json"),
+          {"model": MODEL, "data": {"seq_len": 8}, "train": {"max_steps": 20, "batch_size": 16}, "concept": concept})
+    run = os.path.join(work, root, f"student_{mode}")
+    write(os.path.join(run, "eval.json"), {"val_loss": loss})
+    write(os.path.join(run, "wall_seconds"), "10.0\n")
+    write(os.path.join(run, "metrics.jsonl"),
+          "".join(json.dumps(r) + "\n" for r in (
+              {"step": 10, "loss": 5.0, "tokens": 1280}, {"step": 10, "val_loss": curve[0]},
+              {"step": 20, "loss": 4.0, "tokens": 2560}, {"step": 20, "val_loss": curve[1]})))
 
-    def test_report(self):
-        work = temp_dir()
-        try:
-            write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
-            write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
-            write(os.path.join(work, "base", "data", "manifest.json"),
-                  {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
-            # label_flops reads the teacher and SAE the cocomix configs name.
-            write(os.path.join(work, "t", "config.json"),
-                  {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
-            write(os.path.join(work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
-            losses = {(1, "cocomix"): 4.0, (1, "ntp"): 4.5, (2, "cocomix"): 4.2, (2, "ntp"): 4.3}
-            # Curves at steps 10 and 20 of 16 x 8 tokens; NTP ends at its last point, CoCoMix passes it halfway.
-            curves = {"cocomix": [5.0, 3.9], "ntp": [5.0, 4.4]}
-            for (seed, mode), loss in losses.items():
-                root = os.path.join(work, "base" if seed == 1 else f"seed{seed}")
-                concept = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "weight": 0.1,
-                           "teacher_path": os.path.join(work, "t"), "sae_path": os.path.join(work, "s")} \
-                    if mode == "cocomix" else {"mode": "ntp"}
-                write(os.path.join(root, f"student_{mode}.json"),
-                      {"model": MODEL, "data": {"seq_len": 8}, "train": {"max_steps": 20, "batch_size": 16},
-                       "concept": concept})
-                run = os.path.join(root, f"student_{mode}")
-                write(os.path.join(run, "eval.json"), {"val_loss": loss})
-                write(os.path.join(run, "wall_seconds"), "10.0\n")
-                write(os.path.join(run, "metrics.jsonl"),
-                      "".join(json.dumps(r) + "\n" for r in (
-                          {"step": 10, "loss": 5.0, "tokens": 1280}, {"step": 10, "val_loss": curves[mode][0]},
-                          {"step": 20, "loss": 4.0, "tokens": 2560}, {"step": 20, "val_loss": curves[mode][1]})))
-            study.report(study.Path(work))
-            with open(os.path.join(work, "report.md")) as f:
-                text = f.read()
-            # Losses 4.0, 4.2: mean 4.1, sd 0.1414; paired differences -0.5, -0.1: mean -0.3, sd 0.2828.
-            self.assertIn("| cocomix | 16 | 2,560 |", text)
-            self.assertIn("4.1000 ± 0.1414 (n=2)", text)
-            self.assertIn("-0.3000 ± 0.2828 (n=2)", text)
-            self.assertIn("4.4000 ± 0.1414 (n=2)", text)  # NTP: 4.5, 4.3
-            # CoCoMix reaches NTP's last loss 4.4 at 1280 + 1280 · (5.0 - 4.4) / (5.0 - 3.9) tokens.
-            saving = 1 - (1280 + 1280 * 0.6 / 1.1) / 2560
-            self.assertIn(f"{100 * saving:.0f}%, {100 * saving:.0f}%", text)
-            self.assertIn("Teacher validation loss 3.0000, 1.400 nats below the matched NTP students", text)
-            # Equal FLOPs: NTP's 2560 tokens x 49,536 FLOPs are CoCoMix's 2560 x 49,536 / 75,648 tokens, where its
-            # curve is 5.0 - 1.1 x (t - 1280) / 1280; minus NTP's last point 4.4. With the labels' 12,992 FLOPs
-            # per token counted, 2560 x 49,536 / 88,640 tokens.
-            for flops in (75_648, 75_648 + 12_992):
-                tokens = 2560 * 49_536 / flops
-                gap = 5.0 - 1.1 * (tokens - 1280) / 1280 - 4.4
-                self.assertIn(f"{gap:+.4f} ± 0.0000 (n=2)", text)
-            self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+
+class StudyReportTest(unittest.TestCase):
+    """Study directories written by hand: CoCoMix and NTP students, their curves and evaluations."""
+
+    def setUp(self):
+        self.work = temp_dir()
+        # label_flops reads the teacher and SAE the cocomix configs name.
+        write(os.path.join(self.work, "t", "config.json"),
+              {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
+        write(os.path.join(self.work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
+
+    def tearDown(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def report(self):
+        study.report(study.Path(self.work))
+        with open(os.path.join(self.work, "report.md")) as f:
+            return f.read()
+
+    def test_main_comparison_over_two_seeds(self):
+        work = self.work
+        write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
+        write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
+        write(os.path.join(work, "base", "data", "manifest.json"),
+              {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+        losses = {(1, "cocomix"): 4.0, (1, "ntp"): 4.5, (2, "cocomix"): 4.2, (2, "ntp"): 4.3}
+        # NTP ends at its last point, CoCoMix passes it halfway.
+        curves = {"cocomix": [5.0, 3.9], "ntp": [5.0, 4.4]}
+        for (seed, mode), loss in losses.items():
+            write_student(work, "base" if seed == 1 else f"seed{seed}", mode, loss, curves[mode])
+        text = self.report()
+        # Losses 4.0, 4.2: mean 4.1, sd 0.1414; paired differences -0.5, -0.1: mean -0.3, sd 0.2828.
+        self.assertIn("| cocomix | 16 | 2,560 |", text)
+        self.assertIn("4.1000 ± 0.1414 (n=2)", text)
+        self.assertIn("-0.3000 ± 0.2828 (n=2)", text)
+        self.assertIn("4.4000 ± 0.1414 (n=2)", text)  # NTP: 4.5, 4.3
+        # CoCoMix reaches NTP's last loss 4.4 at 1280 + 1280 · (5.0 - 4.4) / (5.0 - 3.9) tokens.
+        saving = 1 - (1280 + 1280 * 0.6 / 1.1) / 2560
+        self.assertIn(f"{100 * saving:.0f}%, {100 * saving:.0f}%", text)
+        self.assertIn("## λ 0.1\n\nCorpus: 1,000 training and 100 validation tokens (GPT-2 BPE). Teacher validation "
+                      "loss 3.0000, 1.400 nats below the matched NTP students. SAE: FVU 0.1000, dead latents 0.020.",
+                      text)
+        # 75,648 and 49,536 FLOPs per token (StudyFlopsTest), the labels 12,992.
+        self.assertIn("Training FLOPs per token: CoCoMix 0.1M, matched NTP 0.0M; concept labels with the teacher "
+                      "in the loop 0.0M more", text)
+        # Equal FLOPs: NTP's 2560 tokens x 49,536 FLOPs are CoCoMix's 2560 x 49,536 / 75,648 tokens, where its
+        # curve is 5.0 - 1.1 x (t - 1280) / 1280; minus NTP's last point 4.4. With the labels' 12,992 FLOPs
+        # per token counted, 2560 x 49,536 / 88,640 tokens.
+        for flops in (75_648, 75_648 + 12_992):
+            tokens = 2560 * 49_536 / flops
+            gap = 5.0 - 1.1 * (tokens - 1280) / 1280 - 4.4
+            self.assertIn(f"{gap:+.4f} ± 0.0000 (n=2)", text)
+        self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
+
+    def test_distribution_shift_alone_scores_the_teacher_on_the_students_corpus(self):
+        """A study of only the shift stage: no base/, and the teacher and SAE (symlinked from books/) scored on the
+        web text in shift_seed1/teacher_eval.json and sae_eval.json, not their own corpus's eval.json."""
+        work = self.work
+        write(os.path.join(work, "books", "teacher", "eval.json"), {"val_loss": 2.0})
+        write(os.path.join(work, "books", "sae", "eval.json"), {"fvu": 0.01, "dead_fraction": 0.0})
+        root = os.path.join(work, "shift_seed1")
+        for stage in ("teacher", "sae"):
+            os.makedirs(root, exist_ok=True)
+            os.symlink(os.path.join(work, "books", stage), os.path.join(root, stage))
+        write(os.path.join(root, "teacher_eval.json"), {"val_loss": 4.25})
+        write(os.path.join(root, "sae_eval.json"), {"fvu": 0.3, "dead_fraction": 0.125})
+        write(os.path.join(root, "data", "manifest.json"), {"splits": {"train": {"tokens": 500}, "val": {"tokens": 50}}})
+        write_student(work, "shift_seed1", "cocomix", 4.6, [5.0, 4.5])
+        write_student(work, "shift_seed1", "ntp", 4.75, [5.0, 4.7])
+        text = self.report()
+        self.assertNotIn("## λ 0.1", text)
+        self.assertIn("## distribution shift: teacher on the books, students on the web text\n\nCorpus: 500 training "
+                      "and 50 validation tokens (GPT-2 BPE). Teacher validation loss 4.2500, 0.500 nats below the "
+                      "matched NTP students. SAE: FVU 0.3000, dead latents 0.125.", text)
+        self.assertIn("-0.1500 (n=1)", text)
+        self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
+
+    def test_an_empty_study_is_one_line(self):
+        with self.assertRaises(SystemExit) as stop:
+            study.main([self.work])
+        self.assertEqual(str(stop.exception), f"error: study: {os.path.realpath(self.work)}: no finished student "
+                                              "(run scripts/study_text.sh first)")
 
 
 if __name__ == "__main__":
