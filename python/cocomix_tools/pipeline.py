@@ -2,7 +2,8 @@
 apps: tokenize a corpus, train a teacher GPT (NTP), train its TopK SAE at layer L_t,
 precompute the concept labels once, then train CoCoMix and the baselines on the
 same windows in the same order (data.sampling "fixed"): NTP with its width raised
-to match CoCoMix's parameters, KD and pause tokens at that width. Every run is
+to match CoCoMix's parameters, KD and pause tokens at that width, and at CoCoMix's
+width the hidden-state baseline and the paper's ablations. Every run is
 evaluated on the whole validation file by cocomix-eval. Writes into WORK:
 
     summary.json   {"students": [{"run", "mode", "params", "tokens", "val_loss", "val_ppl", "wall_seconds",
@@ -34,7 +35,13 @@ from .model import matched_width
 
 # ntp_same_width: NTP at CoCoMix's width (fewer parameters), to separate the concepts' effect from the
 # parameters the concept head adds.
-STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width", "hidden_prediction")
+STUDENT_MODES = ("cocomix", "ntp", "kd", "pause", "ntp_same_width", "hidden_prediction", "cocomix_activation",
+                 "intervention", "concept_loss_only", "insertion_only")
+# The students with a concept head, each at CoCoMix's width, and the concept.mode of each: CoCoMix and the paper's
+# ablations of it (§3.3): labels from the SAE's activations instead of the attribution (cocomix_activation), the
+# concept vector added to h instead of interleaved, the concept loss alone, the insertion alone (no concept loss).
+CONCEPT_MODES = {"cocomix": "cocomix", "cocomix_activation": "cocomix", "intervention": "intervention",
+                 "concept_loss_only": "concept_loss_only", "insertion_only": "insertion_only"}
 PROGRESS_SECONDS = 5
 LOG_PREFIX = re.compile(r"^\[[^]]*\] \[\w+\] ")  # "[2026-12-05 19:41:32] [info] "
 # Prompts of the generated samples: the start of a synthetic document, and of a text block (every text corpus).
@@ -254,12 +261,17 @@ class Pipeline:
 
     def concept_section(self, mode, teacher_dir, sae_dir):
         a = self.args
-        section = {"mode": mode, "insert_layer": a.insert_layer, "teacher_path": str(teacher_dir)}
-        if mode == "cocomix":
+        section = {"mode": CONCEPT_MODES.get(mode, mode), "insert_layer": a.insert_layer,
+                   "teacher_path": str(teacher_dir)}
+        if mode in CONCEPT_MODES:
             n_concepts = json.loads((sae_dir / "sae.json").read_text())["n_latents"]
             section.update({"sae_path": str(sae_dir), "n_concepts": n_concepts, "k_pred": a.k_pred,
                             "k_attr": a.k_attr, "weight": a.weight})
-            if a.labels == "cache":
+            if mode == "insertion_only":  # no concept loss: no labels, so no teacher or SAE
+                del section["teacher_path"], section["sae_path"], section["k_attr"], section["weight"]
+            elif mode == "cocomix_activation":  # labelled online: the label cache holds attribution labels
+                section["selection"] = "activation"
+            elif a.labels == "cache":
                 section["label_cache"] = str(self.work / "labels" / "train.labels")
         if mode == "kd":
             section["kd_weight"] = a.kd_weight
@@ -285,7 +297,7 @@ class Pipeline:
             concept = None if mode.startswith("ntp") else self.concept_section(mode, teacher_dir, sae_dir)
             config = self.run_config(name, width, a.student_layers, a.student_heads, a.student_steps, concept,
                                      eval_every=max(1, a.student_steps // a.eval_points))
-            if mode == "cocomix" and a.labels == "cache" and not (self.work / "labels" / "train.labels").exists():
+            if "label_cache" in (concept or {}) and not (self.work / "labels" / "train.labels").exists():
                 (self.work / "labels").mkdir(exist_ok=True)
                 self.run([self.bin / "cocomix-sae", "label", "--config", config], "labels")
             seconds = self.train(config, a.student_steps, run_dir, name)  # a resumed run: this call's time

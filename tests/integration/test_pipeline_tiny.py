@@ -1,5 +1,6 @@
 """scripts/pipeline_tiny.sh end to end at toy sizes: synthetic corpus, teacher, SAE,
-label cache, CoCoMix and the NTP/KD/pause/hidden-state baselines, evaluation, summary.json,
+label cache, CoCoMix and the NTP/KD/pause/hidden-state baselines and the paper's
+ablations, evaluation, summary.json,
 summary.md and the PNG. Checks the parameter matching against the GPT-2 and
 concept-head parameter counts worked out by hand, the summary's fields, the
 token saving against its curves, the generated samples, and that
@@ -165,6 +166,28 @@ class PipelineTinyTest(unittest.TestCase):
             self.assertIn("fvu", read_json(os.path.join(shifted, "sae_eval.json")))
             self.assertEqual([r["mode"] for r in read_json(os.path.join(shifted, "summary.json"))["students"]],
                              ["cocomix", "ntp"])
+
+            # The paper's ablations (--reuse: the same corpus, teacher, SAE and label cache), each at CoCoMix's
+            # width with CoCoMix's concept head.
+            ablations = os.path.join(work, "ablations")
+            modes = ["cocomix_activation", "intervention", "concept_loss_only", "insertion_only"]
+            self.run_pipeline(ablations, without(OPTIONS, "--modes", "--samples")
+                              + ["--reuse", work, "--modes", ",".join(modes)])
+            students = read_json(os.path.join(ablations, "summary.json"))["students"]
+            self.assertEqual([r["mode"] for r in students], modes)
+            for r in students:
+                self.assertEqual(r["params"], cocomix, r["mode"])
+                self.assertTrue(0 < r["val_loss"] < math.log(VOCAB) + 1, r)
+            concept = {m: read_json(os.path.join(ablations, f"student_{m}.json"))["concept"] for m in modes}
+            labels = os.path.join(ablations, "labels", "train.labels")
+            self.assertEqual((concept["cocomix_activation"]["mode"], concept["cocomix_activation"]["selection"]),
+                             ("cocomix", "activation"))
+            self.assertNotIn("label_cache", concept["cocomix_activation"])  # the cache holds attribution labels
+            for m in ("intervention", "concept_loss_only"):
+                self.assertEqual((concept[m]["mode"], concept[m]["label_cache"]), (m, labels))
+            self.assertEqual(concept["insertion_only"]["mode"], "insertion_only")
+            for field in ("teacher_path", "sae_path", "label_cache"):
+                self.assertNotIn(field, concept["insertion_only"])
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
