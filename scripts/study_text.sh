@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The real-text study of docs/science.md: CoCoMix against the parameter-matched
 # NTP, KD and pause students on every book and web text of the shared data
-# (GPT-2 BPE), three student seeds, then the equal-compute NTP runs. Every
+# (GPT-2 BPE), three student seeds, then the equal-compute NTP runs, the
+# distribution-shift and weak-to-strong settings and the paper's ablations. Every
 # stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
 # script resumes where it stopped. The report (tables, PNGs) is
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations]
 #
 # Sizes (each student 200 steps x 16 x 256 tokens = 819K tokens, a sixth of an
 # epoch): see docs/science.md for what they cost on a 2-core CPU.
@@ -19,12 +20,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak]" >&2
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations]" >&2
        exit 2 ;;
   esac
 done
 case "$stage" in
-  all|main|lambda|baselines|compute|shift|weak) ;;
+  all|main|lambda|baselines|compute|shift|weak|ablations) ;;
   *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
 esac
 
@@ -81,5 +82,13 @@ if [ "$stage" = all ] || [ "$stage" = weak ]; then
   pipeline --work "$work/weak_seed1" --seed 1 "${weak[@]}"
   for seed in 2 3; do
     pipeline --work "$work/weak_seed$seed" --reuse "$work/weak_seed1" --seed "$seed" "${weak[@]}"
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = ablations ]; then
+  # The paper's ablations (§3.3) at λ 1.0, beside CoCoMix at λ 1.0 (lambda1_seedN) and NTP of the same seeds:
+  # activation labels, hidden-state prediction, intervention, concept loss only, insertion only.
+  for seed in 1 2 3; do
+    pipeline --work "$work/ablation_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 \
+      --modes cocomix_activation,hidden_prediction,intervention,concept_loss_only,insertion_only
   done
 fi

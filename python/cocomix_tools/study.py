@@ -11,16 +11,20 @@ plus one PNG of the mean validation curves, a panel per setting.
 WORK holds base/ (seed 1: corpus, teacher, SAE and its students), seedN/ (the
 other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
 CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
-books/) and weak_seedN/ (a teacher smaller than the students). Missing runs are
-left out of the tables, never guessed.
+books/), weak_seedN/ (a teacher smaller than the students) and ablation_seedN/
+(the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix). Missing runs
+are left out of the tables, never guessed.
 
 FLOPs per training token (forward + backward = 3 x forward, 2 FLOPs per
 multiply-add; nanoGPT's estimate_mfu convention, attention included):
   a block on S positions of a length-S sequence: 72 d^2 + 12 d S per position;
   the tied LM head: 6 V d per token (read at T slots in every mode);
   interleaving modes run blocks L_s.. on 2T positions, two per token;
-  the concept predictor Linear(d -> C): 6 d C (the compressor reads k_pred of C: negligible);
+  the concept predictor Linear(d -> C) of every concept mode: 6 d C (the compressor reads k_pred of C:
+  negligible); intervention adds the concept vector to h, so its blocks run on T positions;
   KD adds the teacher's forward, 2 N_t + 4 L_t d_t T;
+  hidden_prediction adds the predictor MLP d -> 4d -> d_t and the compressor d_t -> d,
+  6 (4 d^2 + 4 d d_t + d_t d), and the teacher's forward through its first L_t blocks;
   concept labels (reported apart: a label cache pays them once per corpus) cost
   the teacher's forward, its backward to h after block L_t without weight
   gradients (4 FLOPs per multiply-add of the LM head and the blocks above L_t),
@@ -36,6 +40,10 @@ from .files import read_json
 from .pipeline import token_saving, training_curve
 
 MODES = ("cocomix", "ntp", "kd", "pause")
+# The paper's ablations of CoCoMix (§3.3), as pipeline_tiny names their students.
+ABLATIONS = ("cocomix_activation", "hidden_prediction", "intervention", "concept_loss_only", "insertion_only")
+CONCEPT_HEAD_MODES = ("cocomix", "intervention", "concept_loss_only", "insertion_only")
+CONCEPT_LOSS_MODES = ("cocomix", "intervention", "concept_loss_only")
 SEEDS = (1, 2, 3)
 
 
@@ -53,11 +61,14 @@ def student_flops(config):
     interleaved = mode in ("cocomix", "pause", "pause_kd", "insertion_only", "hidden_prediction")
     split = concept.get("insert_layer", 0) if interleaved else layers
     flops = 6 * V * d + split * block_flops(d, 1, T) + (layers - split) * block_flops(d, 2, 2 * T)
-    if mode == "cocomix":
+    if mode in CONCEPT_HEAD_MODES:
         flops += 6 * d * concept["n_concepts"]
     if mode in ("kd", "pause_kd"):
         teacher = read_json(Path(concept["teacher_path"]) / "config.json")["model"]
         flops += teacher_forward_flops(teacher, T)
+    if mode == "hidden_prediction":
+        d_t, lower = concept["teacher_n_embd"], concept["teacher_layer"]
+        flops += 6 * (4 * d * d + 4 * d * d_t + d_t * d) + lower * (24 * d_t * d_t + 4 * d_t * T)
     return flops
 
 
@@ -98,11 +109,12 @@ def seed_dir(work, seed):
 MAIN = ("λ 0.1", "λ 1.0", "NTP at CoCoMix's FLOPs")
 SHIFT = "distribution shift: teacher on the books, students on the web text"
 WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
+ABLATION = "ablations at λ 1.0"
 
 
 def setting_root(work, setting):
     """The run directory whose corpus, teacher and SAE a setting's students use (its first seed's), or None."""
-    if setting in MAIN:
+    if setting in MAIN or setting == ABLATION:
         candidates = [work / "base"]
     else:
         prefix = "shift" if setting == SHIFT else "weak"
@@ -124,7 +136,7 @@ def quality(root):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK)}
+    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         if any(main.values()):
@@ -140,6 +152,10 @@ def collect(work):
             runs = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
+        ablations = {m: student(work / f"ablation_seed{seed}" / f"student_{m}") for m in ABLATIONS}
+        if any(ablations.values()):
+            settings[ABLATION][seed] = {**{m: s for m, s in ablations.items() if s},
+                                        **({"cocomix": lam} if lam else {}), **({"ntp": main["ntp"]} if main["ntp"] else {})}
     return settings
 
 
@@ -180,7 +196,7 @@ def equal_flops_gap(run, ntp, extra_flops_per_token=0.0):
 def table(setting, runs):
     """The markdown table of one setting: every mode's loss, its paired difference from NTP at equal tokens and
     at equal FLOPs (the latter read off the periodic curves), the token savings."""
-    modes = [m for m in ("cocomix", "ntp", "ntp_flops", "kd", "pause") if any(m in r for r in runs.values())]
+    modes = [m for m in ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS) if any(m in r for r in runs.values())]
     lines = ["| student | d | tokens | train GFLOP | val loss, mean ± sd | − matched NTP, same seed | "
              "at NTP's FLOPs, − NTP | the same, labels counted | token saving vs NTP | wall (s) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -195,7 +211,7 @@ def table(setting, runs):
         saving = ", ".join("none" if s is None else f"{100 * s:.0f}%" for s in savings) or "-"
         gaps = [equal_flops_gap(run, ntp) for run, ntp in pairs]
         labelled = [equal_flops_gap(run, ntp, label_flops(run["config"])) for run, ntp in pairs
-                    if run["config"].get("concept", {}).get("mode") == "cocomix"]
+                    if run["config"].get("concept", {}).get("mode") in CONCEPT_LOSS_MODES]
         name = {"ntp_flops": "NTP, CoCoMix's FLOPs"}.get(mode, mode)
         lines.append(f"| {name} | {rows[0]['d']} | {rows[0]['tokens']:,} | {rows[0]['flops'] / 1e9:,.0f} | "
                      f"{mean_sd([r['val_loss'] for r in rows])} | {'0' if mode == 'ntp' else mean_sd(deltas, signed=True)} | "
@@ -212,7 +228,7 @@ def plot(settings, path):
     rows = (len(shown) + 1) // 2
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), squeeze=False)
     for ax, (setting, runs) in zip(axes.flat, shown):
-        for mode in ("cocomix", "ntp", "ntp_flops", "kd", "pause"):
+        for mode in ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS):
             curves = [r[mode]["curve"] for r in runs.values() if mode in r]
             if not curves:
                 continue

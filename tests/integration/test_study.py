@@ -46,6 +46,15 @@ class StudyFlopsTest(unittest.TestCase):
         self.assertEqual(study.student_flops(self.config("pause")), head + block + upper)
         # KD: the teacher's forward, 2·V·d_t + per block 24 d_t² + 4 d_t T = 1,600 + 2·(1,536 + 256).
         self.assertEqual(study.student_flops(self.config("kd")), head + 2 * block + 5_184)
+        # The ablations: intervention adds c to h (every block on T positions), concept_loss_only inserts
+        # nothing, insertion_only interleaves; each has the concept predictor, 6·16·32 = 3,072.
+        self.assertEqual(study.student_flops(self.config("intervention")), head + 2 * block + 3_072)
+        self.assertEqual(study.student_flops(self.config("concept_loss_only")), head + 2 * block + 3_072)
+        self.assertEqual(study.student_flops(self.config("insertion_only")), head + block + upper + 3_072)
+        # hidden_prediction: the MLP 16 -> 64 -> 8 and compressor 8 -> 16, 6·(1,024 + 512 + 128) = 9,984, and the
+        # teacher's first block forward, 24·64 + 4·8·8 = 1,792.
+        hidden = self.config("hidden_prediction", teacher_layer=1, teacher_n_embd=8)
+        self.assertEqual(study.student_flops(hidden), head + block + upper + 9_984 + 1_792)
 
     def test_label_flops_by_hand(self):
         # The teacher's forward 5,184; backward to h after block 1: 4·V·d_t + one block's 48 d_t² + 8 d_t T
@@ -145,6 +154,23 @@ class StudyReportTest(unittest.TestCase):
                       "matched NTP students. SAE: FVU 0.3000, dead latents 0.125.", text)
         self.assertIn("-0.1500 (n=1)", text)
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
+
+    def test_ablations_beside_cocomix_and_ntp_of_the_same_seed(self):
+        """ablation_seedN's students in one table with CoCoMix at λ 1.0 (lambda1_seedN) and NTP (base/)."""
+        work = self.work
+        write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
+        write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
+        write(os.path.join(work, "base", "data", "manifest.json"),
+              {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+        write_student(work, "base", "ntp", 4.5, [5.0, 4.4])
+        write_student(work, "lambda1_seed1", "cocomix", 4.25, [5.0, 4.2])
+        write_student(work, "ablation_seed1", "intervention", 4.375, [5.0, 4.3])
+        text = self.report()
+        ablations = text[text.index("## ablations at λ 1.0"):]
+        self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.2500 (n=1) | -0.2500 (n=1) |", ablations)
+        self.assertIn("| ntp | 16 | 2,560 | 0 | 4.5000 (n=1) | 0 |", ablations)
+        self.assertIn("| intervention | 16 | 2,560 | 0 | 4.3750 (n=1) | -0.1250 (n=1) |", ablations)
+        self.assertIn("Teacher validation loss 3.0000, 1.500 nats below the matched NTP students", ablations)
 
     def test_an_empty_study_is_one_line(self):
         with self.assertRaises(SystemExit) as stop:
