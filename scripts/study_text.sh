@@ -8,7 +8,10 @@
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations] [--seeds 1,2,3]
+#
+# --seeds runs only those student seeds, so that two calls can share the work (one core each); a
+# seed's runs that need seed 1's (the weak teacher, base/) stop with a message until those exist.
 #
 # Sizes (each student 200 steps x 16 x 256 tokens = 819K tokens, a sixth of an
 # epoch): see docs/science.md for what they cost on a 2-core CPU.
@@ -16,11 +19,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="$COCOMIX_ROOT/runs/study"
 stage=all
+seeds="1 2 3"
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations]" >&2
+    --seeds) seeds="${2//,/ }"; shift 2 ;;
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations] [--seeds 1,2,3]" >&2
        exit 2 ;;
   esac
 done
@@ -28,6 +33,12 @@ case "$stage" in
   all|main|lambda|baselines|compute|shift|weak|ablations) ;;
   *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
 esac
+for seed in $seeds; do
+  case "$seed" in
+    1|2|3) ;;
+    *) echo "error: --seeds: \"$seed\" is not a study seed (1, 2 or 3)" >&2; exit 2 ;;
+  esac
+done
 
 STEPS=200
 # Labels online: the students read a sixth of the corpus, so labelling only their windows costs less than
@@ -41,7 +52,7 @@ reuse() { if [ "$1" = 1 ]; then echo; else echo "--reuse $work/base"; fi; }
 
 # Seed by seed, so that a study stopped early has whole seeds: CoCoMix at the paper's λ 0.1 with the
 # matched NTP student, then CoCoMix at λ 1.0 (the best λ of the synthetic-corpus study) on the same windows.
-for seed in 1 2 3; do
+for seed in $seeds; do
   if [ "$stage" = all ] || [ "$stage" = main ]; then
     # shellcheck disable=SC2046
     pipeline --work "$(seed_dir $seed)" $(reuse $seed) --seed "$seed" --weight 0.1 --modes cocomix,ntp
@@ -51,7 +62,7 @@ for seed in 1 2 3; do
   fi
 done
 if [ "$stage" = all ] || [ "$stage" = baselines ]; then
-  for seed in 1 2 3; do  # KD and pause at the NTP width, in the seed's own directory
+  for seed in $seeds; do  # KD and pause at the NTP width, in the seed's own directory
     # shellcheck disable=SC2046
     pipeline --work "$(seed_dir $seed)" $(reuse $seed) --seed "$seed" --weight 0.1 --modes cocomix,ntp,kd,pause
   done
@@ -61,7 +72,7 @@ if [ "$stage" = all ] || [ "$stage" = compute ]; then
   ntp_width=$("$COCOMIX_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['model']['n_embd'])" \
               "$work/base/student_ntp.json")
   steps=$(PYTHONPATH="$COCOMIX_ROOT/python" "$COCOMIX_PYTHON" -m cocomix_tools.study "$work" --equal-flops-steps)
-  for seed in 1 2 3; do
+  for seed in $seeds; do
     pipeline --work "$work/ntp_flops_seed$seed" --reuse "$work/base" --seed "$seed" --modes ntp \
       --ntp-width "$ntp_width" --student-steps "$steps"
   done
@@ -70,7 +81,7 @@ if [ "$stage" = all ] || [ "$stage" = shift ]; then
   # Distribution shift (paper §3.1): teacher and SAE trained on the books only, students on the web text;
   # CoCoMix at λ 1.0, the best λ of the main comparison.
   pipeline --work "$work/books" --corpus books --modes ""
-  for seed in 1 2 3; do
+  for seed in $seeds; do
     pipeline --work "$work/shift_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" --weight 1.0 \
       --modes cocomix,ntp,kd
   done
@@ -79,15 +90,18 @@ if [ "$stage" = all ] || [ "$stage" = weak ]; then
   # Weak-to-strong (paper §3.1): a teacher of d 64 and 2 blocks (SAE after block 1), smaller than the students;
   # CoCoMix at λ 1.0.
   weak=(--teacher-width 64 --teacher-layers 2 --sae-layer 1 --weight 1.0 --modes cocomix,ntp,kd)
-  pipeline --work "$work/weak_seed1" --seed 1 "${weak[@]}"
-  for seed in 2 3; do
-    pipeline --work "$work/weak_seed$seed" --reuse "$work/weak_seed1" --seed "$seed" "${weak[@]}"
+  for seed in $seeds; do
+    if [ "$seed" = 1 ]; then
+      pipeline --work "$work/weak_seed1" --seed 1 "${weak[@]}"
+    else
+      pipeline --work "$work/weak_seed$seed" --reuse "$work/weak_seed1" --seed "$seed" "${weak[@]}"
+    fi
   done
 fi
 if [ "$stage" = all ] || [ "$stage" = ablations ]; then
   # The paper's ablations (§3.3) at λ 1.0, beside CoCoMix at λ 1.0 (lambda1_seedN) and NTP of the same seeds:
   # activation labels, hidden-state prediction, intervention, concept loss only, insertion only.
-  for seed in 1 2 3; do
+  for seed in $seeds; do
     pipeline --work "$work/ablation_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 \
       --modes cocomix_activation,hidden_prediction,intervention,concept_loss_only,insertion_only
   done
