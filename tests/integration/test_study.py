@@ -5,9 +5,10 @@ difference from NTP, the token saving, each setting's teacher and SAE scores).""
 import json
 import os
 import shutil
+import subprocess
 import unittest
 
-from cocomix_testlib import temp_dir
+from cocomix_testlib import SOURCE_DIR, temp_dir
 
 from cocomix_tools import study
 
@@ -177,6 +178,22 @@ class StudyReportTest(unittest.TestCase):
             study.main([self.work])
         self.assertEqual(str(stop.exception), f"error: study: {os.path.realpath(self.work)}: no finished student "
                                               "(run scripts/study_text.sh first)")
+
+
+class StudyScriptTest(unittest.TestCase):
+    def test_bad_options(self):
+        """scripts/study_text.sh refuses an unknown stage or seed with one line and exit 2, before any run."""
+        for options, message in ((["--stage", "bogus"], 'error: --stage: unknown stage "bogus"'),
+                                 (["--seeds", "1,4"], 'error: --seeds: "4" is not a study seed (1, 2 or 3)')):
+            work = temp_dir()
+            try:
+                result = subprocess.run(["bash", os.path.join(SOURCE_DIR, "scripts", "study_text.sh"), "--work",
+                                         os.path.join(work, "study"), *options], capture_output=True, text=True)
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(result.stderr.strip(), message)
+                self.assertFalse(os.path.exists(os.path.join(work, "study")))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
