@@ -268,10 +268,11 @@ def setting_summary(work, setting, runs):
     if root:
         q = quality(root)
         ntp_losses = [r["ntp"]["val_loss"] for r in runs.values() if "ntp" in r]
+        margin = statistics.mean(ntp_losses) - q["teacher_loss"] if ntp_losses else None
         lines.append(f"Corpus: {q['train_tokens']:,} training and {q['val_tokens']:,} validation tokens (GPT-2 BPE). "
                      f"Teacher validation loss {q['teacher_loss']:.4f}"
-                     + (f", {statistics.mean(ntp_losses) - q['teacher_loss']:.3f} nats below the matched NTP students"
-                        if ntp_losses else "")
+                     + (f", {abs(margin):.3f} nats {'below' if margin >= 0 else 'above'} the matched NTP students"
+                        if margin is not None else "")
                      + f". SAE: FVU {q['sae_fvu']:.4f}, dead latents {q['sae_dead']:.3f}.")
     pair = next((r for r in runs.values() if "cocomix" in r and "ntp" in r), None)
     if pair:

@@ -143,7 +143,7 @@ class StudyReportTest(unittest.TestCase):
         for stage in ("teacher", "sae"):
             os.makedirs(root, exist_ok=True)
             os.symlink(os.path.join(work, "books", stage), os.path.join(root, stage))
-        write(os.path.join(root, "teacher_eval.json"), {"val_loss": 4.25})
+        write(os.path.join(root, "teacher_eval.json"), {"val_loss": 5.25})  # a teacher worse than the students
         write(os.path.join(root, "sae_eval.json"), {"fvu": 0.3, "dead_fraction": 0.125})
         write(os.path.join(root, "data", "manifest.json"), {"splits": {"train": {"tokens": 500}, "val": {"tokens": 50}}})
         write_student(work, "shift_seed1", "cocomix", 4.6, [5.0, 4.5])
@@ -151,7 +151,7 @@ class StudyReportTest(unittest.TestCase):
         text = self.report()
         self.assertNotIn("## λ 0.1", text)
         self.assertIn("## distribution shift: teacher on the books, students on the web text\n\nCorpus: 500 training "
-                      "and 50 validation tokens (GPT-2 BPE). Teacher validation loss 4.2500, 0.500 nats below the "
+                      "and 50 validation tokens (GPT-2 BPE). Teacher validation loss 5.2500, 0.500 nats above the "
                       "matched NTP students. SAE: FVU 0.3000, dead latents 0.125.", text)
         self.assertIn("-0.1500 (n=1)", text)
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
