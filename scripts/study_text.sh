@@ -2,13 +2,14 @@
 # The real-text study of docs/science.md: CoCoMix against the parameter-matched
 # NTP, KD and pause students on every book and web text of the shared data
 # (GPT-2 BPE), three student seeds, then the equal-compute NTP runs, the
-# distribution-shift and weak-to-strong settings and the paper's ablations. Every
+# distribution-shift and weak-to-strong settings and the paper's ablations (in the
+# main and the distribution-shift settings). Every
 # stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
 # script resumes where it stopped. The report (tables, PNGs) is
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations] [--seeds 1,2,3]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations] [--seeds 1,2,3]
 #
 # --seeds runs only those student seeds, so that two calls can share the work (one core each); a
 # seed's runs that need seed 1's (the weak teacher, base/) stop with a message until those exist.
@@ -25,12 +26,12 @@ while [ $# -gt 0 ]; do
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
     --seeds) seeds="${2//,/ }"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations] [--seeds 1,2,3]" >&2
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations] [--seeds 1,2,3]" >&2
        exit 2 ;;
   esac
 done
 case "$stage" in
-  all|main|lambda|baselines|compute|shift|weak|ablations) ;;
+  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations) ;;
   *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
 esac
 for seed in $seeds; do
@@ -98,11 +99,17 @@ if [ "$stage" = all ] || [ "$stage" = weak ]; then
     fi
   done
 fi
-if [ "$stage" = all ] || [ "$stage" = ablations ]; then
-  # The paper's ablations (§3.3) at λ 1.0, beside CoCoMix at λ 1.0 (lambda1_seedN) and NTP of the same seeds:
-  # activation labels, hidden-state prediction, intervention, concept loss only, insertion only.
+# The paper's ablations (§3.3) at λ 1.0, beside CoCoMix at λ 1.0 and NTP of the same seeds: activation labels,
+# hidden-state prediction, intervention, concept loss only, insertion only.
+ABLATIONS=cocomix_activation,hidden_prediction,intervention,concept_loss_only,insertion_only
+if [ "$stage" = all ] || [ "$stage" = ablations ]; then  # the main setting: beside lambda1_seedN
   for seed in $seeds; do
-    pipeline --work "$work/ablation_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 \
-      --modes cocomix_activation,hidden_prediction,intervention,concept_loss_only,insertion_only
+    pipeline --work "$work/ablation_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 --modes "$ABLATIONS"
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = shift-ablations ]; then  # the distribution shift: beside shift_seedN
+  for seed in $seeds; do
+    pipeline --work "$work/shift_ablation_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" \
+      --weight 1.0 --modes "$ABLATIONS"
   done
 fi

@@ -11,9 +11,10 @@ plus one PNG of the mean validation curves, a panel per setting.
 WORK holds base/ (seed 1: corpus, teacher, SAE and its students), seedN/ (the
 other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
 CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
-books/), weak_seedN/ (a teacher smaller than the students) and ablation_seedN/
-(the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix). Missing runs
-are left out of the tables, never guessed.
+books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
+(the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix) and
+shift_ablation_seedN/ (the same beside shift_seedN's). Missing runs are left out
+of the tables, never guessed.
 
 FLOPs per training token (forward + backward = 3 x forward, 2 FLOPs per
 multiply-add; nanoGPT's estimate_mfu convention, attention included):
@@ -110,6 +111,7 @@ MAIN = ("λ 0.1", "λ 1.0", "NTP at CoCoMix's FLOPs")
 SHIFT = "distribution shift: teacher on the books, students on the web text"
 WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
 ABLATION = "ablations at λ 1.0"
+SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
 
 
 def setting_root(work, setting):
@@ -117,7 +119,7 @@ def setting_root(work, setting):
     if setting in MAIN or setting == ABLATION:
         candidates = [work / "base"]
     else:
-        prefix = "shift" if setting == SHIFT else "weak"
+        prefix = {SHIFT: "shift", WEAK: "weak", SHIFT_ABLATION: "shift_ablation"}[setting]
         candidates = [work / f"{prefix}_seed{seed}" for seed in SEEDS]
     return next((root for root in candidates if (root / "data" / "manifest.json").exists()), None)
 
@@ -136,7 +138,7 @@ def quality(root):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION)}
+    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION, SHIFT_ABLATION)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         if any(main.values()):
@@ -152,10 +154,14 @@ def collect(work):
             runs = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
-        ablations = {m: student(work / f"ablation_seed{seed}" / f"student_{m}") for m in ABLATIONS}
-        if any(ablations.values()):
-            settings[ABLATION][seed] = {**{m: s for m, s in ablations.items() if s},
-                                        **({"cocomix": lam} if lam else {}), **({"ntp": main["ntp"]} if main["ntp"] else {})}
+        # The ablations beside the CoCoMix (λ 1.0) and NTP students of their setting and seed.
+        for setting, prefix, beside in ((ABLATION, "ablation", {"cocomix": lam, "ntp": main["ntp"]}),
+                                        (SHIFT_ABLATION, "shift_ablation",
+                                         settings[SHIFT].get(seed, {}))):
+            ablations = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in ABLATIONS}
+            if any(ablations.values()):
+                settings[setting][seed] = {**{m: s for m, s in ablations.items() if s},
+                                           **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
     return settings
 
 

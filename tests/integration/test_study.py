@@ -156,6 +156,22 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("-0.1500 (n=1)", text)
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
 
+        # Its ablations, beside its CoCoMix and NTP students, the teacher scored in their own directory.
+        ablation = os.path.join(work, "shift_ablation_seed1")
+        os.makedirs(ablation)
+        for stage in ("teacher", "sae"):
+            os.symlink(os.path.join(work, "books", stage), os.path.join(ablation, stage))
+        write(os.path.join(ablation, "teacher_eval.json"), {"val_loss": 5.25})
+        write(os.path.join(ablation, "sae_eval.json"), {"fvu": 0.3, "dead_fraction": 0.125})
+        write(os.path.join(ablation, "data", "manifest.json"), {"splits": {"train": {"tokens": 500}, "val": {"tokens": 50}}})
+        write_student(work, "shift_ablation_seed1", "insertion_only", 4.875, [5.0, 4.8])
+        text = self.report()
+        section = text[text.index("## ablations at λ 1.0, distribution shift"):]
+        self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.6000 (n=1) | -0.1500 (n=1) |", section)
+        self.assertIn("| insertion_only | 16 | 2,560 | 0 | 4.8750 (n=1) | +0.1250 (n=1) |", section)
+        self.assertIn("Teacher validation loss 5.2500, 0.500 nats above the matched NTP students", section)
+        self.assertNotIn("## ablations at λ 1.0\n", text)
+
     def test_ablations_beside_cocomix_and_ntp_of_the_same_seed(self):
         """ablation_seedN's students in one table with CoCoMix at λ 1.0 (lambda1_seedN) and NTP (base/)."""
         work = self.work
