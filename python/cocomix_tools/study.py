@@ -241,7 +241,7 @@ def plot(settings, path):
             length = min(len(c) for c in curves)
             xs = [curves[0][i][0] for i in range(length)]
             means = [statistics.mean(c[i][1] for c in curves) for i in range(length)]
-            ax.plot(xs, means, marker="o", markersize=3, label=f"{mode} (mean of {len(curves)} seeds)")
+            ax.plot(xs, means, marker="o", markersize=3, label=f"{mode} (mean of {len(curves)} seeds)" if len(curves) > 1 else f"{mode} (1 seed)")
             if len(curves) > 1:
                 sds = [statistics.stdev(c[i][1] for c in curves) for i in range(length)]
                 ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
