@@ -38,12 +38,14 @@ import sys
 from pathlib import Path
 
 from .files import read_json
-from .pipeline import token_saving, training_curve
+from .pipeline import CONCEPT_MODES, token_saving, training_curve
 
 MODES = ("cocomix", "ntp", "kd", "pause")
 # The paper's ablations of CoCoMix (§3.3), as pipeline_tiny names their students.
 ABLATIONS = ("cocomix_activation", "hidden_prediction", "intervention", "concept_loss_only", "insertion_only")
-CONCEPT_HEAD_MODES = ("cocomix", "intervention", "concept_loss_only", "insertion_only")
+# The order of the students in every table and legend.
+STUDENT_ORDER = ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS)
+CONCEPT_HEAD_MODES = frozenset(CONCEPT_MODES.values())  # the concept.mode of every student with a concept head
 CONCEPT_LOSS_MODES = ("cocomix", "intervention", "concept_loss_only")
 SEEDS = (1, 2, 3)
 
@@ -202,7 +204,7 @@ def equal_flops_gap(run, ntp, extra_flops_per_token=0.0):
 def table(setting, runs):
     """The markdown table of one setting: every mode's loss, its paired difference from NTP at equal tokens and
     at equal FLOPs (the latter read off the periodic curves), the token savings."""
-    modes = [m for m in ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS) if any(m in r for r in runs.values())]
+    modes = [m for m in STUDENT_ORDER if any(m in r for r in runs.values())]
     lines = ["| student | d | tokens | train GFLOP | val loss, mean ± sd | − matched NTP, same seed | "
              "at NTP's FLOPs, − NTP | the same, labels counted | token saving vs NTP | wall (s) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -234,14 +236,15 @@ def plot(settings, path):
     rows = (len(shown) + 1) // 2
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), squeeze=False)
     for ax, (setting, runs) in zip(axes.flat, shown):
-        for mode in ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS):
+        for mode in STUDENT_ORDER:
             curves = [r[mode]["curve"] for r in runs.values() if mode in r]
             if not curves:
                 continue
             length = min(len(c) for c in curves)
             xs = [curves[0][i][0] for i in range(length)]
             means = [statistics.mean(c[i][1] for c in curves) for i in range(length)]
-            ax.plot(xs, means, marker="o", markersize=3, label=f"{mode} (mean of {len(curves)} seeds)" if len(curves) > 1 else f"{mode} (1 seed)")
+            seeds = f"mean of {len(curves)} seeds" if len(curves) > 1 else "1 seed"
+            ax.plot(xs, means, marker="o", markersize=3, label=f"{mode} ({seeds})")
             if len(curves) > 1:
                 sds = [statistics.stdev(c[i][1] for c in curves) for i in range(length)]
                 ax.fill_between(xs, [m - s for m, s in zip(means, sds)], [m + s for m, s in zip(means, sds)],
@@ -289,8 +292,8 @@ def setting_summary(work, setting, runs):
     return lines
 
 
-def report(work):
-    settings = collect(work)
+def report(work, settings):
+    """Writes WORK/report.md, report.json and val_loss.png of the collected `settings` and prints the report."""
     lines = [f"# Study report: {work}"]
     for setting, runs in settings.items():
         if runs:
@@ -316,9 +319,10 @@ def main(argv=None):
                      "--stage main first)")
         print(equal_flops_steps(work))
         return
-    if not any(collect(work).values()):
+    settings = collect(work)
+    if not any(settings.values()):
         sys.exit(f"error: study: {work}: no finished student (run scripts/study_text.sh first)")
-    report(work)
+    report(work, settings)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ class StudyReportTest(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def report(self):
-        study.report(study.Path(self.work))
+        work = study.Path(self.work)
+        study.report(work, study.collect(work))
         with open(os.path.join(self.work, "report.md")) as f:
             return f.read()
 
