@@ -14,6 +14,7 @@ from cocomix_tools import study
 
 # V 100, T 8, d 16, 2 blocks, L_s 1, C 32; teacher d_t 8, 2 blocks, SAE after block 1.
 MODEL = {"vocab_size": 100, "n_positions": 8, "n_embd": 16, "n_layer": 2, "n_head": 2}
+TEACHER_MODEL = {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}
 
 
 def write(path, value):
@@ -22,12 +23,31 @@ def write(path, value):
         f.write(value if isinstance(value, str) else json.dumps(value))
 
 
+def write_teacher_and_sae(teacher_dir, sae_dir):
+    """The teacher's config.json and the SAE's sae.json that the FLOP counts read (C 32 after block 1)."""
+    write(os.path.join(teacher_dir, "config.json"), {"model": TEACHER_MODEL})
+    write(os.path.join(sae_dir, "sae.json"), {"layer": 1, "n_latents": 32})
+
+
+def write_scored_corpus(root, teacher_loss, sae_score, train_tokens, val_tokens, shared=None):
+    """A run directory's corpus manifest and its teacher's and SAE's scores on that corpus: in teacher/ and sae/,
+    or, when it uses the teacher and SAE of `shared` (linked), beside them as --teacher-from writes them."""
+    write(os.path.join(root, "data", "manifest.json"),
+          {"splits": {"train": {"tokens": train_tokens}, "val": {"tokens": val_tokens}}})
+    if shared is None:
+        write(os.path.join(root, "teacher", "eval.json"), {"val_loss": teacher_loss})
+        write(os.path.join(root, "sae", "eval.json"), sae_score)
+        return
+    for stage in ("teacher", "sae"):
+        os.symlink(os.path.join(shared, stage), os.path.join(root, stage))
+    write(os.path.join(root, "teacher_eval.json"), {"val_loss": teacher_loss})
+    write(os.path.join(root, "sae_eval.json"), sae_score)
+
+
 class StudyFlopsTest(unittest.TestCase):
     def setUp(self):
         self.dir = temp_dir()
-        write(os.path.join(self.dir, "teacher", "config.json"),
-              {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
-        write(os.path.join(self.dir, "sae", "sae.json"), {"layer": 1, "n_latents": 32})
+        write_teacher_and_sae(os.path.join(self.dir, "teacher"), os.path.join(self.dir, "sae"))
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -86,9 +106,7 @@ class StudyReportTest(unittest.TestCase):
     def setUp(self):
         self.work = temp_dir()
         # label_flops reads the teacher and SAE the cocomix configs name.
-        write(os.path.join(self.work, "t", "config.json"),
-              {"model": {"vocab_size": 100, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2}})
-        write(os.path.join(self.work, "s", "sae.json"), {"layer": 1, "n_latents": 32})
+        write_teacher_and_sae(os.path.join(self.work, "t"), os.path.join(self.work, "s"))
 
     def tearDown(self):
         shutil.rmtree(self.work, ignore_errors=True)
@@ -101,10 +119,7 @@ class StudyReportTest(unittest.TestCase):
 
     def test_main_comparison_over_two_seeds(self):
         work = self.work
-        write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
-        write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
-        write(os.path.join(work, "base", "data", "manifest.json"),
-              {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+        write_scored_corpus(os.path.join(work, "base"), 3.0, {"fvu": 0.1, "dead_fraction": 0.02}, 1000, 100)
         losses = {(1, "cocomix"): 4.0, (1, "ntp"): 4.5, (2, "cocomix"): 4.2, (2, "ntp"): 4.3}
         # NTP ends at its last point, CoCoMix passes it halfway.
         curves = {"cocomix": [5.0, 3.9], "ntp": [5.0, 4.4]}
@@ -140,13 +155,9 @@ class StudyReportTest(unittest.TestCase):
         work = self.work
         write(os.path.join(work, "books", "teacher", "eval.json"), {"val_loss": 2.0})
         write(os.path.join(work, "books", "sae", "eval.json"), {"fvu": 0.01, "dead_fraction": 0.0})
-        root = os.path.join(work, "shift_seed1")
-        for stage in ("teacher", "sae"):
-            os.makedirs(root, exist_ok=True)
-            os.symlink(os.path.join(work, "books", stage), os.path.join(root, stage))
-        write(os.path.join(root, "teacher_eval.json"), {"val_loss": 5.25})  # a teacher worse than the students
-        write(os.path.join(root, "sae_eval.json"), {"fvu": 0.3, "dead_fraction": 0.125})
-        write(os.path.join(root, "data", "manifest.json"), {"splits": {"train": {"tokens": 500}, "val": {"tokens": 50}}})
+        books, web_score = os.path.join(work, "books"), {"fvu": 0.3, "dead_fraction": 0.125}
+        # A teacher worse than the students.
+        write_scored_corpus(os.path.join(work, "shift_seed1"), 5.25, web_score, 500, 50, shared=books)
         write_student(work, "shift_seed1", "cocomix", 4.6, [5.0, 4.5])
         write_student(work, "shift_seed1", "ntp", 4.75, [5.0, 4.7])
         text = self.report()
@@ -158,13 +169,7 @@ class StudyReportTest(unittest.TestCase):
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
 
         # Its ablations, beside its CoCoMix and NTP students, the teacher scored in their own directory.
-        ablation = os.path.join(work, "shift_ablation_seed1")
-        os.makedirs(ablation)
-        for stage in ("teacher", "sae"):
-            os.symlink(os.path.join(work, "books", stage), os.path.join(ablation, stage))
-        write(os.path.join(ablation, "teacher_eval.json"), {"val_loss": 5.25})
-        write(os.path.join(ablation, "sae_eval.json"), {"fvu": 0.3, "dead_fraction": 0.125})
-        write(os.path.join(ablation, "data", "manifest.json"), {"splits": {"train": {"tokens": 500}, "val": {"tokens": 50}}})
+        write_scored_corpus(os.path.join(work, "shift_ablation_seed1"), 5.25, web_score, 500, 50, shared=books)
         write_student(work, "shift_ablation_seed1", "insertion_only", 4.875, [5.0, 4.8])
         text = self.report()
         section = text[text.index("## ablations at λ 1.0, distribution shift"):]
@@ -176,10 +181,7 @@ class StudyReportTest(unittest.TestCase):
     def test_ablations_beside_cocomix_and_ntp_of_the_same_seed(self):
         """ablation_seedN's students in one table with CoCoMix at λ 1.0 (lambda1_seedN) and NTP (base/)."""
         work = self.work
-        write(os.path.join(work, "base", "teacher", "eval.json"), {"val_loss": 3.0})
-        write(os.path.join(work, "base", "sae", "eval.json"), {"fvu": 0.1, "dead_fraction": 0.02})
-        write(os.path.join(work, "base", "data", "manifest.json"),
-              {"splits": {"train": {"tokens": 1000}, "val": {"tokens": 100}}})
+        write_scored_corpus(os.path.join(work, "base"), 3.0, {"fvu": 0.1, "dead_fraction": 0.02}, 1000, 100)
         write_student(work, "base", "ntp", 4.5, [5.0, 4.4])
         write_student(work, "lambda1_seed1", "cocomix", 4.25, [5.0, 4.2])
         write_student(work, "ablation_seed1", "intervention", 4.375, [5.0, 4.3])
