@@ -212,8 +212,10 @@ std::string shard_list_change(const json& then, const json& now) {
     if (then[i] == now[i]) continue;
     if (!then[i].is_object() || !now[i].is_object())
       return "shard " + std::to_string(i) + ": " + then[i].dump() + " then, " + now[i].dump() + " now";
-    for (const auto& [key, value] : then[i].items()) {
-      const json current = now[i].value(key, json());
+    // The keys come from the list this code wrote (now): the other may come
+    // from a damaged file, and its keys can hold anything, newlines included.
+    for (const auto& [key, current] : now[i].items()) {
+      const json value = then[i].value(key, json());
       if (current != value)
         return "shard " + std::to_string(i) + " (" + name(then[i]) + "): " + key + " " + value.dump() + " then, " +
                current.dump() + " now";

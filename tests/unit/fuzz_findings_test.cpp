@@ -117,5 +117,22 @@ TEST(FuzzFindings, JsonIntegerTakesOnlyIntegersInRange) {
             "s.json: k: expected an integer, got 0.5");
 }
 
+// A label cache whose shard entry had a key with a newline in it: the message
+// named the differing field by the damaged entry's raw key, on two lines.
+TEST(FuzzFindings, ShardEntryWithAKeyThatHoldsANewline) {
+  const auto then = nlohmann::json::parse(R"([{"file": "a.bin", "tokens": 5},
+                                              {"file": "b.bin", "tok\nens": 7}])");
+  const auto now = nlohmann::json::parse(R"([{"file": "a.bin", "tokens": 5},
+                                             {"file": "b.bin", "tokens": 7}])");
+  EXPECT_EQ(shard_list_change(then, now), "shard 1 (\"b.bin\"): tokens null then, 7 now");
+  auto damaged_name = now;
+  damaged_name[1]["file"] = "b\n.bin";
+  EXPECT_EQ(shard_list_change(damaged_name, now), "shard 1 (\"b\\n.bin\"): file \"b\\n.bin\" then, \"b.bin\" now");
+  auto extra_field = now;
+  extra_field[1]["x\ny"] = 1;
+  const std::string change = shard_list_change(extra_field, now);
+  EXPECT_EQ(change.find('\n'), std::string::npos) << change;
+}
+
 }  // namespace
 }  // namespace cocomix

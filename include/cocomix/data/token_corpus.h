@@ -91,7 +91,9 @@ nlohmann::json shard_list(const TokenCorpus& corpus);
 /// "" when the two shard lists are equal, else one line naming the first
 /// difference, as "shard 3: tokens 100000 then, 99000 now" or "5 shards then, 6
 /// now (train_000005.bin is new)". Entries may carry more fields than shard_list
-/// writes (a label cache adds sha256); every field is compared.
+/// writes (a label cache adds sha256); every field of `now` is compared by name,
+/// and an entry of `then` that differs only in fields `now` lacks is shown whole,
+/// so that a key from a damaged file is never printed raw.
 std::string shard_list_change(const nlohmann::json& then, const nlohmann::json& now);
 
 }  // namespace cocomix
