@@ -16,20 +16,7 @@ books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
 shift_ablation_seedN/ (the same beside shift_seedN's). Missing runs are left out
 of the tables, never guessed.
 
-FLOPs per training token (forward + backward = 3 x forward, 2 FLOPs per
-multiply-add; nanoGPT's estimate_mfu convention, attention included):
-  a block on S positions of a length-S sequence: 72 d^2 + 12 d S per position;
-  the tied LM head: 6 V d per token (read at T slots in every mode);
-  interleaving modes run blocks L_s.. on 2T positions, two per token;
-  the concept predictor Linear(d -> C) of every concept mode: 6 d C (the compressor reads k_pred of C:
-  negligible); intervention adds the concept vector to h, so its blocks run on T positions;
-  KD adds the teacher's forward, 2 N_t + 4 L_t d_t T;
-  hidden_prediction adds the predictor MLP d -> 4d -> d_t and the compressor d_t -> d,
-  6 (4 d^2 + 4 d d_t + d_t d), and the teacher's forward through its first L_t blocks;
-  concept labels (reported apart: a label cache pays them once per corpus) cost
-  the teacher's forward, its backward to h after block L_t without weight
-  gradients (4 FLOPs per multiply-add of the LM head and the blocks above L_t),
-  and the SAE encoder and W_dec product, 4 d_t C.
+Training FLOPs are counted by cocomix_tools.flops.
 """
 import argparse
 import json
@@ -38,56 +25,16 @@ import sys
 from pathlib import Path
 
 from .files import read_json
-from .pipeline import CONCEPT_MODES, token_saving, training_curve
+from .flops import label_flops, student_flops
+from .pipeline import token_saving, training_curve
 
 MODES = ("cocomix", "ntp", "kd", "pause")
 # The paper's ablations of CoCoMix (§3.3), as pipeline_tiny names their students.
 ABLATIONS = ("cocomix_activation", "hidden_prediction", "intervention", "concept_loss_only", "insertion_only")
 # The order of the students in every table and legend.
 STUDENT_ORDER = ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS)
-CONCEPT_HEAD_MODES = frozenset(CONCEPT_MODES.values())  # the concept.mode of every student with a concept head
 CONCEPT_LOSS_MODES = ("cocomix", "intervention", "concept_loss_only")
 SEEDS = (1, 2, 3)
-
-
-def block_flops(d, positions_per_token, sequence):
-    """Training FLOPs per token of one block run on `positions_per_token` positions of a `sequence`-long sequence."""
-    return positions_per_token * (72 * d * d + 12 * d * sequence)
-
-
-def student_flops(config):
-    """Training FLOPs per token of the student a run config describes (the module docstring's rule)."""
-    m, T = config["model"], config["data"]["seq_len"]
-    d, layers, V = m["n_embd"], m["n_layer"], m["vocab_size"]
-    concept = config.get("concept", {})
-    mode = concept.get("mode", "ntp")
-    interleaved = mode in ("cocomix", "pause", "pause_kd", "insertion_only", "hidden_prediction")
-    split = concept.get("insert_layer", 0) if interleaved else layers
-    flops = 6 * V * d + split * block_flops(d, 1, T) + (layers - split) * block_flops(d, 2, 2 * T)
-    if mode in CONCEPT_HEAD_MODES:
-        flops += 6 * d * concept["n_concepts"]
-    if mode in ("kd", "pause_kd"):
-        teacher = read_json(Path(concept["teacher_path"]) / "config.json")["model"]
-        flops += teacher_forward_flops(teacher, T)
-    if mode == "hidden_prediction":
-        d_t, lower = concept["teacher_n_embd"], concept["teacher_layer"]
-        flops += 6 * (4 * d * d + 4 * d * d_t + d_t * d) + lower * (24 * d_t * d_t + 4 * d_t * T)
-    return flops
-
-
-def teacher_forward_flops(teacher, T):
-    d, layers, V = teacher["n_embd"], teacher["n_layer"], teacher["vocab_size"]
-    return 2 * V * d + layers * (24 * d * d + 4 * d * T)
-
-
-def label_flops(config):
-    """FLOPs per token of computing the concept labels with the teacher in the loop."""
-    concept, T = config["concept"], config["data"]["seq_len"]
-    teacher = read_json(Path(concept["teacher_path"]) / "config.json")["model"]
-    sae = read_json(Path(concept["sae_path"]) / "sae.json")
-    d, above = teacher["n_embd"], teacher["n_layer"] - sae["layer"]
-    backward = 4 * teacher["vocab_size"] * d + above * (48 * d * d + 8 * d * T)
-    return teacher_forward_flops(teacher, T) + backward + 4 * d * sae["n_latents"]
 
 
 def student(run_dir):

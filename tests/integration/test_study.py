@@ -1,6 +1,4 @@
-"""cocomix_tools.study: the training-FLOP counts the equal-compute runs are sized by,
-against values worked out by hand from its documented rule, and the report of
-study directories made of hand-written runs (mean ± sd over seeds, the paired
+"""cocomix_tools.study: the report of study directories made of hand-written runs (mean ± sd over seeds, the paired
 difference from NTP, the token saving, each setting's teacher and SAE scores)."""
 import json
 import os
@@ -42,45 +40,6 @@ def write_scored_corpus(root, teacher_loss, sae_score, train_tokens, val_tokens,
         os.symlink(os.path.join(shared, stage), os.path.join(root, stage))
     write(os.path.join(root, "teacher_eval.json"), {"val_loss": teacher_loss})
     write(os.path.join(root, "sae_eval.json"), sae_score)
-
-
-class StudyFlopsTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = temp_dir()
-        write_teacher_and_sae(os.path.join(self.dir, "teacher"), os.path.join(self.dir, "sae"))
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def config(self, mode, **concept):
-        section = {"mode": mode, "insert_layer": 1, "n_concepts": 32, "teacher_path": os.path.join(self.dir, "teacher"),
-                   "sae_path": os.path.join(self.dir, "sae"), **concept}
-        return {"model": MODEL, "data": {"seq_len": 8}, "concept": section}
-
-    def test_student_flops_by_hand(self):
-        head = 6 * 100 * 16                          # 9,600
-        block = 72 * 16 * 16 + 12 * 16 * 8           # 18,432 + 1,536 = 19,968 per token, sequence T
-        upper = 2 * (72 * 16 * 16 + 12 * 16 * 16)    # two positions per token of a 2T sequence: 43,008
-        self.assertEqual(study.student_flops({"model": MODEL, "data": {"seq_len": 8}}), 49_536)
-        self.assertEqual(head + 2 * block, 49_536)
-        self.assertEqual(study.student_flops(self.config("cocomix")), head + block + upper + 6 * 16 * 32)  # 75,648
-        self.assertEqual(study.student_flops(self.config("pause")), head + block + upper)
-        # KD: the teacher's forward, 2·V·d_t + per block 24 d_t² + 4 d_t T = 1,600 + 2·(1,536 + 256).
-        self.assertEqual(study.student_flops(self.config("kd")), head + 2 * block + 5_184)
-        # The ablations: intervention adds c to h (every block on T positions), concept_loss_only inserts
-        # nothing, insertion_only interleaves; each has the concept predictor, 6·16·32 = 3,072.
-        self.assertEqual(study.student_flops(self.config("intervention")), head + 2 * block + 3_072)
-        self.assertEqual(study.student_flops(self.config("concept_loss_only")), head + 2 * block + 3_072)
-        self.assertEqual(study.student_flops(self.config("insertion_only")), head + block + upper + 3_072)
-        # hidden_prediction: the MLP 16 -> 64 -> 8 and compressor 8 -> 16, 6·(1,024 + 512 + 128) = 9,984, and the
-        # teacher's first block forward, 24·64 + 4·8·8 = 1,792.
-        hidden = self.config("hidden_prediction", teacher_layer=1, teacher_n_embd=8)
-        self.assertEqual(study.student_flops(hidden), head + block + upper + 9_984 + 1_792)
-
-    def test_label_flops_by_hand(self):
-        # The teacher's forward 5,184; backward to h after block 1: 4·V·d_t + one block's 48 d_t² + 8 d_t T
-        # = 3,200 + 3,072 + 512; the SAE encoder and W_dec product 4·d_t·C = 1,024.
-        self.assertEqual(study.label_flops(self.config("cocomix")), 5_184 + 6_784 + 1_024)
 
 
 def write_student(work, root, mode, loss, curve):
