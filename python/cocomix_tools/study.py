@@ -12,8 +12,9 @@ WORK holds base/ (seed 1: corpus, teacher, SAE and its students), seedN/ (the
 other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
 CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
 books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
-(the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix) and
-shift_ablation_seedN/ (the same beside shift_seedN's). Missing runs are left out
+(the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix),
+shift_ablation_seedN/ (the same beside shift_seedN's) and shift_late_seedN/ (CoCoMix
+inserting before the students' last block, beside shift_seedN's CoCoMix and NTP). Missing runs are left out
 of the tables, never guessed.
 
 Training FLOPs are counted by cocomix_tools.flops.
@@ -32,7 +33,7 @@ MODES = ("cocomix", "ntp", "kd", "pause")
 # The paper's ablations of CoCoMix (§3.3), as pipeline_tiny names their students.
 ABLATIONS = ("cocomix_activation", "hidden_prediction", "intervention", "concept_loss_only", "insertion_only")
 # The order of the students in every table and legend.
-STUDENT_ORDER = ("cocomix", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS)
+STUDENT_ORDER = ("cocomix", "cocomix_late", "ntp", "ntp_flops", "kd", "pause", *ABLATIONS)
 CONCEPT_LOSS_MODES = ("cocomix", "intervention", "concept_loss_only")
 SEEDS = (1, 2, 3)
 
@@ -61,6 +62,7 @@ SHIFT = "distribution shift: teacher on the books, students on the web text"
 WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
 ABLATION = "ablations at λ 1.0"
 SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
+LATE = "CoCoMix inserting before the last block, distribution shift"
 
 
 def setting_root(work, setting):
@@ -68,7 +70,7 @@ def setting_root(work, setting):
     if setting in MAIN or setting == ABLATION:
         candidates = [work / "base"]
     else:
-        prefix = {SHIFT: "shift", WEAK: "weak", SHIFT_ABLATION: "shift_ablation"}[setting]
+        prefix = {SHIFT: "shift", WEAK: "weak", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late"}[setting]
         candidates = [work / f"{prefix}_seed{seed}" for seed in SEEDS]
     return next((root for root in candidates if (root / "data" / "manifest.json").exists()), None)
 
@@ -87,7 +89,7 @@ def quality(root):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION, SHIFT_ABLATION)}
+    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION, SHIFT_ABLATION, LATE)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         if any(main.values()):
@@ -111,6 +113,10 @@ def collect(work):
             if any(ablations.values()):
                 settings[setting][seed] = {**{m: s for m, s in ablations.items() if s},
                                            **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
+        late = student(work / f"shift_late_seed{seed}" / "student_cocomix")
+        if late:
+            shift = settings[SHIFT].get(seed, {})
+            settings[LATE][seed] = {"cocomix_late": late, **{m: shift[m] for m in ("cocomix", "ntp") if m in shift}}
     return settings
 
 
@@ -168,6 +174,8 @@ def table(setting, runs):
         labelled = [equal_flops_gap(run, ntp, label_flops(run["config"])) for run, ntp in pairs
                     if run["config"].get("concept", {}).get("mode") in CONCEPT_LOSS_MODES]
         name = {"ntp_flops": "NTP, CoCoMix's FLOPs"}.get(mode, mode)
+        if mode == "cocomix_late":
+            name = f"cocomix, L_s {rows[0]['config']['concept']['insert_layer']}"
         lines.append(f"| {name} | {rows[0]['d']} | {rows[0]['tokens']:,} | {rows[0]['flops'] / 1e9:,.0f} | "
                      f"{mean_sd([r['val_loss'] for r in rows])} | {'0' if mode == 'ntp' else mean_sd(deltas, signed=True)} | "
                      f"{gap_cell(gaps)} | {gap_cell(labelled)} | {saving} | {wall} |")

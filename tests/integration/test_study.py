@@ -137,6 +137,15 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("Teacher validation loss 5.2500, 0.500 nats above the matched NTP students", section)
         self.assertNotIn("## ablations at λ 1.0\n", text)
 
+        # CoCoMix inserting later, beside the same CoCoMix and NTP students, named by its insertion layer.
+        write_scored_corpus(os.path.join(work, "shift_late_seed1"), 5.25, web_score, 500, 50, shared=books)
+        write_student(work, "shift_late_seed1", "cocomix", 4.5, [5.0, 4.4])
+        text = self.report()
+        section = text[text.index("## CoCoMix inserting before the last block, distribution shift"):]
+        self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.6000 (n=1) | -0.1500 (n=1) |", section)
+        self.assertIn("| cocomix, L_s 1 | 16 | 2,560 | 0 | 4.5000 (n=1) | -0.2500 (n=1) |", section)
+        self.assertIn("| ntp | 16 | 2,560 | 0 | 4.7500 (n=1) | 0 |", section)
+
     def test_ablations_beside_cocomix_and_ntp_of_the_same_seed(self):
         """ablation_seedN's students in one table with CoCoMix at λ 1.0 (lambda1_seedN) and NTP (base/)."""
         work = self.work
