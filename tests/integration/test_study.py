@@ -127,21 +127,25 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("-0.1500 (n=1)", text)
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
 
+        def beside_shift(root, mode, loss, curve, heading):
+            """A student of another run directory on the web text (the teacher scored in it); the report and
+            its section under `heading`."""
+            write_scored_corpus(os.path.join(work, root), 5.25, web_score, 500, 50, shared=books)
+            write_student(work, root, mode, loss, curve)
+            report = self.report()
+            return report, report[report.index(f"## {heading}"):]
+
         # Its ablations, beside its CoCoMix and NTP students, the teacher scored in their own directory.
-        write_scored_corpus(os.path.join(work, "shift_ablation_seed1"), 5.25, web_score, 500, 50, shared=books)
-        write_student(work, "shift_ablation_seed1", "insertion_only", 4.875, [5.0, 4.8])
-        text = self.report()
-        section = text[text.index("## ablations at λ 1.0, distribution shift"):]
+        text, section = beside_shift("shift_ablation_seed1", "insertion_only", 4.875, [5.0, 4.8],
+                                     "ablations at λ 1.0, distribution shift")
         self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.6000 (n=1) | -0.1500 (n=1) |", section)
         self.assertIn("| insertion_only | 16 | 2,560 | 0 | 4.8750 (n=1) | +0.1250 (n=1) |", section)
         self.assertIn("Teacher validation loss 5.2500, 0.500 nats above the matched NTP students", section)
         self.assertNotIn("## ablations at λ 1.0\n", text)
 
         # CoCoMix inserting later, beside the same CoCoMix and NTP students, named by its insertion layer.
-        write_scored_corpus(os.path.join(work, "shift_late_seed1"), 5.25, web_score, 500, 50, shared=books)
-        write_student(work, "shift_late_seed1", "cocomix", 4.5, [5.0, 4.4])
-        text = self.report()
-        section = text[text.index("## CoCoMix inserting before the last block, distribution shift"):]
+        _, section = beside_shift("shift_late_seed1", "cocomix", 4.5, [5.0, 4.4],
+                                  "CoCoMix inserting before the last block, distribution shift")
         self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.6000 (n=1) | -0.1500 (n=1) |", section)
         self.assertIn("| cocomix, L_s 1 | 16 | 2,560 | 0 | 4.5000 (n=1) | -0.2500 (n=1) |", section)
         self.assertIn("| ntp | 16 | 2,560 | 0 | 4.7500 (n=1) | 0 |", section)
