@@ -63,6 +63,8 @@ WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
 ABLATION = "ablations at λ 1.0"
 SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
 LATE = "CoCoMix inserting before the last block, distribution shift"
+# The run directories of a setting's seeds outside base/: PREFIX_seedN.
+PREFIX = {SHIFT: "shift", WEAK: "weak", ABLATION: "ablation", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late"}
 
 
 def setting_root(work, setting):
@@ -70,8 +72,7 @@ def setting_root(work, setting):
     if setting in MAIN or setting == ABLATION:
         candidates = [work / "base"]
     else:
-        prefix = {SHIFT: "shift", WEAK: "weak", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late"}[setting]
-        candidates = [work / f"{prefix}_seed{seed}" for seed in SEEDS]
+        candidates = [work / f"{PREFIX[setting]}_seed{seed}" for seed in SEEDS]
     return next((root for root in candidates if (root / "data" / "manifest.json").exists()), None)
 
 
@@ -101,19 +102,18 @@ def collect(work):
         if flops:
             settings["NTP at CoCoMix's FLOPs"][seed] = {"ntp_flops": flops,
                                                         **({"cocomix": main["cocomix"]} if main["cocomix"] else {})}
-        for setting, prefix in ((SHIFT, "shift"), (WEAK, "weak")):
-            runs = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in MODES}
+        for setting in (SHIFT, WEAK):
+            runs = {m: student(work / f"{PREFIX[setting]}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
         # The ablations beside the CoCoMix (λ 1.0) and NTP students of their setting and seed.
-        for setting, prefix, beside in ((ABLATION, "ablation", {"cocomix": lam, "ntp": main["ntp"]}),
-                                        (SHIFT_ABLATION, "shift_ablation",
-                                         settings[SHIFT].get(seed, {}))):
-            ablations = {m: student(work / f"{prefix}_seed{seed}" / f"student_{m}") for m in ABLATIONS}
+        for setting, beside in ((ABLATION, {"cocomix": lam, "ntp": main["ntp"]}),
+                                (SHIFT_ABLATION, settings[SHIFT].get(seed, {}))):
+            ablations = {m: student(work / f"{PREFIX[setting]}_seed{seed}" / f"student_{m}") for m in ABLATIONS}
             if any(ablations.values()):
                 settings[setting][seed] = {**{m: s for m, s in ablations.items() if s},
                                            **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
-        late = student(work / f"shift_late_seed{seed}" / "student_cocomix")
+        late = student(work / f"{PREFIX[LATE]}_seed{seed}" / "student_cocomix")
         if late:
             shift = settings[SHIFT].get(seed, {})
             settings[LATE][seed] = {"cocomix_late": late, **{m: shift[m] for m in ("cocomix", "ntp") if m in shift}}
