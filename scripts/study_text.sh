@@ -4,13 +4,14 @@
 # (GPT-2 BPE), three student seeds, then the equal-compute NTP runs, the
 # distribution-shift and weak-to-strong settings, the paper's ablations (in the
 # main and the distribution-shift settings) and CoCoMix inserting its concepts
-# before the students' last block (fewer blocks on 2T positions). Every
+# before the students' last block (fewer blocks on 2T positions), and
+# CoCoMix and NTP trained three times as long. Every
 # stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
 # script resumes where it stopped. The report (tables, PNGs) is
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late] [--seeds 1,2,3]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long] [--seeds 1,2,3]
 #
 # --seeds runs only those student seeds, so that two calls can share the work (one core each); a
 # seed's runs that need seed 1's (the weak teacher, base/) stop with a message until those exist.
@@ -27,12 +28,12 @@ while [ $# -gt 0 ]; do
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
     --seeds) seeds="${2//,/ }"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late] [--seeds 1,2,3]" >&2
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long] [--seeds 1,2,3]" >&2
        exit 2 ;;
   esac
 done
 case "$stage" in
-  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late) ;;
+  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long) ;;
   *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
 esac
 for seed in $seeds; do
@@ -119,5 +120,13 @@ if [ "$stage" = all ] || [ "$stage" = late ]; then  # the distribution shift: be
   for seed in $seeds; do
     pipeline --work "$work/shift_late_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" \
       --weight 1.0 --insert-layer 3 --modes cocomix
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = long ]; then  # the main setting, three times the tokens
+  # CoCoMix at λ 1.0 and matched NTP for 600 steps (2.46M tokens, half an epoch: still no window read twice),
+  # a periodic estimate every 50 steps, so that the curves pass through the 200-step students' end.
+  for seed in $seeds; do
+    pipeline --work "$work/long_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 \
+      --student-steps $((3 * STEPS)) --eval-points 12 --modes cocomix,ntp
   done
 fi

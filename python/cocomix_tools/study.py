@@ -13,9 +13,9 @@ other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
 CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
 books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
 (the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix),
-shift_ablation_seedN/ (the same beside shift_seedN's) and shift_late_seedN/ (CoCoMix
-inserting before the students' last block, beside shift_seedN's CoCoMix and NTP). Missing runs are left out
-of the tables, never guessed.
+shift_ablation_seedN/ (the same beside shift_seedN's), shift_late_seedN/ (CoCoMix
+inserting before the students' last block, beside shift_seedN's CoCoMix and NTP) and long_seedN/ (CoCoMix
+at λ 1.0 and NTP trained three times as long). Missing runs are left out of the tables, never guessed.
 
 Training FLOPs are counted by cocomix_tools.flops.
 """
@@ -63,13 +63,17 @@ WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
 ABLATION = "ablations at λ 1.0"
 SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
 LATE = "CoCoMix inserting before the last block, distribution shift"
+LONG = "λ 1.0, three times the tokens"
+# The settings whose summary follows CoCoMix's gap to NTP along the curves.
+GAP_TREND = ("λ 0.1", "λ 1.0", LONG, SHIFT, WEAK)
 # The run directories of a setting's seeds outside base/: PREFIX_seedN.
-PREFIX = {SHIFT: "shift", WEAK: "weak", ABLATION: "ablation", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late"}
+PREFIX = {SHIFT: "shift", WEAK: "weak", ABLATION: "ablation", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late",
+          LONG: "long"}
 
 
 def setting_root(work, setting):
     """The run directory whose corpus, teacher and SAE a setting's students use (its first seed's), or None."""
-    if setting in MAIN or setting == ABLATION:
+    if setting in MAIN or setting in (ABLATION, LONG):
         candidates = [work / "base"]
     else:
         candidates = [work / f"{PREFIX[setting]}_seed{seed}" for seed in SEEDS]
@@ -90,7 +94,7 @@ def quality(root):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {setting: {} for setting in (*MAIN, SHIFT, WEAK, ABLATION, SHIFT_ABLATION, LATE)}
+    settings = {setting: {} for setting in (*MAIN, LONG, SHIFT, WEAK, ABLATION, SHIFT_ABLATION, LATE)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         if any(main.values()):
@@ -102,7 +106,7 @@ def collect(work):
         if flops:
             settings["NTP at CoCoMix's FLOPs"][seed] = {"ntp_flops": flops,
                                                         **({"cocomix": main["cocomix"]} if main["cocomix"] else {})}
-        for setting in (SHIFT, WEAK):
+        for setting in (LONG, SHIFT, WEAK):
             runs = {m: student(work / f"{PREFIX[setting]}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
@@ -144,6 +148,20 @@ def loss_at(curve, tokens):
         if t0 <= tokens <= t1:
             return l0 + (l1 - l0) * (tokens - t0) / (t1 - t0)
     return None
+
+
+def gap_trend(runs):
+    """CoCoMix − NTP on the periodic curves at each of NTP's points, paired by seed: [(tokens, [gaps])]."""
+    pairs = [(r["cocomix"]["curve"], r["ntp"]["curve"]) for r in runs.values() if "cocomix" in r and "ntp" in r]
+    if not pairs:
+        return []
+    trend = []
+    for tokens, _ in pairs[0][1]:
+        gaps = [loss_at(cocomix, tokens) - loss_at(ntp, tokens) for cocomix, ntp in pairs
+                if loss_at(cocomix, tokens) is not None and loss_at(ntp, tokens) is not None]
+        if gaps:
+            trend.append((tokens, gaps))
+    return trend
 
 
 def equal_flops_gap(run, ntp, extra_flops_per_token=0.0):
@@ -244,6 +262,13 @@ def setting_summary(work, setting, runs):
         lines.append(f"Training FLOPs per token: CoCoMix {cocomix['flops'] / cocomix['tokens'] / 1e6:.1f}M, matched NTP "
                      f"{ntp['flops'] / ntp['tokens'] / 1e6:.1f}M; concept labels with the teacher in the loop "
                      f"{label_flops(cocomix['config']) / 1e6:.1f}M more (a label cache pays them once per corpus).")
+    if setting in GAP_TREND:
+        trend = gap_trend(runs)
+        if trend:
+            points = [f"{statistics.mean(g):+.3f}" + (f" ± {statistics.stdev(g):.3f}" if len(g) > 1 else "")
+                      + f" at {t:,.0f}" for t, g in trend]
+            lines.append(f"CoCoMix − NTP on the periodic curves, paired by seed (n={len(trend[-1][1])}): "
+                         + ", ".join(points) + " tokens.")
     return lines
 
 

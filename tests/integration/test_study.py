@@ -106,6 +106,9 @@ class StudyReportTest(unittest.TestCase):
             tokens = 2560 * 49_536 / flops
             gap = 5.0 - 1.1 * (tokens - 1280) / 1280 - 4.4
             self.assertIn(f"{gap:+.4f} ± 0.0000 (n=2)", text)
+        # Both seeds' curves are CoCoMix (5.0, 3.9) and NTP (5.0, 4.4).
+        self.assertIn("CoCoMix − NTP on the periodic curves, paired by seed (n=2): +0.000 ± 0.000 at 1,280, "
+                      "-0.500 ± 0.000 at 2,560 tokens.", text)
         self.assertTrue(os.path.getsize(os.path.join(work, "val_loss.png")) > 1000)
 
     def test_distribution_shift_alone_scores_the_teacher_on_the_students_corpus(self):
@@ -163,6 +166,30 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("| ntp | 16 | 2,560 | 0 | 4.5000 (n=1) | 0 |", ablations)
         self.assertIn("| intervention | 16 | 2,560 | 0 | 4.3750 (n=1) | -0.1250 (n=1) |", ablations)
         self.assertIn("Teacher validation loss 3.0000, 1.500 nats below the matched NTP students", ablations)
+
+    def test_longer_students_follow_the_gap_along_the_curves(self):
+        """long_seedN's CoCoMix and NTP students in a setting of their own, scored on base/'s corpus, with
+        CoCoMix's gap to NTP at each point of the curves, paired by seed."""
+        work = self.work
+        write_scored_corpus(os.path.join(work, "base"), 3.0, {"fvu": 0.1, "dead_fraction": 0.02}, 1000, 100)
+        for root in ("long_seed1", "long_seed2"):
+            os.makedirs(os.path.join(work, root))
+            os.symlink(os.path.join(work, "base", "data"), os.path.join(work, root, "data"))
+        # Gaps: seed 1 +0.25, -0.25; seed 2 +0.75, -0.5.
+        write_student(work, "long_seed1", "cocomix", 4.0, [5.25, 4.0])
+        write_student(work, "long_seed1", "ntp", 4.25, [5.0, 4.25])
+        write_student(work, "long_seed2", "cocomix", 4.125, [5.75, 4.0])
+        write_student(work, "long_seed2", "ntp", 4.5, [5.0, 4.5])
+        text = self.report()
+        self.assertNotIn("## λ 0.1", text)
+        section = text[text.index("## λ 1.0, three times the tokens"):]
+        self.assertIn("Teacher validation loss 3.0000, 1.375 nats below the matched NTP students", section)
+        # Paired differences -0.25 and -0.375: mean -0.3125, sd 0.125 / sqrt(2).
+        self.assertIn(f"| cocomix | 16 | 2,560 | 0 | 4.0625 ± 0.0884 (n=2) | -0.3125 ± {0.125 / 2 ** 0.5:.4f} (n=2) |",
+                      section)
+        # At 1,280 tokens +0.25 and +0.75 (mean 0.5, sd 0.3536); at 2,560 -0.25 and -0.5 (mean -0.375, sd 0.1768).
+        self.assertIn("CoCoMix − NTP on the periodic curves, paired by seed (n=2): +0.500 ± 0.354 at 1,280, "
+                      "-0.375 ± 0.177 at 2,560 tokens.", section)
 
     def test_an_empty_study_is_one_line(self):
         with self.assertRaises(SystemExit) as stop:
