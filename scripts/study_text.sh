@@ -3,15 +3,15 @@
 # NTP, KD and pause students on every book and web text of the shared data
 # (GPT-2 BPE), three student seeds, then the equal-compute NTP runs, the
 # distribution-shift and weak-to-strong settings, the paper's ablations (in the
-# main and the distribution-shift settings) and CoCoMix inserting its concepts
-# before the students' last block (fewer blocks on 2T positions), and
-# CoCoMix and NTP trained three times as long. Every
+# main and the distribution-shift settings), CoCoMix inserting its concepts
+# before the students' last block (fewer blocks on 2T positions; again in both
+# settings), and CoCoMix and NTP trained three times as long. Every
 # stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
 # script resumes where it stopped. The report (tables, PNGs) is
 #
 #   $COCOMIX_PYTHON -m cocomix_tools.study runs/study
 #
-#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long] [--seeds 1,2,3]
+#   scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long] [--seeds 1,2,3]
 #
 # --seeds runs only those student seeds, so that two calls can share the work (one core each); a
 # seed's runs that need seed 1's (the weak teacher, base/) stop with a message until those exist.
@@ -28,12 +28,12 @@ while [ $# -gt 0 ]; do
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
     --seeds) seeds="${2//,/ }"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long] [--seeds 1,2,3]" >&2
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long] [--seeds 1,2,3]" >&2
        exit 2 ;;
   esac
 done
 case "$stage" in
-  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|long) ;;
+  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long) ;;
   *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
 esac
 for seed in $seeds; do
@@ -115,8 +115,14 @@ if [ "$stage" = all ] || [ "$stage" = shift-ablations ]; then  # the distributio
       --weight 1.0 --modes "$ABLATIONS"
   done
 fi
-if [ "$stage" = all ] || [ "$stage" = late ]; then  # the distribution shift: beside shift_seedN
-  # The concepts inserted before the last of the 4 blocks (L_s 3), the cheapest interleaving in FLOPs.
+# The concepts inserted before the last of the 4 blocks (L_s 3), the cheapest interleaving in FLOPs.
+if [ "$stage" = all ] || [ "$stage" = late ]; then  # the main setting: beside lambda1_seedN
+  for seed in $seeds; do
+    pipeline --work "$work/late_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 --insert-layer 3 \
+      --modes cocomix
+  done
+fi
+if [ "$stage" = all ] || [ "$stage" = shift-late ]; then  # the distribution shift: beside shift_seedN
   for seed in $seeds; do
     pipeline --work "$work/shift_late_seed$seed" --corpus web --teacher-from "$work/books" --seed "$seed" \
       --weight 1.0 --insert-layer 3 --modes cocomix

@@ -13,9 +13,10 @@ other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
 CoCoMix's FLOPs), shift_seedN/ (students on the web text, teacher and SAE from
 books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
 (the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix),
-shift_ablation_seedN/ (the same beside shift_seedN's), shift_late_seedN/ (CoCoMix
-inserting before the students' last block, beside shift_seedN's CoCoMix and NTP) and long_seedN/ (CoCoMix
-at λ 1.0 and NTP trained three times as long). Missing runs are left out of the tables, never guessed.
+shift_ablation_seedN/ (the same beside shift_seedN's), late_seedN/ and shift_late_seedN/ (CoCoMix
+inserting before the students' last block, beside lambda1_seedN's CoCoMix and the main NTP, or beside
+shift_seedN's CoCoMix and NTP) and long_seedN/ (CoCoMix at λ 1.0 and NTP trained three times as long).
+Missing runs are left out of the tables, never guessed.
 
 Training FLOPs are counted by cocomix_tools.flops.
 """
@@ -62,18 +63,19 @@ SHIFT = "distribution shift: teacher on the books, students on the web text"
 WEAK = "weak-to-strong: teacher of d 64 and 2 blocks"
 ABLATION = "ablations at λ 1.0"
 SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
-LATE = "CoCoMix inserting before the last block, distribution shift"
+LATE = "CoCoMix inserting before the last block, λ 1.0"
+SHIFT_LATE = "CoCoMix inserting before the last block, distribution shift"
 LONG = "λ 1.0, three times the tokens"
 # The settings whose summary follows CoCoMix's gap to NTP along the curves.
 GAP_TREND = ("λ 0.1", "λ 1.0", LONG, SHIFT, WEAK)
 # The run directories of a setting's seeds outside base/: PREFIX_seedN.
-PREFIX = {SHIFT: "shift", WEAK: "weak", ABLATION: "ablation", SHIFT_ABLATION: "shift_ablation", LATE: "shift_late",
-          LONG: "long"}
+PREFIX = {SHIFT: "shift", WEAK: "weak", ABLATION: "ablation", SHIFT_ABLATION: "shift_ablation", LATE: "late",
+          SHIFT_LATE: "shift_late", LONG: "long"}
 
 
 def setting_root(work, setting):
     """The run directory whose corpus, teacher and SAE a setting's students use (its first seed's), or None."""
-    if setting in MAIN or setting in (ABLATION, LONG):
+    if setting in MAIN or setting in (ABLATION, LATE, LONG):
         candidates = [work / "base"]
     else:
         candidates = [work / f"{PREFIX[setting]}_seed{seed}" for seed in SEEDS]
@@ -94,7 +96,7 @@ def quality(root):
 
 def collect(work):
     """{setting: {seed: {mode: student}}} for the settings of scripts/study_text.sh."""
-    settings = {setting: {} for setting in (*MAIN, LONG, SHIFT, WEAK, ABLATION, SHIFT_ABLATION, LATE)}
+    settings = {setting: {} for setting in (*MAIN, LONG, SHIFT, WEAK, ABLATION, SHIFT_ABLATION, LATE, SHIFT_LATE)}
     for seed in SEEDS:
         main = {m: student(seed_dir(work, seed) / f"student_{m}") for m in MODES}
         if any(main.values()):
@@ -117,10 +119,13 @@ def collect(work):
             if any(ablations.values()):
                 settings[setting][seed] = {**{m: s for m, s in ablations.items() if s},
                                            **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
-        late = student(work / f"{PREFIX[LATE]}_seed{seed}" / "student_cocomix")
-        if late:
-            shift = settings[SHIFT].get(seed, {})
-            settings[LATE][seed] = {"cocomix_late": late, **{m: shift[m] for m in ("cocomix", "ntp") if m in shift}}
+        # CoCoMix inserting later, beside the CoCoMix (λ 1.0) and NTP students of its setting and seed.
+        for setting, beside in ((LATE, {"cocomix": lam, "ntp": main["ntp"]}),
+                                (SHIFT_LATE, settings[SHIFT].get(seed, {}))):
+            late = student(work / f"{PREFIX[setting]}_seed{seed}" / "student_cocomix")
+            if late:
+                settings[setting][seed] = {"cocomix_late": late,
+                                           **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
     return settings
 
 

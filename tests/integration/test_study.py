@@ -153,8 +153,9 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("| cocomix, L_s 1 | 16 | 2,560 | 0 | 4.5000 (n=1) | -0.2500 (n=1) |", section)
         self.assertIn("| ntp | 16 | 2,560 | 0 | 4.7500 (n=1) | 0 |", section)
 
-    def test_ablations_beside_cocomix_and_ntp_of_the_same_seed(self):
-        """ablation_seedN's students in one table with CoCoMix at λ 1.0 (lambda1_seedN) and NTP (base/)."""
+    def test_ablations_and_late_insertion_beside_cocomix_and_ntp_of_the_same_seed(self):
+        """ablation_seedN's students, and late_seedN's CoCoMix, each in one table with CoCoMix at λ 1.0
+        (lambda1_seedN) and NTP (base/)."""
         work = self.work
         write_scored_corpus(os.path.join(work, "base"), 3.0, {"fvu": 0.1, "dead_fraction": 0.02}, 1000, 100)
         write_student(work, "base", "ntp", 4.5, [5.0, 4.4])
@@ -166,6 +167,13 @@ class StudyReportTest(unittest.TestCase):
         self.assertIn("| ntp | 16 | 2,560 | 0 | 4.5000 (n=1) | 0 |", ablations)
         self.assertIn("| intervention | 16 | 2,560 | 0 | 4.3750 (n=1) | -0.1250 (n=1) |", ablations)
         self.assertIn("Teacher validation loss 3.0000, 1.500 nats below the matched NTP students", ablations)
+        write_student(work, "late_seed1", "cocomix", 4.125, [5.0, 4.1])
+        text = self.report()
+        late = text[text.index("## CoCoMix inserting before the last block, λ 1.0"):]
+        self.assertIn("| cocomix | 16 | 2,560 | 0 | 4.2500 (n=1) | -0.2500 (n=1) |", late)
+        self.assertIn("| cocomix, L_s 1 | 16 | 2,560 | 0 | 4.1250 (n=1) | -0.3750 (n=1) |", late)
+        self.assertIn("| ntp | 16 | 2,560 | 0 | 4.5000 (n=1) | 0 |", late)
+        self.assertIn("Teacher validation loss 3.0000, 1.500 nats below the matched NTP students", late)
 
     def test_longer_students_follow_the_gap_along_the_curves(self):
         """long_seedN's CoCoMix and NTP students in a setting of their own, scored on base/'s corpus, with
