@@ -70,13 +70,10 @@ std::unique_ptr<ConceptLabeler> make_concept_labeler(const Config& config, GPT t
   check_sae_pairing(config, sae->info(), teacher->config(), sae_file);
   // Labels from an SAE of another teacher would be codes of the wrong residual stream: refused,
   // as steering refuses it (sae eval and explain, which measure any pairing, only warn).
-  const auto& recorded = sae->info().teacher_sha256;
-  if (!recorded.empty()) {
-    const auto actual = sha256_file_hex(teacher_weights_file(k.teacher_path));
-    if (recorded != actual)
-      throw UsageError(config.source + ": concept.sae_path: " + sae_file + " records teacher_sha256 " + recorded +
-                       ", not the sha256 of concept.teacher_path's weights (" + actual +
-                       "): the SAE encodes another model");
+  if (!sae->info().teacher_sha256.empty()) {
+    const auto mismatch =
+        teacher_mismatch(sae->info(), sha256_file_hex(teacher_weights_file(k.teacher_path)), "concept.teacher_path's");
+    if (!mismatch.empty()) throw UsageError(config.source + ": concept.sae_path: " + sae_file + ": " + mismatch);
   }
   return std::make_unique<ConceptLabeler>(
       std::move(teacher), std::move(sae), k.k_attr, k.selection,

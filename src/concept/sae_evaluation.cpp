@@ -36,11 +36,11 @@ SaeWithTeacher load_sae_with_teacher(const std::string& sae_dir, const std::stri
   if (seq_len > tc.n_positions)
     throw UsageError("--seq-len: " + std::to_string(seq_len) + " exceeds the teacher's n_positions " +
                      std::to_string(tc.n_positions));
-  const auto& recorded = loaded.sae->info().teacher_sha256;
-  const auto actual = sha256_file_hex(teacher_weights_file(teacher_dir));
-  if (!recorded.empty() && recorded != actual)
-    log_warn(info_file + ": teacher_sha256 " + recorded + " is not the sha256 of " + teacher_dir + "'s weights (" +
-             actual + "): the SAE was trained on another teacher");
+  if (!loaded.sae->info().teacher_sha256.empty()) {
+    const auto mismatch =
+        teacher_mismatch(loaded.sae->info(), sha256_file_hex(teacher_weights_file(teacher_dir)), teacher_dir + "'s");
+    if (!mismatch.empty()) log_warn(info_file + ": " + mismatch);
+  }
   return loaded;
 }
 

@@ -39,6 +39,12 @@ SaeInfo sae_info_of(const json& document, const std::string& path) {
   return info;
 }
 
+std::string teacher_mismatch(const SaeInfo& info, const std::string& weights_sha256, const std::string& whose) {
+  if (info.teacher_sha256.empty() || info.teacher_sha256 == weights_sha256) return "";
+  return "teacher_sha256 " + info.teacher_sha256 + " is not the sha256 of " + whose + " weights (" + weights_sha256 +
+         "): the SAE encodes another model";
+}
+
 SaeInfo read_sae_info(const std::string& path) { return sae_info_of(read_json_file(path), path); }
 
 void verify_sae_weights(const json& document, const std::string& info_path, const std::string& weights_path) {

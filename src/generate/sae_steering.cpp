@@ -14,9 +14,8 @@ void check_sae_fits(const TopKSaeImpl& sae, const std::string& sae_dir, CocomixM
   const auto& info = sae.info();
   const std::string file = sae_dir + "/sae.json";
   check_sae_fits_teacher(info, model.gpt()->config(), "--sae " + file);
-  if (!info.teacher_sha256.empty() && !weights_sha256.empty() && info.teacher_sha256 != weights_sha256)
-    throw UsageError("--sae " + file + ": teacher_sha256 " + info.teacher_sha256 +
-                     " is not the hash of this model's weights (" + weights_sha256 + "): the SAE encodes another model");
+  const std::string mismatch = weights_sha256.empty() ? "" : teacher_mismatch(info, weights_sha256, "this model's");
+  if (!mismatch.empty()) throw UsageError("--sae " + file + ": " + mismatch);
 }
 
 Steering sae_steering(TopKSae sae, const ConceptSteering& latents, const std::string& flag) {

@@ -577,6 +577,16 @@ class AppsBadInputTest(unittest.TestCase):
         self.expect_error(self.sae_eval(self.sae, teacher=self.student), 1, self.student, "not a plain GPT")
         self.expect_error(self.sae_eval(self.sae, "--seq-len", "65"), 2, "--seq-len", "65", "n_positions 64")
 
+    def test_sae_eval_sae_of_another_teacher_is_a_warning(self):
+        """sae eval measures any pairing that fits: another teacher's SAE is scored, with one warning."""
+        result = run(self.sae_eval(self.foreign_sae, "--windows", "1"), check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        warnings = [line for line in result.stderr.splitlines() if "teacher_sha256" in line]
+        self.assertEqual(len(warnings), 1, result.stderr)
+        self.assertIn(os.path.join(self.foreign_sae, "sae.json") + ": teacher_sha256 " + "ab" * 32 +
+                      " is not the sha256 of " + self.teacher + "'s weights (", warnings[0])
+        self.assertTrue(warnings[0].endswith("): the SAE encodes another model"), warnings[0])
+
     def test_sae_eval_damaged_sae_files(self):
         broken = self.sae_copy("sae_broken_json", '{"d": 64,')
         self.expect_error(self.sae_eval(broken), 1, os.path.join(broken, "sae.json"), "not valid JSON")

@@ -45,6 +45,15 @@ void expect_runtime_error(F action, std::initializer_list<std::string> fragments
   }
 }
 
+TEST(Sae, TeacherMismatchIsEmptyForItsOwnTeacherOrNoneRecorded) {
+  SaeInfo info = small_info();
+  EXPECT_EQ(teacher_mismatch(info, "ab12", "the teacher's"), "");
+  EXPECT_EQ(teacher_mismatch(info, "cd34", "the teacher's"),
+            "teacher_sha256 ab12 is not the sha256 of the teacher's weights (cd34): the SAE encodes another model");
+  info.teacher_sha256.clear();  // an SAE written by another tool
+  EXPECT_EQ(teacher_mismatch(info, "cd34", "the teacher's"), "");
+}
+
 TEST(Sae, NormalizePositionsByHand) {
   const auto h = torch::tensor({{1.0f, 2.0f, 3.0f, 4.0f}, {-2.0f, 0.0f, 0.0f, 2.0f}});
   const auto norm = normalize_positions(h);

@@ -23,6 +23,11 @@ struct SaeInfo {
 /// or a k above n_latents.
 SaeInfo sae_info_of(const nlohmann::json& document, const std::string& path);
 
+/// Why the SAE described by `info` does not encode the model whose weights hash to
+/// `weights_sha256` ("teacher_sha256 R is not the sha256 of WHOSE weights (A): the SAE
+/// encodes another model"), or "" when it records that hash or none.
+std::string teacher_mismatch(const SaeInfo& info, const std::string& weights_sha256, const std::string& whose);
+
 /// Reads the sae.json at `path` (sae_info_of of its document).
 SaeInfo read_sae_info(const std::string& path);
 
