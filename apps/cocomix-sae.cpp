@@ -7,7 +7,7 @@
 //   cocomix-sae eval --sae DIR --teacher DIR --data CORPUS [--seq-len T] [--batch B] [--windows N] [--json OUT]
 //   cocomix-sae explain --sae DIR --teacher DIR --data CORPUS -o OUT_DIR [--top N] [--context-before B]
 //                       [--context-after A] [--seq-len T] [--batch B] [--max-tokens N] [--tokenizer DIR] [--threads N]
-//   cocomix-sae label --config FILE [--set section.key=value]... [-o CACHE]
+//   cocomix-sae label --config FILE [--set section.key=value]... [-o CACHE] [--sync-every SECONDS]
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
@@ -109,12 +109,19 @@ int main(int argc, char** argv) {
 
   std::string label_config, label_out;
   std::vector<std::string> label_overrides;
+  int64_t label_sync_seconds = 30;
   auto* label = app.add_subcommand(
       "label", "precompute the concept labels of every fixed window of a training config's data (docs/label-cache.md)");
   label->add_option("--config", label_config, "the training config (data, concept and train.batch_size/threads)")
       ->required();
   label->add_option("--set", label_overrides, "override a config value: section.key=value (repeatable)");
   label->add_option("-o,--out", label_out, "cache file (default: the config's concept.label_cache)");
+  label
+      ->add_option("--sync-every", label_sync_seconds,
+                   "seconds between syncs of the labels to disk, the windows a resume keeps after a crash or power "
+                   "loss (0: after every batch)")
+      ->capture_default_str()
+      ->check(cocomix::non_negative());
 
   if (const auto code = cocomix::parse_command_line(app, argc, argv)) return *code;
   if (label->parsed()) {
@@ -132,7 +139,7 @@ int main(int argc, char** argv) {
         throw cocomix::UsageError("--out: no cache file given and " + config.source + " sets no concept.label_cache");
       torch::set_num_threads(
           static_cast<int>(config.train.threads > 0 ? config.train.threads : cocomix::available_cores()));
-      const auto windows = cocomix::build_label_cache(config, out);
+      const auto windows = cocomix::build_label_cache(config, out, label_sync_seconds);
       cocomix::log_info("done: labels of " + std::to_string(windows) + " windows in " + out);
       return cocomix::kExitOk;
     });

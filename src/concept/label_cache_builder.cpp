@@ -20,7 +20,7 @@
 
 namespace cocomix {
 
-int64_t build_label_cache(const Config& config, const std::string& path, int64_t log_every) {
+int64_t build_label_cache(const Config& config, const std::string& path, int64_t sync_seconds, int64_t log_every) {
   const auto header = label_cache_header(config);
   std::error_code error;
   if (std::filesystem::exists(path, error)) {
@@ -38,6 +38,7 @@ int64_t build_label_cache(const Config& config, const std::string& path, int64_t
     log_info(path + ".partial: resuming after " + std::to_string(writer.windows_done()) + " of " +
              std::to_string(windows) + " windows");
   const auto started = std::chrono::steady_clock::now();
+  auto synced = started;
   const int64_t first = writer.windows_done();
   for (int64_t batch = 0; writer.windows_done() < windows; ++batch) {
     const int64_t begin = writer.windows_done(), n = std::min(B, windows - begin);
@@ -45,6 +46,11 @@ int64_t build_label_cache(const Config& config, const std::string& path, int64_t
     for (int64_t i = 0; i < B; ++i) starts.push_back(fixed_windows.start(begin + std::min(i, n - 1)));
     const auto inputs = read_batch(corpus, starts, T, config.model.vocab_size).inputs;  // [B, T]
     writer.append(labeler->label(inputs).labels.narrow(0, 0, n));
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - synced).count() >= static_cast<double>(sync_seconds)) {
+      writer.sync();
+      synced = now;
+    }
     const int64_t done = writer.windows_done();
     if ((batch + 1) % log_every == 0 || done == windows) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

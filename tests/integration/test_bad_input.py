@@ -417,6 +417,8 @@ class OtherAppsBadInputTest(unittest.TestCase):
                           2, "--batch-size", "must be >= 1, got 0")
         self.expect_error([app("cocomix-sae"), "eval", "--sae", self.empty_dir, "--teacher", self.empty_dir,
                            "--data", "x", "--seq-len", "0"], 2, "--seq-len", "must be >= 1, got 0")
+        self.expect_error([app("cocomix-sae"), "label", "--config", self.truncated, "--sync-every", "-1"], 2,
+                          "--sync-every", "must be >= 0, got -1")
         self.expect_error([app("cocomix-tokenize"), "--synthetic", "--documents", "10", "--val-fraction", "1.5",
                            "-o", os.path.join(self.root, "never")], 2, "--val-fraction", "1.5")
         self.assertFalse(os.path.exists(os.path.join(self.root, "never")))

@@ -167,18 +167,18 @@ class KilledResumeTest(unittest.TestCase):
         config = write_config(os.path.join(self.root, "label.json"), self.train, self.val,
                               data={"sampling": "fixed"}, concept=concept)
 
-        def command(out):
-            return [app("cocomix-sae"), "label", "--config", config, "-o", os.path.join(out, "train.labels")]
+        def command(out):  # synced after every batch, so that a kill finds windows a restart keeps
+            return [app("cocomix-sae"), "label", "--config", config, "-o", os.path.join(out, "train.labels"),
+                    "--sync-every", "0"]
 
         reference = os.path.join(self.root, "labels_reference")
         os.makedirs(reference)
         wall = self.timed(command(reference))
         out = os.path.join(self.root, "labels_killed")
         os.makedirs(out)
-        partial = os.path.join(out, "train.labels.partial")
-        self.killed_and_restarted(lambda: command(out), wall, seed=14,
-                                  resumable=lambda: os.path.exists(partial) and os.path.getsize(partial) > 4096)
-        self.assertEqual(digests(out), digests(reference))  # the cache, and no train.labels.partial
+        durable = os.path.join(out, "train.labels.partial.durable")
+        self.killed_and_restarted(lambda: command(out), wall, seed=14, resumable=lambda: os.path.exists(durable))
+        self.assertEqual(digests(out), digests(reference))  # the cache, and no train.labels.partial(.durable)
 
 
 if __name__ == "__main__":

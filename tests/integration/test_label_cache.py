@@ -86,16 +86,26 @@ class LabelCacheTest(unittest.TestCase):
         self.assertTrue(filecmp.cmp(os.path.join(self.cached, FINAL), os.path.join(out, FINAL), shallow=False))
 
     def test_an_interrupted_build_resumes_to_the_same_bytes(self):
+        """A PATH.partial of two whole windows and part of a third keeps the windows PATH.partial.durable
+        says were synced (none without it) and ends with the bytes of an uninterrupted build."""
         _, header, offset = cache_header(self.cache)
-        other = os.path.join(self.root, "resumed.labels")
         with open(self.cache, "rb") as f:
-            partial = f.read(offset + 2 * 64 * 4 * 2 + 100)  # two whole windows and part of a third
-        with open(other + ".partial", "wb") as f:
-            f.write(partial)
-        result = run([app("cocomix-sae"), "label", "--config", self.config, "-o", other])
-        self.assertIn("resuming after 2 of %d windows" % header["windows"], result.stderr)
-        self.assertTrue(filecmp.cmp(self.cache, other, shallow=False))
-        self.assertFalse(os.path.exists(other + ".partial"))
+            partial = f.read(offset + 2 * 64 * 4 * 2 + 100)
+        for durable, kept in (("2\n", 2), ("1\n", 1), (None, 0)):
+            other = os.path.join(self.root, f"resumed_{kept}.labels")
+            with open(other + ".partial", "wb") as f:
+                f.write(partial)
+            if durable:
+                with open(other + ".partial.durable", "w") as f:
+                    f.write(durable)
+            result = run([app("cocomix-sae"), "label", "--config", self.config, "-o", other])
+            if kept:
+                self.assertIn("resuming after %d of %d windows" % (kept, header["windows"]), result.stderr)
+            else:
+                self.assertNotIn("resuming", result.stderr)
+            self.assertTrue(filecmp.cmp(self.cache, other, shallow=False))
+            self.assertEqual(sorted(f for f in os.listdir(self.root) if f.startswith(f"resumed_{kept}.")),
+                             [f"resumed_{kept}.labels"])  # no .partial, no .durable
 
     def refused(self, overrides, message, code=2):
         args = [app("cocomix-train"), "--config", self.config, "--out", os.path.join(self.root, "refused")]

@@ -1,7 +1,7 @@
 // The label-cache file (concept/label_cache.h) through its writer and reader:
 // ids round-trip in both id types at the windows' offsets, a PATH.partial of
-// the same header resumes at its last whole window (another header starts
-// over), nothing is named PATH before finish(), every header field mismatch is
+// the same header resumes at its last whole window that was synced (another
+// header starts over), nothing is named PATH before finish(), every header field mismatch is
 // refused naming the file and the field, and a run with a cache builds its
 // objective without loading the teacher or the SAE.
 #include "cocomix/concept/label_cache.h"
@@ -16,6 +16,7 @@
 #include "cocomix/objective/make_objective.h"
 #include "cocomix/objective/objective.h"
 #include "cocomix/util/error.h"
+#include "cocomix/util/fs.h"
 #include "temp_dir.h"
 
 namespace cocomix {
@@ -99,11 +100,13 @@ TEST(LabelCache, WriterResumesWholeWindowsOfTheSameHeaderOnly) {
   {
     LabelCacheWriter writer(path, header);
     writer.append(labels.narrow(0, 0, 3));
+    writer.sync();
   }  // interrupted: no finish()
   fs::resize_file(path + ".partial", fs::file_size(path + ".partial") - 5);  // window 2 incomplete
   {
     LabelCacheWriter writer(path, header);
     EXPECT_EQ(writer.windows_done(), 2);
+    EXPECT_EQ(read_whole_file(path + ".partial.durable"), "2\n");  // no longer counts the lost window
     EXPECT_THROW(writer.finish(), RuntimeError);  // windows missing: nothing renamed
     EXPECT_FALSE(fs::exists(path));
     writer.append(labels.narrow(0, 2, 2));
@@ -114,10 +117,46 @@ TEST(LabelCache, WriterResumesWholeWindowsOfTheSameHeaderOnly) {
   {
     LabelCacheWriter writer(path + "2", header_for(4, 50));
     writer.append(labels.narrow(0, 0, 1));
+    writer.sync();
   }
   LabelCacheWriter other(path + "2", header_for(4, 60));
   EXPECT_EQ(other.windows_done(), 0);
+  EXPECT_FALSE(fs::exists(path + "2.partial.durable"));
   EXPECT_THROW(other.append(torch::full({1, 3, 2}, 60, torch::kInt64)), RuntimeError);  // id >= n_concepts
+}
+
+TEST(LabelCache, WriterKeepsOnlyTheWindowsItSynced) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/labels";
+  const auto header = header_for(5, 50);
+  const auto labels = torch::randint(1, 50, {5, 3, 2}, torch::kInt64);
+  {
+    LabelCacheWriter writer(path, header);
+    writer.append(labels.narrow(0, 0, 2));
+    writer.sync();
+    writer.append(labels.narrow(0, 2, 2));
+  }
+  // A power loss after the file's size reached the disk but before windows 2 and 3 did (12 bytes each).
+  {
+    std::fstream partial(path + ".partial", std::ios::in | std::ios::out | std::ios::binary);
+    partial.seekp(-24, std::ios::end);
+    partial.write(std::string(24, '\0').data(), 24);
+  }
+  {
+    LabelCacheWriter writer(path, header);
+    EXPECT_EQ(writer.windows_done(), 2);
+    writer.append(labels.narrow(0, 2, 3));
+    writer.finish();
+  }
+  EXPECT_FALSE(fs::exists(path + ".partial"));
+  EXPECT_FALSE(fs::exists(path + ".partial.durable"));
+  EXPECT_TRUE(torch::equal(LabelCache::open(path, header).labels({0, 3, 6, 9, 12}), labels));
+  // Whole windows that were never synced are not kept.
+  {
+    LabelCacheWriter writer(path + "2", header);
+    writer.append(labels.narrow(0, 0, 3));
+  }
+  EXPECT_EQ(LabelCacheWriter(path + "2", header).windows_done(), 0);
 }
 
 TEST(LabelCache, RefusesEveryMismatchedFieldNamingIt) {
