@@ -5,7 +5,7 @@
 # distribution-shift and weak-to-strong settings, the paper's ablations (in the
 # main and the distribution-shift settings), CoCoMix inserting its concepts
 # before the students' last block (fewer blocks on 2T positions; again in both
-# settings), and CoCoMix and NTP trained three times as long. Every
+# settings), and CoCoMix and NTP trained twice as long. Every
 # stage is a scripts/pipeline_tiny.sh call; finished runs are skipped, so the
 # script resumes where it stopped. The report (tables, PNGs) is
 #
@@ -128,11 +128,11 @@ if [ "$stage" = all ] || [ "$stage" = shift-late ]; then  # the distribution shi
       --weight 1.0 --insert-layer 3 --modes cocomix
   done
 fi
-if [ "$stage" = all ] || [ "$stage" = long ]; then  # the main setting, three times the tokens
-  # CoCoMix at λ 1.0 and matched NTP for 600 steps (2.46M tokens, half an epoch: still no window read twice),
-  # a periodic estimate every 50 steps, so that the curves pass through the 200-step students' end.
+if [ "$stage" = all ] || [ "$stage" = long ]; then  # the main setting, twice the tokens
+  # CoCoMix at λ 1.0 and matched NTP for 400 steps (1.64M tokens, a third of an epoch: still no window read
+  # twice), a periodic estimate every 50 steps, so that the curves pass through the 200-step students' end.
   for seed in $seeds; do
     pipeline --work "$work/long_seed$seed" --reuse "$work/base" --seed "$seed" --weight 1.0 \
-      --student-steps $((3 * STEPS)) --eval-points 12 --modes cocomix,ntp
+      --student-steps $((2 * STEPS)) --eval-points 8 --modes cocomix,ntp
   done
 fi

@@ -15,7 +15,7 @@ books/), weak_seedN/ (a teacher smaller than the students), ablation_seedN/
 (the paper's ablations at λ 1.0, beside lambda1_seedN's CoCoMix),
 shift_ablation_seedN/ (the same beside shift_seedN's), late_seedN/ and shift_late_seedN/ (CoCoMix
 inserting before the students' last block, beside lambda1_seedN's CoCoMix and the main NTP, or beside
-shift_seedN's CoCoMix and NTP) and long_seedN/ (CoCoMix at λ 1.0 and NTP trained three times as long).
+shift_seedN's CoCoMix and NTP) and long_seedN/ (CoCoMix at λ 1.0 and NTP trained twice as long).
 Missing runs are left out of the tables, never guessed.
 
 Training FLOPs are counted by cocomix_tools.flops.
@@ -65,7 +65,7 @@ ABLATION = "ablations at λ 1.0"
 SHIFT_ABLATION = "ablations at λ 1.0, distribution shift"
 LATE = "CoCoMix inserting before the last block, λ 1.0"
 SHIFT_LATE = "CoCoMix inserting before the last block, distribution shift"
-LONG = "λ 1.0, three times the tokens"
+LONG = "λ 1.0, twice the tokens"
 # The settings whose summary follows CoCoMix's gap to NTP along the curves.
 GAP_TREND = ("λ 0.1", "λ 1.0", LONG, SHIFT, WEAK)
 # The run directories of a setting's seeds outside base/: PREFIX_seedN.

@@ -190,7 +190,7 @@ class StudyReportTest(unittest.TestCase):
         write_student(work, "long_seed2", "ntp", 4.5, [5.0, 4.5])
         text = self.report()
         self.assertNotIn("## λ 0.1", text)
-        section = text[text.index("## λ 1.0, three times the tokens"):]
+        section = text[text.index("## λ 1.0, twice the tokens"):]
         self.assertIn("Teacher validation loss 3.0000, 1.375 nats below the matched NTP students", section)
         # Paired differences -0.25 and -0.375: mean -0.3125, sd 0.125 / sqrt(2).
         self.assertIn(f"| cocomix | 16 | 2,560 | 0 | 4.0625 ± 0.0884 (n=2) | -0.3125 ± {0.125 / 2 ** 0.5:.4f} (n=2) |",
