@@ -7,6 +7,7 @@ plus one PNG of the mean validation curves, a panel per setting.
 
     python -m cocomix_tools.study WORK                      # writes WORK/report.md, report.json, val_loss.png
     python -m cocomix_tools.study WORK --equal-flops-steps  # prints the NTP steps of CoCoMix's training FLOPs
+    python -m cocomix_tools.study WORK --panel long OUT.png # one setting's curves (its run-directory prefix)
 
 WORK holds base/ (seed 1: corpus, teacher, SAE and its students), seedN/ (the
 other seeds), lambda1_seedN/ (CoCoMix at λ 1.0), ntp_flops_seedN/ (NTP given
@@ -296,6 +297,8 @@ def main(argv=None):
     p.add_argument("work", help="the study directory (scripts/study_text.sh --work)")
     p.add_argument("--equal-flops-steps", action="store_true",
                    help="print the NTP steps whose training FLOPs equal CoCoMix's and exit")
+    p.add_argument("--panel", nargs=2, metavar=("PREFIX", "PNG"),
+                   help="write only the curves of the setting whose run directories are PREFIX_seedN to PNG")
     args = p.parse_args(argv)
     work = Path(args.work).resolve()
     if args.equal_flops_steps:
@@ -305,6 +308,15 @@ def main(argv=None):
         print(equal_flops_steps(work))
         return
     settings = collect(work)
+    if args.panel:
+        prefix, png = args.panel
+        setting = next((s for s, p in PREFIX.items() if p == prefix), None)
+        if setting is None:
+            sys.exit(f"error: study: --panel: unknown prefix {prefix!r} (choose from {', '.join(PREFIX.values())})")
+        if not settings[setting]:
+            sys.exit(f"error: study: --panel {prefix}: no finished student in {work}/{prefix}_seedN")
+        plot({setting: settings[setting]}, Path(png))
+        return
     if not any(settings.values()):
         sys.exit(f"error: study: {work}: no finished student (run scripts/study_text.sh first)")
     report(work, settings)

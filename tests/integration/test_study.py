@@ -198,6 +198,16 @@ class StudyReportTest(unittest.TestCase):
         # At 1,280 tokens +0.25 and +0.75 (mean 0.5, sd 0.3536); at 2,560 -0.25 and -0.5 (mean -0.375, sd 0.1768).
         self.assertIn("CoCoMix − NTP on the periodic curves, paired by seed (n=2): +0.500 ± 0.354 at 1,280, "
                       "-0.375 ± 0.177 at 2,560 tokens.", section)
+        # Its curves alone; a prefix of no setting, or of one without students, is one line.
+        png = os.path.join(work, "long.png")
+        study.main([work, "--panel", "long", png])
+        self.assertTrue(os.path.getsize(png) > 1000)
+        for prefix, message in (("lng", "--panel: unknown prefix 'lng' (choose from shift, weak, ablation, "
+                                        "shift_ablation, late, shift_late, long)"),
+                                ("weak", f"--panel weak: no finished student in {os.path.realpath(work)}/weak_seedN")):
+            with self.assertRaises(SystemExit) as stop:
+                study.main([work, "--panel", prefix, png])
+            self.assertEqual(str(stop.exception), "error: study: " + message)
 
     def test_an_empty_study_is_one_line(self):
         with self.assertRaises(SystemExit) as stop:
