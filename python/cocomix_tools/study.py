@@ -212,8 +212,9 @@ def plot(settings, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     shown = [(setting, runs) for setting, runs in settings.items() if runs]
-    rows = (len(shown) + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(12, 4.5 * rows), squeeze=False)
+    columns = min(2, len(shown))
+    rows = (len(shown) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 4.5 * rows), squeeze=False)
     for ax, (setting, runs) in zip(axes.flat, shown):
         for mode in STUDENT_ORDER:
             curves = [r[mode]["curve"] for r in runs.values() if mode in r]
