@@ -113,20 +113,20 @@ def collect(work):
             runs = {m: student(work / f"{PREFIX[setting]}_seed{seed}" / f"student_{m}") for m in MODES}
             if any(runs.values()):
                 settings[setting][seed] = {m: s for m, s in runs.items() if s}
-        # The ablations beside the CoCoMix (λ 1.0) and NTP students of their setting and seed.
-        for setting, beside in ((ABLATION, {"cocomix": lam, "ntp": main["ntp"]}),
-                                (SHIFT_ABLATION, settings[SHIFT].get(seed, {}))):
+        # The ablations and the later insertion, each beside the CoCoMix (λ 1.0) and NTP students of its
+        # setting and seed.
+        main_pair = {m: s for m, s in (("cocomix", lam), ("ntp", main["ntp"])) if s}
+        shift = settings[SHIFT].get(seed, {})
+        shift_pair = {m: shift[m] for m in ("cocomix", "ntp") if m in shift}
+        beside = {ABLATION: main_pair, LATE: main_pair, SHIFT_ABLATION: shift_pair, SHIFT_LATE: shift_pair}
+        for setting in (ABLATION, SHIFT_ABLATION):
             ablations = {m: student(work / f"{PREFIX[setting]}_seed{seed}" / f"student_{m}") for m in ABLATIONS}
             if any(ablations.values()):
-                settings[setting][seed] = {**{m: s for m, s in ablations.items() if s},
-                                           **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
-        # CoCoMix inserting later, beside the CoCoMix (λ 1.0) and NTP students of its setting and seed.
-        for setting, beside in ((LATE, {"cocomix": lam, "ntp": main["ntp"]}),
-                                (SHIFT_LATE, settings[SHIFT].get(seed, {}))):
+                settings[setting][seed] = {**{m: s for m, s in ablations.items() if s}, **beside[setting]}
+        for setting in (LATE, SHIFT_LATE):
             late = student(work / f"{PREFIX[setting]}_seed{seed}" / "student_cocomix")
             if late:
-                settings[setting][seed] = {"cocomix_late": late,
-                                           **{m: beside[m] for m in ("cocomix", "ntp") if beside.get(m)}}
+                settings[setting][seed] = {"cocomix_late": late, **beside[setting]}
     return settings
 
 
@@ -163,8 +163,8 @@ def gap_trend(runs):
         return []
     trend = []
     for tokens, _ in pairs[0][1]:
-        gaps = [loss_at(cocomix, tokens) - loss_at(ntp, tokens) for cocomix, ntp in pairs
-                if loss_at(cocomix, tokens) is not None and loss_at(ntp, tokens) is not None]
+        losses = [(loss_at(cocomix, tokens), loss_at(ntp, tokens)) for cocomix, ntp in pairs]
+        gaps = [c - n for c, n in losses if c is not None and n is not None]
         if gaps:
             trend.append((tokens, gaps))
     return trend
