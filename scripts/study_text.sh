@@ -21,6 +21,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="$COCOMIX_ROOT/runs/study"
+STAGES="all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long"
 stage=all
 seeds="1 2 3"
 while [ $# -gt 0 ]; do
@@ -28,14 +29,13 @@ while [ $# -gt 0 ]; do
     --work) work="$2"; shift 2 ;;
     --stage) stage="$2"; shift 2 ;;
     --seeds) seeds="${2//,/ }"; shift 2 ;;
-    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long] [--seeds 1,2,3]" >&2
+    *) echo "usage: scripts/study_text.sh [--work DIR] [--stage $STAGES] [--seeds 1,2,3]" >&2
        exit 2 ;;
   esac
 done
-case "$stage" in
-  all|main|lambda|baselines|compute|shift|weak|ablations|shift-ablations|late|shift-late|long) ;;
-  *) echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2 ;;
-esac
+if [[ "$stage" == *"|"* || "|$STAGES|" != *"|$stage|"* ]]; then  # one whole name of the list
+  echo "error: --stage: unknown stage \"$stage\"" >&2; exit 2
+fi
 for seed in $seeds; do
   case "$seed" in
     1|2|3) ;;
